@@ -1,1 +1,33 @@
-fn main() {}
+//! `adpool`: one binary for ad operations and commerce marketing.
+//!
+//! This file only parses the command line, loads configuration, starts telemetry and calls one
+//! library function per subcommand; errors end as one readable line and a non-zero exit.
+
+mod cli;
+mod config;
+mod demo;
+mod server;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("adpool: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line: the context chain joined, e.g. "config file adpool.toml: unknown field `x`".
+            let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
+            eprintln!("adpool: {}", chain.join(": "));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,32 @@
-//! stub
+//! `adpool-web`: the HTTP edge of adpool.
+//!
+//! It owns the axum router ([`app`]), authentication (session cookies for people, bearer API
+//! tokens for machines), CSRF protection, the server-rendered HTML pages and their embedded
+//! assets, the JSON API under `/api/v1` with its one error shape, `/api/openapi.json`, and the
+//! operational endpoints `/healthz`, `/readyz`, `/metrics`.
+//!
+//! Handlers are thin: they check who is calling, call a domain crate, and render. No business
+//! rule lives here. `app(state)` is built apart from `main`, so tests drive it with
+//! `tower::ServiceExt::oneshot` without opening a socket.
+
+mod auth;
+mod error;
+mod i18n;
+mod metrics;
+mod render;
+mod routes;
+mod state;
+
+pub use auth::{CSRF_HEADER, Caller, SESSION_COOKIE};
+pub use error::{AppError, ErrorBody};
+pub use i18n::{Lang, translate};
+pub use metrics::Metrics;
+pub use routes::openapi::openapi_json;
+pub use state::{AppState, WebConfig};
+
+use axum::Router;
+
+/// The whole HTTP application for `state`.
+pub fn app(state: AppState) -> Router {
+    routes::router(state)
+}

@@ -1,0 +1,139 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use adpool_accounts::{Accounts, NewUser, Role};
+use adpool_core::SystemClock;
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::server;
+
+/// adpool: forecast-pool inventory, ad-log analytics, shop ETL, spending insight and CPC
+/// sponsored ads in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "adpool", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (default: ./adpool.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH (default ./adpool-data/adpool.db) or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "ADPOOL_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server, the job worker and the scheduler.
+    Serve(ServeArgs),
+    /// Rebuild the demo database (./adpool-data/demo.db), fill it with demo data and serve it.
+    Demo(DemoArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+/// Options of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+}
+
+/// Options of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// Build the demo database and exit without serving.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+/// `user` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (and its organization when it does not exist yet).
+    Create(CreateUserArgs),
+}
+
+/// Options of `user create`.
+#[derive(Debug, Args)]
+pub struct CreateUserArgs {
+    /// Login email.
+    #[arg(long)]
+    pub email: String,
+    /// Organization name; created when missing.
+    #[arg(long)]
+    pub org: String,
+    /// Role: admin, operator, advertiser or analyst.
+    #[arg(long, default_value = "admin", value_parser = ["admin", "operator", "advertiser", "analyst"])]
+    pub role: String,
+    /// Display name (default: the part of the email before @).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Password; read from ADPOOL_NEW_PASSWORD when omitted (never pass secrets on shared machines' command lines).
+    #[arg(long, env = "ADPOOL_NEW_PASSWORD", hide_env_values = true)]
+    pub password: String,
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let mut config = Config::load(cli.config.as_deref(), &|key| std::env::var(key).ok())?;
+    if let Some(url) = &cli.database_url {
+        config.database_url = url.clone();
+    }
+    Ok(config)
+}
+
+/// Runs one command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = load_config(&cli)?;
+    server::init_tracing(&config.log);
+    match cli.command {
+        Command::Serve(args) => {
+            if let Some(bind) = args.bind {
+                config.bind = bind;
+            }
+            let db = server::open_database(&config.database_url).await?;
+            server::serve(config, db, None).await
+        }
+        Command::Demo(args) => {
+            if let Some(bind) = args.bind {
+                config.bind = bind;
+            }
+            crate::demo::run(config, args.no_serve).await
+        }
+        Command::Migrate => {
+            let db = server::connect(&config.database_url).await?;
+            let applied = db.migrate().await.context("migrating")?;
+            let version = db.schema_version().await?;
+            println!("{} migration(s) applied; {} is at schema version {version}", applied.len(), db.display_url());
+            Ok(())
+        }
+        Command::User { command: UserCommand::Create(args) } => {
+            let db = server::open_database(&config.database_url).await?;
+            let accounts = Accounts::new(db, std::sync::Arc::new(SystemClock));
+            let org = match accounts.organization_by_name(&args.org).await? {
+                Some(org) => org,
+                None => accounts.create_organization(&args.org).await?,
+            };
+            let role = Role::parse(&args.role)?;
+            let name = args.name.unwrap_or_else(|| args.email.split('@').next().unwrap_or_default().to_owned());
+            let user = accounts
+                .create_user(NewUser { org_id: org.id, email: args.email, display_name: name, role, password: args.password })
+                .await?;
+            println!("created {} user {} (id {}) in organization {} (id {})", user.role, user.email, user.id, org.name, org.id);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Configuration: defaults, then `adpool.toml` (or `--config FILE`), then `ADPOOL_*`
+//! environment variables, then command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// Everything adpool can be configured with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `sqlite://PATH` or `postgres://...`.
+    pub database_url: String,
+    /// Address `serve` listens on.
+    pub bind: String,
+    /// Mark cookies `Secure` (when served behind HTTPS).
+    pub secure_cookies: bool,
+    /// Jobs run at once by the in-process worker.
+    pub worker_concurrency: usize,
+    /// `tracing` filter, e.g. `info,adpool_web=debug`.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: adpool_store::DEFAULT_DATABASE_URL.to_owned(),
+            bind: "127.0.0.1:8080".to_owned(),
+            secure_cookies: false,
+            worker_concurrency: 4,
+            log: "info".to_owned(),
+        }
+    }
+}
+
+/// The file format: every key optional, unknown keys rejected.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    database_url: Option<String>,
+    bind: Option<String>,
+    secure_cookies: Option<bool>,
+    worker_concurrency: Option<usize>,
+    log: Option<String>,
+}
+
+/// The file read when `--config` is not given and it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "adpool.toml";
+
+impl Config {
+    /// Loads defaults, the config file and the environment. `explicit` must exist when given.
+    pub fn load(explicit: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
+        let mut config = Config::default();
+        let path: Option<PathBuf> = match explicit {
+            Some(path) => Some(path.to_owned()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
+        };
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read config file {}", path.display()))?;
+            config.apply_file(&text).with_context(|| format!("config file {}", path.display()))?;
+        }
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    fn apply_file(&mut self, text: &str) -> anyhow::Result<()> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| anyhow::anyhow!(one_line(&e.to_string())))?;
+        if let Some(v) = file.database_url {
+            self.database_url = v;
+        }
+        if let Some(v) = file.bind {
+            self.bind = v;
+        }
+        if let Some(v) = file.secure_cookies {
+            self.secure_cookies = v;
+        }
+        if let Some(v) = file.worker_concurrency {
+            if v == 0 {
+                bail!("key worker_concurrency: must be at least 1");
+            }
+            self.worker_concurrency = v;
+        }
+        if let Some(v) = file.log {
+            self.log = v;
+        }
+        Ok(())
+    }
+
+    fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = env("ADPOOL_DATABASE_URL").filter(|v| !v.is_empty()) {
+            self.database_url = v;
+        }
+        if let Some(v) = env("ADPOOL_BIND").filter(|v| !v.is_empty()) {
+            self.bind = v;
+        }
+        if let Some(v) = env("ADPOOL_SECURE_COOKIES").filter(|v| !v.is_empty()) {
+            self.secure_cookies = match v.as_str() {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" => false,
+                other => bail!("environment variable ADPOOL_SECURE_COOKIES: '{other}' is not true or false"),
+            };
+        }
+        if let Some(v) = env("ADPOOL_WORKER_CONCURRENCY").filter(|v| !v.is_empty()) {
+            self.worker_concurrency = v
+                .parse()
+                .ok()
+                .filter(|&n: &usize| n > 0)
+                .with_context(|| format!("environment variable ADPOOL_WORKER_CONCURRENCY: '{v}' is not a positive number"))?;
+        }
+        if let Some(v) = env("ADPOOL_LOG").filter(|v| !v.is_empty()) {
+            self.log = v;
+        }
+        Ok(())
+    }
+}
+
+/// toml's messages span lines (with a source excerpt); start-up errors are one line.
+fn one_line(message: &str) -> String {
+    message.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('|') && !l.chars().all(|c| c == '^' || c.is_whitespace())).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        let mut config = Config::default();
+        config.apply_file("bind = \"0.0.0.0:9000\"\nworker_concurrency = 2\n").unwrap();
+        assert_eq!(config.bind, "0.0.0.0:9000");
+        assert_eq!(config.worker_concurrency, 2);
+        config.apply_env(&|k| (k == "ADPOOL_BIND").then(|| "127.0.0.1:1".to_owned())).unwrap();
+        assert_eq!(config.bind, "127.0.0.1:1");
+        assert_eq!(Config::load(None, &no_env).unwrap().database_url, adpool_store::DEFAULT_DATABASE_URL);
+    }
+
+    #[test]
+    fn malformed_files_name_the_key() {
+        let error = Config::default().apply_file("databse_url = \"x\"").unwrap_err().to_string();
+        assert!(error.contains("databse_url"), "{error}");
+        assert!(!error.contains('\n'), "{error}");
+        let error = Config::default().apply_file("worker_concurrency = \"many\"").unwrap_err().to_string();
+        assert!(error.contains("worker_concurrency") || error.contains("integer"), "{error}");
+        let error = Config::default().apply_env(&|k| (k == "ADPOOL_SECURE_COOKIES").then(|| "maybe".to_owned())).unwrap_err();
+        assert!(error.to_string().contains("ADPOOL_SECURE_COOKIES"));
+    }
+}

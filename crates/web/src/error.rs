@@ -1,0 +1,173 @@
+//! The one HTTP error type and its JSON shape `{ "error": { "code", "message", "details" } }`.
+
+use adpool_accounts::AccountsError;
+use adpool_jobs::JobsError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// An error answered to an HTTP client. Each variant has a stable `code`.
+#[derive(Debug)]
+pub enum AppError {
+    /// 400: the request cannot be read.
+    BadRequest(String),
+    /// 401: no valid session or token.
+    Unauthorized,
+    /// 401: wrong email or password (generic on purpose).
+    InvalidCredentials,
+    /// 403: signed in, but the role does not allow it.
+    Forbidden,
+    /// 403: missing or wrong CSRF token.
+    Csrf,
+    /// 404: no such object in the caller's organization.
+    NotFound,
+    /// 409: the object is not in a state that allows this.
+    Conflict(String),
+    /// 422: a field is invalid.
+    Validation {
+        /// The field.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// 429: too many attempts.
+    Throttled {
+        /// Seconds to wait.
+        retry_after_secs: i64,
+    },
+    /// 500: logged in full, answered vaguely.
+    Internal(String),
+}
+
+/// The JSON body of every API error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The error itself.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `not_found`.
+    pub code: &'static str,
+    /// Human-readable message.
+    pub message: String,
+    /// Extra facts, e.g. `{ "field": "email" }`.
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+impl AppError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Unauthorized => "unauthorized",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::Forbidden => "forbidden",
+            AppError::Csrf => "csrf_failed",
+            AppError::NotFound => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::Validation { .. } => "validation_failed",
+            AppError::Throttled { .. } => "too_many_attempts",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// The message shown to the client (never the cause of a 500).
+    pub fn message(&self) -> String {
+        match self {
+            AppError::BadRequest(m) | AppError::Conflict(m) => m.clone(),
+            AppError::Unauthorized => "sign in or send a valid API token".into(),
+            AppError::InvalidCredentials => "invalid email or password".into(),
+            AppError::Forbidden => "your role does not allow this".into(),
+            AppError::Csrf => "the form expired or did not come from adpool; reload the page and try again".into(),
+            AppError::NotFound => "not found".into(),
+            AppError::Validation { field, message } => format!("{field}: {message}"),
+            AppError::Throttled { retry_after_secs } => format!("too many failed attempts; try again in {retry_after_secs} seconds"),
+            AppError::Internal(_) => "internal error; it has been logged".into(),
+        }
+    }
+
+    /// The details object.
+    pub fn details(&self) -> Value {
+        match self {
+            AppError::Validation { field, .. } => serde_json::json!({ "field": field }),
+            AppError::Throttled { retry_after_secs } => serde_json::json!({ "retry_after_secs": retry_after_secs }),
+            _ => serde_json::json!({}),
+        }
+    }
+
+    /// Logs a 500's cause once, where it is turned into a response.
+    pub(crate) fn log(&self) {
+        if let AppError::Internal(cause) = self {
+            tracing::error!(%cause, "internal error");
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        let body = ErrorBody { error: ErrorDetail { code: self.code(), message: self.message(), details: self.details() } };
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if let AppError::Throttled { retry_after_secs } = self {
+            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        if matches!(self, AppError::Unauthorized) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<AccountsError> for AppError {
+    fn from(error: AccountsError) -> Self {
+        match error {
+            AccountsError::NotFound => AppError::NotFound,
+            AccountsError::InvalidCredentials => AppError::InvalidCredentials,
+            AccountsError::Throttled { retry_after_secs } => AppError::Throttled { retry_after_secs },
+            AccountsError::Invalid { field, message } => AppError::Validation { field: field.into(), message },
+            AccountsError::DuplicateEmail(_) => AppError::Validation { field: "email".into(), message: error.to_string() },
+            AccountsError::DuplicateOrganization(_) => AppError::Validation { field: "name".into(), message: error.to_string() },
+            AccountsError::LastAdmin => AppError::Conflict(error.to_string()),
+            AccountsError::Store(_) | AccountsError::Hashing(_) => AppError::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<JobsError> for AppError {
+    fn from(error: JobsError) -> Self {
+        match error {
+            JobsError::NotFound => AppError::NotFound,
+            JobsError::Conflict(message) => AppError::Conflict(message),
+            JobsError::Invalid { field, message } => AppError::Validation { field: field.into(), message },
+            JobsError::Store(_) => AppError::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        AppError::Internal(error.to_string())
+    }
+}

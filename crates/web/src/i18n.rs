@@ -1,0 +1,213 @@
+//! The one message catalog: every UI label in Korean and English.
+//!
+//! The language comes from the `adpool_lang` cookie (set by the toggle), else from
+//! `Accept-Language`, else Korean. Templates call `t("key")`.
+
+use axum::http::HeaderMap;
+
+/// A UI language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// 한국어
+    Ko,
+    /// English
+    En,
+}
+
+/// The cookie that remembers the toggle.
+pub const LANG_COOKIE: &str = "adpool_lang";
+
+impl Lang {
+    /// The code used in cookies and `<html lang>`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ko => "ko",
+            Lang::En => "en",
+        }
+    }
+
+    /// Reads a code; unknown codes are `None`.
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code.trim().to_ascii_lowercase().get(..2) {
+            Some("ko") => Some(Lang::Ko),
+            Some("en") => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The other language (for the toggle).
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Ko => Lang::En,
+            Lang::En => Lang::Ko,
+        }
+    }
+
+    /// Picks the language of a request.
+    pub fn from_headers(headers: &HeaderMap) -> Lang {
+        if let Some(lang) = crate::auth::cookie(headers, LANG_COOKIE).as_deref().and_then(Lang::parse) {
+            return lang;
+        }
+        let accept = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        // Take the first language we speak, in the client's order of preference.
+        let mut ranked: Vec<(f32, Lang)> = accept
+            .split(',')
+            .filter_map(|part| {
+                let mut pieces = part.split(';');
+                let lang = Lang::parse(pieces.next()?)?;
+                let quality = pieces.find_map(|p| p.trim().strip_prefix("q=")?.parse::<f32>().ok()).unwrap_or(1.0);
+                Some((quality, lang))
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        ranked.first().map_or(Lang::Ko, |(_, lang)| *lang)
+    }
+}
+
+/// (key, 한국어, English)
+const CATALOG: &[(&str, &str, &str)] = &[
+    ("app.tagline", "광고 운영과 커머스 마케팅을 한 곳에서", "Ad operations and commerce marketing in one place"),
+    ("nav.dashboard", "대시보드", "Dashboard"),
+    ("nav.inventory", "인벤토리", "Inventory"),
+    ("nav.campaigns", "캠페인", "Campaigns"),
+    ("nav.cpc", "CPC 광고", "CPC Ads"),
+    ("nav.reports", "리포트", "Reports"),
+    ("nav.shops", "쇼핑몰", "Shops"),
+    ("nav.insights", "인사이트", "Insights"),
+    ("nav.admin", "관리", "Admin"),
+    ("nav.jobs", "작업", "Jobs"),
+    ("nav.notifications", "알림", "Notifications"),
+    ("nav.logout", "로그아웃", "Log out"),
+    ("nav.language", "English", "한국어"),
+    ("login.title", "로그인", "Sign in"),
+    ("login.email", "이메일", "Email"),
+    ("login.password", "비밀번호", "Password"),
+    ("login.submit", "로그인", "Sign in"),
+    ("login.failed", "이메일 또는 비밀번호가 올바르지 않습니다.", "Invalid email or password."),
+    ("login.throttled", "로그인 시도가 너무 많습니다. 잠시 후 다시 시도하세요.", "Too many failed sign-ins. Try again later."),
+    ("login.expired", "양식이 만료되었습니다. 다시 시도하세요.", "The form expired. Please try again."),
+    ("dashboard.title", "대시보드", "Dashboard"),
+    ("dashboard.welcome", "환영합니다", "Welcome"),
+    ("dashboard.sections", "기능", "Capabilities"),
+    ("dashboard.recent_jobs", "최근 작업", "Recent jobs"),
+    ("dashboard.unread", "읽지 않은 알림", "Unread notifications"),
+    ("dashboard.organization", "조직", "Organization"),
+    ("dashboard.role", "역할", "Role"),
+    ("section.coming", "이 기능은 아직 준비 중입니다. 해당 이슈가 반영되면 이 화면에 나타납니다.", "This capability has not landed yet; it will appear here when its issue is done."),
+    ("section.inventory.desc", "벤더 예측 → 표준 → 유닛 인벤토리, 수동 보정", "Vendor forecasts → standard → unit inventory, manual correction"),
+    ("section.campaigns.desc", "3단계 분배 구매, 재고 차감, 캠페인 상태, 제안서", "3-level purchase split, inventory deduction, campaign status, proposals"),
+    ("section.cpc.desc", "광고주 온보딩, 선불 잔액, 랭킹, 클릭 과금, 전환 귀속", "Advertiser onboarding, prepaid balance, ranking, click charging, attribution"),
+    ("section.reports.desc", "광고 로그 분석: 성과, 요청, 디맨드, 매체 리포트", "Ad-log analytics: performance, request, demand and media reports"),
+    ("section.shops.desc", "카페24, 스마트스토어, 에이블리 동기화와 매출 대시보드", "Cafe24, SmartStore and Ably sync with a sales dashboard"),
+    ("section.insights.desc", "카드 거래 분석, 고객 세그먼트, AI 마케팅 메시지", "Card-spending analysis, customer segments, AI marketing messages"),
+    ("admin.title", "관리", "Admin"),
+    ("admin.users", "사용자", "Users"),
+    ("admin.organization", "조직 설정", "Organization"),
+    ("admin.tokens", "API 토큰", "API tokens"),
+    ("admin.schedules", "예약 작업", "Schedules"),
+    ("admin.new_user", "사용자 추가", "Add user"),
+    ("admin.create", "추가", "Create"),
+    ("admin.save", "저장", "Save"),
+    ("admin.disable", "비활성화", "Disable"),
+    ("admin.enable", "활성화", "Enable"),
+    ("admin.revoke", "폐기", "Revoke"),
+    ("admin.saved", "저장되었습니다.", "Saved."),
+    ("admin.token_once", "이 토큰은 지금 한 번만 표시됩니다. 안전한 곳에 복사해 두세요.", "This token is shown only now. Copy it somewhere safe."),
+    ("admin.new_token", "토큰 발급", "Create token"),
+    ("admin.webhook", "웹훅 URL (알림을 JSON으로 전송)", "Webhook URL (notifications are POSTed as JSON)"),
+    ("field.name", "이름", "Name"),
+    ("field.email", "이메일", "Email"),
+    ("field.role", "역할", "Role"),
+    ("field.password", "비밀번호", "Password"),
+    ("field.status", "상태", "Status"),
+    ("field.created", "생성", "Created"),
+    ("field.last_login", "최근 로그인", "Last login"),
+    ("field.last_used", "최근 사용", "Last used"),
+    ("field.kind", "종류", "Kind"),
+    ("field.state", "상태", "State"),
+    ("field.progress", "진행률", "Progress"),
+    ("field.attempts", "시도", "Attempts"),
+    ("field.run_at", "실행 예정", "Run at"),
+    ("field.error", "오류", "Error"),
+    ("field.result", "결과", "Result"),
+    ("field.payload", "입력", "Payload"),
+    ("field.cron", "주기 (KST)", "Cron (KST)"),
+    ("field.next_run", "다음 실행", "Next run"),
+    ("field.last_run", "최근 실행", "Last run"),
+    ("field.prefix", "접두어", "Prefix"),
+    ("status.active", "활성", "Active"),
+    ("status.disabled", "비활성", "Disabled"),
+    ("status.revoked", "폐기됨", "Revoked"),
+    ("status.paused", "일시중지", "Paused"),
+    ("role.admin", "관리자", "Admin"),
+    ("role.operator", "운영자", "Operator"),
+    ("role.advertiser", "광고주", "Advertiser"),
+    ("role.analyst", "분석가", "Analyst"),
+    ("jobs.title", "작업", "Jobs"),
+    ("jobs.empty", "작업이 없습니다.", "No jobs."),
+    ("jobs.retry", "다시 실행", "Retry"),
+    ("jobs.cancel", "취소", "Cancel"),
+    ("jobs.all", "전체", "All"),
+    ("state.queued", "대기", "Queued"),
+    ("state.running", "실행 중", "Running"),
+    ("state.succeeded", "완료", "Succeeded"),
+    ("state.failed", "실패", "Failed"),
+    ("state.cancelled", "취소됨", "Cancelled"),
+    ("notifications.title", "알림", "Notifications"),
+    ("notifications.empty", "알림이 없습니다.", "No notifications."),
+    ("notifications.mark_read", "읽음", "Mark read"),
+    ("notifications.mark_all", "모두 읽음", "Mark all read"),
+    ("error.title", "오류", "Error"),
+    ("error.back", "대시보드로", "Back to dashboard"),
+    ("common.never", "없음", "never"),
+];
+
+/// The label for `key` in `lang`; the key itself when missing (visible, so it gets fixed).
+pub fn translate(lang: Lang, key: &str) -> String {
+    CATALOG
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, ko, en)| match lang {
+            Lang::Ko => (*ko).to_owned(),
+            Lang::En => (*en).to_owned(),
+        })
+        .unwrap_or_else(|| key.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn catalog_keys_are_unique_and_complete() {
+        let mut keys: Vec<&str> = CATALOG.iter().map(|(k, _, _)| *k).collect();
+        keys.sort_unstable();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(before, keys.len(), "duplicate catalog key");
+        assert!(CATALOG.iter().all(|(_, ko, en)| !ko.is_empty() && !en.is_empty()));
+    }
+
+    #[test]
+    fn every_key_used_by_a_template_is_in_the_catalog() {
+        for (name, source) in crate::render::TEMPLATE_SOURCES {
+            for piece in source.split("t(\"").skip(1) {
+                let key = piece.split('"').next().unwrap_or_default();
+                assert!(CATALOG.iter().any(|(k, _, _)| *k == key), "template {name} uses unknown key {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn language_follows_cookie_then_accept_language() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(Lang::from_headers(&headers), Lang::Ko);
+        headers.insert("accept-language", HeaderValue::from_static("fr-FR, en-US;q=0.8, ko;q=0.5"));
+        assert_eq!(Lang::from_headers(&headers), Lang::En);
+        headers.insert("cookie", HeaderValue::from_static("adpool_lang=ko"));
+        assert_eq!(Lang::from_headers(&headers), Lang::Ko);
+        assert_eq!(translate(Lang::En, "nav.inventory"), "Inventory");
+        assert_eq!(translate(Lang::Ko, "nav.inventory"), "인벤토리");
+    }
+}

@@ -1,0 +1,111 @@
+//! HTML rendering: minijinja templates embedded in the binary, with Korean formatting filters.
+
+use adpool_core::{Won, format_kst_datetime, group_thousands};
+use axum::response::Html;
+use minijinja::{Environment, State, Value, context};
+
+use crate::auth::Caller;
+use crate::{AppError, AppState, Lang, translate};
+
+/// Every template, by name, compiled into the binary.
+pub(crate) const TEMPLATE_SOURCES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../templates/layout.html")),
+    ("login.html", include_str!("../templates/login.html")),
+    ("dashboard.html", include_str!("../templates/dashboard.html")),
+    ("section.html", include_str!("../templates/section.html")),
+    ("admin_users.html", include_str!("../templates/admin_users.html")),
+    ("admin_organization.html", include_str!("../templates/admin_organization.html")),
+    ("admin_tokens.html", include_str!("../templates/admin_tokens.html")),
+    ("admin_schedules.html", include_str!("../templates/admin_schedules.html")),
+    ("jobs.html", include_str!("../templates/jobs.html")),
+    ("job.html", include_str!("../templates/job.html")),
+    ("notifications.html", include_str!("../templates/notifications.html")),
+    ("error.html", include_str!("../templates/error.html")),
+];
+
+pub(crate) struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    pub(crate) fn new() -> Self {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATE_SOURCES {
+            env.add_template(name, source).expect("embedded templates are valid");
+        }
+        env.add_function("t", |state: &State, key: &str| -> String {
+            let lang = state.lookup("lang").and_then(|v| v.as_str().and_then(Lang::parse)).unwrap_or(Lang::Ko);
+            translate(lang, key)
+        });
+        env.add_filter("won", |value: i64| Won::new(value).to_string());
+        env.add_filter("number", |value: i64| {
+            let sign = if value < 0 { "-" } else { "" };
+            format!("{sign}{}", group_thousands(value.unsigned_abs()))
+        });
+        env.add_filter("kst", |value: Option<i64>| value.map(format_kst_datetime).unwrap_or_else(|| "—".to_owned()));
+        Templates { env }
+    }
+
+    pub(crate) fn render(&self, name: &str, ctx: Value) -> Result<String, AppError> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| AppError::Internal(format!("rendering {name}: {e:#}")))
+    }
+}
+
+/// The main navigation: (key, path, label key).
+pub(crate) const NAV: &[(&str, &str, &str)] = &[
+    ("dashboard", "/", "nav.dashboard"),
+    ("inventory", "/inventory", "nav.inventory"),
+    ("campaigns", "/campaigns", "nav.campaigns"),
+    ("cpc", "/cpc", "nav.cpc"),
+    ("reports", "/reports", "nav.reports"),
+    ("shops", "/shops", "nav.shops"),
+    ("insights", "/insights", "nav.insights"),
+    ("jobs", "/jobs", "nav.jobs"),
+    ("admin", "/admin/users", "nav.admin"),
+];
+
+/// Renders a page inside the layout for a signed-in caller.
+pub(crate) async fn page(
+    state: &AppState,
+    caller: &Caller,
+    lang: Lang,
+    template: &str,
+    active: &str,
+    extra: Value,
+) -> Result<Html<String>, AppError> {
+    let unread = state.notifications.unread_count(caller.org(), caller.user.id).await?;
+    let organization = state.accounts.organization(caller.org()).await?;
+    let nav: Vec<Value> = NAV
+        .iter()
+        .filter(|(key, _, _)| *key != "admin" || caller.role().is_admin())
+        .map(|(key, path, label)| context! { key => key, path => path, label => translate(lang, label) })
+        .collect();
+    let base = context! {
+        lang => lang.code(),
+        other_lang => lang.other().code(),
+        active => active,
+        nav => nav,
+        unread => unread,
+        csrf_token => caller.csrf_token(),
+        me => context! {
+            id => caller.user.id.get(),
+            name => caller.user.display_name.clone(),
+            email => caller.user.email.clone(),
+            role => caller.role().as_str(),
+            is_admin => caller.role().is_admin(),
+            can_operate => caller.role().can_operate(),
+        },
+        organization => organization.name,
+    };
+    let ctx = context! { ..base, ..extra };
+    state.templates.render(template, ctx).map(Html)
+}
+
+/// Renders a page that needs no caller (login, errors).
+pub(crate) fn bare(state: &AppState, lang: Lang, template: &str, extra: Value) -> Result<Html<String>, AppError> {
+    let ctx = context! { ..context! { lang => lang.code(), other_lang => lang.other().code() }, ..extra };
+    state.templates.render(template, ctx).map(Html)
+}

@@ -1,0 +1,109 @@
+//! One module per area; each exposes `router()`, merged here.
+
+mod activity;
+mod admin;
+pub(crate) mod api;
+pub(crate) mod openapi;
+mod ops;
+mod pages;
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use tower_http::trace::TraceLayer;
+
+use crate::{AppError, AppState, auth};
+
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(pages::router())
+        .merge(admin::router())
+        .merge(activity::router())
+        .nest("/api/v1", api::router())
+        .merge(ops::router())
+        .route("/api/openapi.json", axum::routing::get(openapi::serve))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(middleware::from_fn_with_state(state.clone(), count_request))
+        .fallback(not_found)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn count_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    state.metrics.record_request(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    response
+}
+
+async fn not_found(request: Request) -> Response {
+    if request.uri().path().starts_with("/api/") {
+        AppError::NotFound.into_response()
+    } else {
+        PageError(AppError::NotFound).into_response()
+    }
+}
+
+/// An error on an HTML page: the same [`AppError`], rendered as a small page.
+#[derive(Debug)]
+pub(crate) struct PageError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(error: E) -> Self {
+        PageError(error.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        self.0.log();
+        let status = self.0.status();
+        let message = escape_html(&self.0.message());
+        let body = format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>{code} · adpool</title>\
+             <link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body><main><section class=\"card\">\
+             <h1>{code} {reason}</h1><p data-testid=\"error-message\">{message}</p><p><a href=\"/\">adpool</a></p></section></main></body></html>",
+            code = status.as_u16(),
+            reason = status.canonical_reason().unwrap_or(""),
+        );
+        (status, Html(body)).into_response()
+    }
+}
+
+pub(crate) fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+/// Redirect after a POST (303 so the browser GETs).
+pub(crate) fn see_other(location: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, location.to_owned())]).into_response()
+}
+
+/// `path?flash=...` or `path?error=...`, URL-encoded.
+pub(crate) fn with_flash(path: &str, key: &str, message: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(message.as_bytes()).collect();
+    format!("{path}?{key}={encoded}")
+}
+
+/// The flash message and its kind from `?flash=` / `?error=`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct Flash {
+    flash: Option<String>,
+    error: Option<String>,
+}
+
+impl Flash {
+    pub(crate) fn context(&self) -> minijinja::Value {
+        match (&self.error, &self.flash) {
+            (Some(error), _) => minijinja::context! { flash => error, flash_kind => "error" },
+            (None, Some(flash)) => minijinja::context! { flash => flash, flash_kind => "success" },
+            _ => minijinja::context! {},
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! `/api/openapi.json`, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use super::api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "adpool API", description = "Ad operations and commerce marketing. Authenticate with `Authorization: Bearer adp_...` (create a token under Admin → API tokens). Timestamps are UTC milliseconds; money is whole won."),
+    paths(
+        api::me, api::organization, api::update_organization, api::list_users, api::create_user, api::get_user,
+        api::update_user, api::list_tokens, api::create_token, api::revoke_token, api::list_jobs, api::get_job,
+        api::retry_job, api::cancel_job, api::list_notifications, api::read_notification, api::read_all_notifications,
+        api::list_schedules,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// The OpenAPI document as JSON.
+pub fn openapi_json() -> serde_json::Value {
+    serde_json::to_value(ApiDoc::openapi()).unwrap_or_default()
+}
+
+pub(crate) async fn serve() -> Json<serde_json::Value> {
+    Json(openapi_json())
+}

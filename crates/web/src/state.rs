@@ -1,0 +1,72 @@
+use std::sync::Arc;
+
+use adpool_accounts::Accounts;
+use adpool_core::SharedClock;
+use adpool_jobs::{Jobs, Notifications, Scheduler};
+use adpool_store::Db;
+use tokio::sync::Notify;
+
+use crate::metrics::Metrics;
+use crate::render::Templates;
+
+/// Settings of the HTTP edge.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Mark cookies `Secure` (serve behind HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig { secure_cookies: false }
+    }
+}
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// Time.
+    pub clock: SharedClock,
+    /// Organizations, users, sessions, tokens.
+    pub accounts: Accounts,
+    /// The job queue.
+    pub jobs: Jobs,
+    /// Notifications.
+    pub notifications: Notifications,
+    /// Cron schedules.
+    pub scheduler: Scheduler,
+    /// Wakes the in-process worker after a job is enqueued.
+    pub worker_wake: Arc<Notify>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Web settings.
+    pub config: WebConfig,
+    pub(crate) templates: Arc<Templates>,
+}
+
+impl AppState {
+    /// State over `db` and `clock` with default settings.
+    pub fn new(db: Db, clock: SharedClock, config: WebConfig) -> Self {
+        let jobs = Jobs::new(db.clone(), clock.clone());
+        AppState {
+            accounts: Accounts::new(db.clone(), clock.clone()),
+            notifications: Notifications::new(jobs.clone()),
+            scheduler: Scheduler::new(jobs.clone()),
+            jobs,
+            db,
+            clock,
+            worker_wake: Arc::new(Notify::new()),
+            metrics: Arc::new(Metrics::default()),
+            config,
+            templates: Arc::new(Templates::new()),
+        }
+    }
+
+    /// Uses `wake` to wake the worker after enqueuing.
+    pub fn with_worker_wake(mut self, wake: Arc<Notify>) -> Self {
+        self.worker_wake = wake;
+        self
+    }
+}
