@@ -52,6 +52,12 @@ impl Db {
             Dialect::Sqlite => prepare_sqlite_file(url)?,
             Dialect::Postgres => url.to_owned(),
         };
+        // One direct attempt first: an unreachable database fails at once with the driver's
+        // reason, instead of after the pool's acquire timeout.
+        let probe = AnyConnection::connect(&connect_url)
+            .await
+            .map_err(|source| StoreError::Connect { url: mask_url(url), source })?;
+        let _ = probe.close().await;
         let options = AnyPoolOptions::new()
             .max_connections(match dialect {
                 Dialect::Sqlite => 8,
