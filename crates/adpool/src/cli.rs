@@ -13,7 +13,11 @@ use crate::server;
 /// adpool: forecast-pool inventory, ad-log analytics, shop ETL, spending insight and CPC
 /// sponsored ads in one binary.
 #[derive(Debug, Parser)]
-#[command(name = "adpool", version, about, long_about = None)]
+#[command(
+    name = "adpool",
+    version,
+    about = "adpool: forecast-pool inventory, ad-log analytics, shop ETL, spending insight and CPC sponsored ads in one binary"
+)]
 pub struct Cli {
     /// Configuration file (default: ./adpool.toml when it exists).
     #[arg(long, global = true, value_name = "FILE")]

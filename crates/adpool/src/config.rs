@@ -64,7 +64,7 @@ impl Config {
     }
 
     fn apply_file(&mut self, text: &str) -> anyhow::Result<()> {
-        let file: ConfigFile = toml::from_str(text).map_err(|e| anyhow::anyhow!(one_line(&e.to_string())))?;
+        let file: ConfigFile = toml::from_str(text).map_err(|e| anyhow::anyhow!(describe_toml_error(text, &e)))?;
         if let Some(v) = file.database_url {
             self.database_url = v;
         }
@@ -114,9 +114,14 @@ impl Config {
     }
 }
 
-/// toml's messages span lines (with a source excerpt); start-up errors are one line.
-fn one_line(message: &str) -> String {
-    message.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('|') && !l.chars().all(|c| c == '^' || c.is_whitespace())).collect::<Vec<_>>().join(" ")
+/// toml's own messages span lines (with a source excerpt); start-up errors are one line:
+/// `line 2: unknown field `databse_url`, expected one of ...`.
+fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim().replace('\n', " ");
+    match error.span() {
+        Some(span) => format!("line {}: {message}", text[..span.start.min(text.len())].matches('\n').count() + 1),
+        None => message,
+    }
 }
 
 #[cfg(test)]
@@ -143,6 +148,7 @@ mod tests {
         let error = Config::default().apply_file("databse_url = \"x\"").unwrap_err().to_string();
         assert!(error.contains("databse_url"), "{error}");
         assert!(!error.contains('\n'), "{error}");
+        assert!(error.starts_with("line 1: unknown field `databse_url`"), "{error}");
         let error = Config::default().apply_file("worker_concurrency = \"many\"").unwrap_err().to_string();
         assert!(error.contains("worker_concurrency") || error.contains("integer"), "{error}");
         let error = Config::default().apply_env(&|k| (k == "ADPOOL_SECURE_COOKIES").then(|| "maybe".to_owned())).unwrap_err();

@@ -25,9 +25,21 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // One line: the context chain joined, e.g. "config file adpool.toml: unknown field `x`".
-            let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
-            eprintln!("adpool: {}", chain.join(": "));
+            eprintln!("adpool: {}", one_line(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, skipping a cause its parent's message already says
+/// (library errors often include their source in their own message).
+fn one_line(error: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !parts.last().is_some_and(|previous| previous.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ").replace('\n', " ")
 }

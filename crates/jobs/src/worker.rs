@@ -99,6 +99,9 @@ pub struct WorkerConfig {
     pub lease_millis: i64,
     /// How often an idle worker looks for due jobs.
     pub poll_interval: Duration,
+    /// On shutdown, how long jobs in flight may run on; then they are stopped and handed
+    /// back to the queue to run again on the next start.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -108,6 +111,7 @@ impl Default for WorkerConfig {
             concurrency: 4,
             lease_millis: 5 * 60 * 1000,
             poll_interval: Duration::from_millis(500),
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }
@@ -187,7 +191,9 @@ impl Worker {
         Ok(outcomes)
     }
 
-    /// Runs the worker loop until `shutdown` turns true; jobs in flight finish first.
+    /// Runs the worker loop until `shutdown` turns true. Jobs in flight get
+    /// [`WorkerConfig::shutdown_grace`] to finish; those still running are stopped and queued
+    /// again at once (their attempt counts), instead of waiting out their lease.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %self.config.worker_id, kinds = ?self.registry.kinds(), "worker started");
         let mut tasks = tokio::task::JoinSet::new();
@@ -216,8 +222,31 @@ impl Worker {
                 _ = tokio::time::sleep(self.config.poll_interval) => {}
             }
         }
-        while tasks.join_next().await.is_some() {}
+        let drained = tokio::time::timeout(self.config.shutdown_grace, async { while tasks.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
+            match self.release_claims().await {
+                Ok(released) => tracing::warn!(released, "jobs still running at shutdown were queued again"),
+                Err(error) => tracing::error!(%error, "could not queue unfinished jobs again; they rerun when their lease expires"),
+            }
+        }
         tracing::info!(worker = %self.config.worker_id, "worker stopped");
+    }
+
+    /// Puts this worker's running jobs back in the queue, runnable now.
+    async fn release_claims(&self) -> Result<u64, JobsError> {
+        let now = self.jobs.clock.now_millis();
+        Ok(sqlx::query(
+            "UPDATE jobs SET state = 'queued', run_at = $1, locked_by = NULL, locked_until = NULL, updated_at = $1,
+                    last_error = 'stopped by a worker shutdown'
+             WHERE state = 'running' AND locked_by = $2",
+        )
+        .bind(now)
+        .bind(&self.config.worker_id)
+        .execute(self.jobs.db.pool())
+        .await?
+        .rows_affected())
     }
 
     /// Claims the oldest due job among kinds that have a free slot.

@@ -329,3 +329,42 @@ async fn notifications_are_delivered_to_the_webhook_with_retries() {
     assert_eq!(received[0]["notification"]["title"], "Import done");
     assert_eq!(received[0]["notification"]["level"], "success");
 }
+
+/// Never finishes by itself.
+struct Forever;
+
+impl JobHandler for Forever {
+    fn run<'a>(&'a self, _ctx: &'a JobContext) -> BoxFuture<'a, Result<Option<Value>, JobError>> {
+        Box::pin(async move {
+            std::future::pending::<()>().await;
+            Ok(None)
+        })
+    }
+}
+
+#[tokio::test]
+async fn shutdown_hands_unfinished_jobs_back_to_the_queue() {
+    let setup = setup().await;
+    let mut registry = Registry::new();
+    registry.register("test.forever", 1, Forever);
+    let config = WorkerConfig {
+        poll_interval: std::time::Duration::from_millis(5),
+        shutdown_grace: std::time::Duration::from_millis(50),
+        ..WorkerConfig::default()
+    };
+    let worker = Worker::new(setup.jobs.clone(), registry, config);
+    let id = setup.jobs.enqueue(NewJob::new("test.forever", json!({})).for_org(setup.org)).await.unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(worker.run(stopped));
+    for _ in 0..200 {
+        if setup.jobs.job(setup.org, id, false).await.unwrap().state == JobState::Running {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    stop.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), running).await.expect("the worker stops within its grace").unwrap();
+    let job = setup.jobs.job(setup.org, id, false).await.unwrap();
+    assert_eq!((job.state, job.attempts), (JobState::Queued, 1));
+    assert!(job.run_at <= setup.clock.now_millis(), "runnable at once on the next start");
+}

@@ -1,0 +1,83 @@
+//! The `adpool` binary as a user runs it, each test in its own temporary folder.
+
+use std::process::{Command, Output};
+
+fn adpool(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_adpool"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("ADPOOL_DATABASE_URL")
+        .env_remove("ADPOOL_NEW_PASSWORD")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("running adpool")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn an_unknown_flag_prints_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = adpool(dir.path(), &["serve", "--no-such-flag"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("Usage: adpool serve"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_malformed_config_file_stops_start_up_with_one_line_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("adpool.toml"), "bind = \"127.0.0.1:0\"\ndatabse_url = \"sqlite://x.db\"\n").unwrap();
+    let output = adpool(dir.path(), &["migrate"]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert!(message.contains("adpool.toml") && message.contains("databse_url"), "{message}");
+}
+
+#[test]
+fn an_unreachable_database_is_named_with_its_password_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = adpool(dir.path(), &["--database-url", "postgres://adpool:hunter2@127.0.0.1:1/adpool", "migrate"]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert!(message.contains("postgres://adpool:***@127.0.0.1:1/adpool"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+#[test]
+fn migrate_creates_the_default_database_and_user_create_adds_people() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = adpool(dir.path(), &["migrate"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("1 migration(s) applied"), "{}", stdout(&output));
+    assert!(dir.path().join("adpool-data/adpool.db").exists());
+    assert!(stdout(&adpool(dir.path(), &["migrate"])).contains("0 migration(s) applied"));
+
+    let args = ["user", "create", "--email", "admin@media.kr", "--org", "Media", "--password", "correct horse battery"];
+    let output = adpool(dir.path(), &args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("created admin user admin@media.kr"), "{}", stdout(&output));
+    let again = adpool(dir.path(), &args);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
+    let weak = adpool(dir.path(), &["user", "create", "--email", "b@media.kr", "--org", "Media", "--password", "short"]);
+    assert!(stderr(&weak).contains("password"), "{}", stderr(&weak));
+}
+
+#[test]
+fn demo_builds_its_own_database_and_never_the_production_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = adpool(dir.path(), &["demo", "--no-serve"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(dir.path().join("adpool-data/demo.db").exists());
+    assert!(!dir.path().join("adpool-data/adpool.db").exists());
+    // Rebuilt from scratch each time: running twice works.
+    assert!(adpool(dir.path(), &["demo", "--no-serve"]).status.success());
+}

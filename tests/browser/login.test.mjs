@@ -1,0 +1,94 @@
+// Real-browser test: headless Debian Chromium, driven by playwright-core.
+// Starts `adpool demo` on a free port in a scratch folder, signs in as the demo admin, sees
+// the dashboard, visits the jobs page, signs out. Screenshots go to tests/browser/output/.
+//
+// ADPOOL_BIN names the binary (default: the cargo target dir's debug build);
+// CHROMIUM names the browser (default /usr/bin/chromium).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(here, "..", "..", "target");
+const binary = process.env.ADPOOL_BIN ?? path.join(targetDir, "debug", "adpool");
+const output = path.join(here, "output");
+mkdirSync(output, { recursive: true });
+
+let server;
+let baseUrl;
+let browser;
+let scratch;
+
+before(async () => {
+  scratch = mkdtempSync(path.join(tmpdir(), "adpool-browser-"));
+  server = spawn(binary, ["demo", "--bind", "127.0.0.1:0"], { cwd: scratch, env: { ...process.env, RUST_LOG: "warn" } });
+  let log = "";
+  baseUrl = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`adpool demo did not start:\n${log}`)), 60_000);
+    const read = (chunk) => {
+      log += chunk;
+      const match = log.match(/running at (http:\/\/[0-9.:]+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    server.stdout.on("data", read);
+    server.stderr.on("data", read);
+    server.on("exit", (code) => reject(new Error(`adpool demo exited with ${code}:\n${log}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill("SIGTERM");
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+test("sign in, see the dashboard, sign out", async () => {
+  const context = await browser.newContext({ locale: "ko-KR", viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/`);
+  assert.match(page.url(), /\/login\?next=%2F$/, "an anonymous visitor is sent to the login page");
+  await page.screenshot({ path: path.join(output, "01-login.png"), fullPage: true });
+
+  await page.fill('input[name="email"]', "admin@demo.adpool.kr");
+  await page.fill('input[name="password"]', "adpool-demo-2026");
+  await page.click('button[type="submit"]');
+  await page.waitForSelector('[data-testid="dashboard-title"]');
+  assert.equal(new URL(page.url()).pathname, "/");
+  assert.match(await page.textContent('[data-testid="dashboard-title"]'), /김관리/);
+  assert.ok(await page.isVisible("nav.mainnav >> text=인벤토리"), "the navigation is in Korean");
+  await page.screenshot({ path: path.join(output, "02-dashboard.png"), fullPage: true });
+
+  await page.click("nav.mainnav >> text=작업");
+  await page.waitForSelector("table.grid");
+  assert.ok(await page.isVisible("text=demo.walkthrough"));
+  await page.screenshot({ path: path.join(output, "03-jobs.png"), fullPage: true });
+
+  await page.click('[data-testid="logout"]');
+  await page.waitForURL(/\/login$/);
+  await page.goto(`${baseUrl}/`);
+  assert.match(page.url(), /\/login/, "after sign-out the dashboard needs a new sign-in");
+  await context.close();
+});
+
+test("a wrong password is refused with a generic message", async () => {
+  const context = await browser.newContext({ locale: "en-US" });
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/login`);
+  await page.fill('input[name="email"]', "admin@demo.adpool.kr");
+  await page.fill('input[name="password"]', "not-the-password");
+  await page.click('button[type="submit"]');
+  assert.equal(await page.textContent('[role="alert"]'), "Invalid email or password.");
+  await context.close();
+});
