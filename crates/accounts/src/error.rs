@@ -42,6 +42,9 @@ pub enum AccountsError {
 
 impl AccountsError {
     pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        AccountsError::Invalid { field, message: message.into() }
+        AccountsError::Invalid {
+            field,
+            message: message.into(),
+        }
     }
 }

@@ -34,8 +34,8 @@ pub use adpool_core::{OrgId, UserId};
 pub use error::AccountsError;
 pub use organizations::{Organization, OrganizationUpdate};
 pub use role::Role;
-pub use sessions::{NewSession, Session, SESSION_TTL_MILLIS};
-pub use throttle::{LoginThrottle, LoginAttempt};
+pub use sessions::{NewSession, SESSION_TTL_MILLIS, Session};
+pub use throttle::{LoginAttempt, LoginThrottle};
 pub use tokens::{ApiToken, NewApiToken};
 pub use users::{NewUser, User, UserUpdate};
 
@@ -53,7 +53,11 @@ pub struct Accounts {
 impl Accounts {
     /// Accounts on `db`, with time from `clock` and the default login throttle.
     pub fn new(db: Db, clock: SharedClock) -> Self {
-        Accounts { db, clock, throttle: LoginThrottle::default() }
+        Accounts {
+            db,
+            clock,
+            throttle: LoginThrottle::default(),
+        }
     }
 
     /// Replaces the login throttle limits.

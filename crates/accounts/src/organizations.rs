@@ -44,7 +44,10 @@ const COLUMNS: &str = "id, name, webhook_url, created_at";
 fn validate_name(name: &str) -> Result<String, AccountsError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AccountsError::invalid("name", "must be 1 to 100 characters"));
+        return Err(AccountsError::invalid(
+            "name",
+            "must be 1 to 100 characters",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -54,8 +57,14 @@ fn validate_webhook(url: &str) -> Result<Option<String>, AccountsError> {
     if url.is_empty() {
         return Ok(None);
     }
-    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 2000 || url.contains(char::is_whitespace) {
-        return Err(AccountsError::invalid("webhook_url", format!("'{url}' is not an http:// or https:// URL")));
+    if !(url.starts_with("http://") || url.starts_with("https://"))
+        || url.len() > 2000
+        || url.contains(char::is_whitespace)
+    {
+        return Err(AccountsError::invalid(
+            "webhook_url",
+            format!("'{url}' is not an http:// or https:// URL"),
+        ));
     }
     Ok(Some(url.to_owned()))
 }
@@ -71,31 +80,48 @@ impl Accounts {
         .bind(self.now())
         .fetch_one(self.db.pool())
         .await
-        .map_err(|e| if adpool_store::is_unique_violation(&e) { AccountsError::DuplicateOrganization(name.clone()) } else { e.into() })?;
+        .map_err(|e| {
+            if adpool_store::is_unique_violation(&e) {
+                AccountsError::DuplicateOrganization(name.clone())
+            } else {
+                e.into()
+            }
+        })?;
         Ok(Organization::from_row(&row)?)
     }
 
     /// The caller's own organization.
     pub async fn organization(&self, org: OrgId) -> Result<Organization, AccountsError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM organizations WHERE id = $1")))
-            .bind(org.get())
-            .fetch_optional(self.db.pool())
-            .await?
-            .ok_or(AccountsError::NotFound)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM organizations WHERE id = $1"
+        )))
+        .bind(org.get())
+        .fetch_optional(self.db.pool())
+        .await?
+        .ok_or(AccountsError::NotFound)?;
         Ok(Organization::from_row(&row)?)
     }
 
     /// Finds an organization by its exact name (CLI and demo set-up).
-    pub async fn organization_by_name(&self, name: &str) -> Result<Option<Organization>, AccountsError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM organizations WHERE name = $1")))
-            .bind(name.trim())
-            .fetch_optional(self.db.pool())
-            .await?;
+    pub async fn organization_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<Organization>, AccountsError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM organizations WHERE name = $1"
+        )))
+        .bind(name.trim())
+        .fetch_optional(self.db.pool())
+        .await?;
         Ok(row.as_ref().map(Organization::from_row).transpose()?)
     }
 
     /// Changes the caller's own organization.
-    pub async fn update_organization(&self, org: OrgId, update: OrganizationUpdate) -> Result<Organization, AccountsError> {
+    pub async fn update_organization(
+        &self,
+        org: OrgId,
+        update: OrganizationUpdate,
+    ) -> Result<Organization, AccountsError> {
         let current = self.organization(org).await?;
         let name = match update.name {
             Some(name) => validate_name(&name)?,
@@ -113,7 +139,13 @@ impl Accounts {
         .bind(org.get())
         .fetch_one(self.db.pool())
         .await
-        .map_err(|e| if adpool_store::is_unique_violation(&e) { AccountsError::DuplicateOrganization(name.clone()) } else { e.into() })?;
+        .map_err(|e| {
+            if adpool_store::is_unique_violation(&e) {
+                AccountsError::DuplicateOrganization(name.clone())
+            } else {
+                e.into()
+            }
+        })?;
         Ok(Organization::from_row(&row)?)
     }
 }

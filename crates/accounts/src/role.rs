@@ -35,7 +35,12 @@ impl Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == text.trim().to_ascii_lowercase())
-            .ok_or_else(|| AccountsError::invalid("role", format!("'{text}' is not one of admin, operator, advertiser, analyst")))
+            .ok_or_else(|| {
+                AccountsError::invalid(
+                    "role",
+                    format!("'{text}' is not one of admin, operator, advertiser, analyst"),
+                )
+            })
     }
 
     /// May manage users, tokens of others and organization settings.

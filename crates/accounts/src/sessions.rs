@@ -53,7 +53,11 @@ impl Accounts {
         .bind(expires_at)
         .execute(self.db.pool())
         .await?;
-        Ok(NewSession { token, csrf_token, expires_at })
+        Ok(NewSession {
+            token,
+            csrf_token,
+            expires_at,
+        })
     }
 
     /// The live session behind a cookie token, extending its life; `None` when unknown,
@@ -61,7 +65,11 @@ impl Accounts {
     pub async fn session(&self, token: &str) -> Result<Option<Session>, AccountsError> {
         let now = self.now();
         let digest = token_digest(token);
-        let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+        let columns = USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {columns}, s.csrf_token, s.expires_at AS session_expires_at, s.last_seen_at
              FROM sessions s JOIN users u ON u.id = s.user_id
@@ -76,19 +84,28 @@ impl Accounts {
         let mut expires_at: i64 = row.try_get("session_expires_at")?;
         if now - last_seen >= TOUCH_EVERY_MILLIS {
             expires_at = now + SESSION_TTL_MILLIS;
-            sqlx::query("UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE token_hash = $3")
-                .bind(now)
-                .bind(expires_at)
-                .bind(&digest)
-                .execute(self.db.pool())
-                .await?;
+            sqlx::query(
+                "UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE token_hash = $3",
+            )
+            .bind(now)
+            .bind(expires_at)
+            .bind(&digest)
+            .execute(self.db.pool())
+            .await?;
         }
-        Ok(Some(Session { user: User::from_row(&row)?, csrf_token: row.try_get("csrf_token")?, expires_at }))
+        Ok(Some(Session {
+            user: User::from_row(&row)?,
+            csrf_token: row.try_get("csrf_token")?,
+            expires_at,
+        }))
     }
 
     /// Ends a session (logout). Unknown tokens are ignored.
     pub async fn end_session(&self, token: &str) -> Result<(), AccountsError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_digest(token)).execute(self.db.pool()).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_digest(token))
+            .execute(self.db.pool())
+            .await?;
         Ok(())
     }
 }

@@ -19,7 +19,11 @@ pub struct LoginThrottle {
 
 impl Default for LoginThrottle {
     fn default() -> Self {
-        LoginThrottle { window_millis: 15 * 60 * 1000, max_per_email: 5, max_per_ip: 30 }
+        LoginThrottle {
+            window_millis: 15 * 60 * 1000,
+            max_per_email: 5,
+            max_per_ip: 30,
+        }
     }
 }
 
@@ -35,9 +39,18 @@ pub struct LoginAttempt {
 }
 
 impl LoginThrottle {
-    pub(crate) async fn check(&self, db: &Db, now: i64, email: &str, client_ip: &str) -> Result<(), AccountsError> {
+    pub(crate) async fn check(
+        &self,
+        db: &Db,
+        now: i64,
+        email: &str,
+        client_ip: &str,
+    ) -> Result<(), AccountsError> {
         let since = now - self.window_millis;
-        for (column, key, limit) in [("email", email, self.max_per_email), ("client_ip", client_ip, self.max_per_ip)] {
+        for (column, key, limit) in [
+            ("email", email, self.max_per_email),
+            ("client_ip", client_ip, self.max_per_ip),
+        ] {
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT COUNT(*) AS failures, MIN(failed_at) AS oldest FROM login_failures WHERE {column} = $1 AND failed_at > $2"
             )))
@@ -49,13 +62,21 @@ impl LoginThrottle {
             if failures >= limit {
                 let oldest: Option<i64> = row.try_get("oldest")?;
                 let retry_after_millis = oldest.unwrap_or(now) + self.window_millis - now;
-                return Err(AccountsError::Throttled { retry_after_secs: (retry_after_millis / 1000).max(1) });
+                return Err(AccountsError::Throttled {
+                    retry_after_secs: (retry_after_millis / 1000).max(1),
+                });
             }
         }
         Ok(())
     }
 
-    pub(crate) async fn record_failure(&self, db: &Db, now: i64, email: &str, client_ip: &str) -> Result<(), AccountsError> {
+    pub(crate) async fn record_failure(
+        &self,
+        db: &Db,
+        now: i64,
+        email: &str,
+        client_ip: &str,
+    ) -> Result<(), AccountsError> {
         sqlx::query("INSERT INTO login_failures (email, client_ip, failed_at) VALUES ($1, $2, $3)")
             .bind(email)
             .bind(client_ip)
@@ -75,7 +96,11 @@ impl crate::Accounts {
             .execute(self.db.pool())
             .await?
             .rows_affected();
-        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(self.db.pool()).await?.rows_affected();
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(self.db.pool())
+            .await?
+            .rows_affected();
         Ok(failures + sessions)
     }
 }

@@ -42,7 +42,8 @@ pub struct NewApiToken {
     pub secret: String,
 }
 
-const TOKEN_COLUMNS: &str = "id, org_id, user_id, name, token_prefix, created_at, last_used_at, revoked_at";
+const TOKEN_COLUMNS: &str =
+    "id, org_id, user_id, name, token_prefix, created_at, last_used_at, revoked_at";
 
 impl ApiToken {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
@@ -61,10 +62,18 @@ impl ApiToken {
 
 impl Accounts {
     /// Creates a token acting as `user` (who must be in `org`).
-    pub async fn create_api_token(&self, org: OrgId, user: UserId, name: &str) -> Result<NewApiToken, AccountsError> {
+    pub async fn create_api_token(
+        &self,
+        org: OrgId,
+        user: UserId,
+        name: &str,
+    ) -> Result<NewApiToken, AccountsError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(AccountsError::invalid("name", "must be 1 to 100 characters"));
+            return Err(AccountsError::invalid(
+                "name",
+                "must be 1 to 100 characters",
+            ));
         }
         self.user(org, user).await?;
         let secret = format!("{TOKEN_PREFIX}{}", random_hex(32));
@@ -80,16 +89,24 @@ impl Accounts {
         .bind(self.now())
         .fetch_one(self.db.pool())
         .await?;
-        Ok(NewApiToken { token: ApiToken::from_row(&row)?, secret })
+        Ok(NewApiToken {
+            token: ApiToken::from_row(&row)?,
+            secret,
+        })
     }
 
     /// The organization's tokens, newest first.
     pub async fn api_tokens(&self, org: OrgId) -> Result<Vec<ApiToken>, AccountsError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE org_id = $1 ORDER BY id DESC")))
-            .bind(org.get())
-            .fetch_all(self.db.pool())
-            .await?;
-        Ok(rows.iter().map(ApiToken::from_row).collect::<Result<_, _>>()?)
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE org_id = $1 ORDER BY id DESC"
+        )))
+        .bind(org.get())
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(ApiToken::from_row)
+            .collect::<Result<_, _>>()?)
     }
 
     /// Revokes a token of the caller's organization; revoking twice is harmless.
@@ -112,7 +129,11 @@ impl Accounts {
         if !secret.starts_with(TOKEN_PREFIX) {
             return Ok(None);
         }
-        let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+        let columns = USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let digest = token_digest(secret);
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {columns} FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.org_id = t.org_id

@@ -55,7 +55,8 @@ pub struct UserUpdate {
     pub password: Option<String>,
 }
 
-pub(crate) const USER_COLUMNS: &str = "id, org_id, email, display_name, role, created_at, last_login_at, disabled_at";
+pub(crate) const USER_COLUMNS: &str =
+    "id, org_id, email, display_name, role, created_at, last_login_at, disabled_at";
 
 impl User {
     pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
@@ -83,16 +84,29 @@ pub(crate) fn normalize_email(email: &str) -> Result<String, AccountsError> {
     let email = email.trim().to_lowercase();
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         })
         && !email.contains(char::is_whitespace);
-    if valid { Ok(email) } else { Err(AccountsError::invalid("email", format!("'{email}' is not an email address"))) }
+    if valid {
+        Ok(email)
+    } else {
+        Err(AccountsError::invalid(
+            "email",
+            format!("'{email}' is not an email address"),
+        ))
+    }
 }
 
 fn validate_display_name(name: &str) -> Result<String, AccountsError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AccountsError::invalid("display_name", "must be 1 to 100 characters"));
+        return Err(AccountsError::invalid(
+            "display_name",
+            "must be 1 to 100 characters",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -117,34 +131,53 @@ impl Accounts {
         .bind(self.now())
         .fetch_one(self.db.pool())
         .await
-        .map_err(|e| if adpool_store::is_unique_violation(&e) { AccountsError::DuplicateEmail(email.clone()) } else { e.into() })?;
+        .map_err(|e| {
+            if adpool_store::is_unique_violation(&e) {
+                AccountsError::DuplicateEmail(email.clone())
+            } else {
+                e.into()
+            }
+        })?;
         Ok(User::from_row(&row)?)
     }
 
     /// One user of the caller's organization.
     pub async fn user(&self, org: OrgId, id: UserId) -> Result<User, AccountsError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND org_id = $2")))
-            .bind(id.get())
-            .bind(org.get())
-            .fetch_optional(self.db.pool())
-            .await?
-            .ok_or(AccountsError::NotFound)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND org_id = $2"
+        )))
+        .bind(id.get())
+        .bind(org.get())
+        .fetch_optional(self.db.pool())
+        .await?
+        .ok_or(AccountsError::NotFound)?;
         Ok(User::from_row(&row)?)
     }
 
     /// Every user of the caller's organization, by email.
     pub async fn users(&self, org: OrgId) -> Result<Vec<User>, AccountsError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 ORDER BY email")))
-            .bind(org.get())
-            .fetch_all(self.db.pool())
-            .await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 ORDER BY email"
+        )))
+        .bind(org.get())
+        .fetch_all(self.db.pool())
+        .await?;
         Ok(rows.iter().map(User::from_row).collect::<Result<_, _>>()?)
     }
 
     /// Changes a user of the caller's organization. Refuses to leave the organization without
     /// an active admin.
-    pub async fn update_user(&self, org: OrgId, id: UserId, update: UserUpdate) -> Result<User, AccountsError> {
-        let display_name = update.display_name.as_deref().map(validate_display_name).transpose()?;
+    pub async fn update_user(
+        &self,
+        org: OrgId,
+        id: UserId,
+        update: UserUpdate,
+    ) -> Result<User, AccountsError> {
+        let display_name = update
+            .display_name
+            .as_deref()
+            .map(validate_display_name)
+            .transpose()?;
         if let Some(password) = &update.password {
             password::validate(password)?;
         }
@@ -153,12 +186,15 @@ impl Accounts {
             None => None,
         };
         let mut tx = self.db.begin_write().await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND org_id = $2{}", self.db.dialect().for_update())))
-            .bind(id.get())
-            .bind(org.get())
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(AccountsError::NotFound)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND org_id = $2{}",
+            self.db.dialect().for_update()
+        )))
+        .bind(id.get())
+        .bind(org.get())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(AccountsError::NotFound)?;
         let current = User::from_row(&row)?;
         let role = update.role.unwrap_or(current.role);
         let disabled_at = match update.disabled {
@@ -195,7 +231,10 @@ impl Accounts {
         .await?;
         if disabled_at.is_some() {
             // A disabled user's sessions end at once, not when they expire.
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.get()).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(id.get())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(User::from_row(&row)?)
@@ -205,20 +244,30 @@ impl Accounts {
     /// recent failures for that email or client address, and otherwise with the generic
     /// [`AccountsError::InvalidCredentials`] for an unknown email, a wrong password or a disabled
     /// account; every failure counts toward throttling.
-    pub async fn authenticate(&self, email: &str, password: &str, client_ip: &str) -> Result<User, AccountsError> {
+    pub async fn authenticate(
+        &self,
+        email: &str,
+        password: &str,
+        client_ip: &str,
+    ) -> Result<User, AccountsError> {
         let email = email.trim().to_lowercase();
-        self.throttle.check(&self.db, self.now(), &email, client_ip).await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1")))
-            .bind(&email)
-            .fetch_optional(self.db.pool())
+        self.throttle
+            .check(&self.db, self.now(), &email, client_ip)
             .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"
+        )))
+        .bind(&email)
+        .fetch_optional(self.db.pool())
+        .await?;
         let verified = match &row {
             Some(row) => {
                 let stored: String = row.try_get("password_hash")?;
                 password::verify(password.to_owned(), stored).await
             }
             None => {
-                password::verify(password.to_owned(), password::decoy_hash().await.to_owned()).await;
+                password::verify(password.to_owned(), password::decoy_hash().await.to_owned())
+                    .await;
                 false
             }
         };
@@ -233,7 +282,9 @@ impl Accounts {
                 Ok(user)
             }
             _ => {
-                self.throttle.record_failure(&self.db, self.now(), &email, client_ip).await?;
+                self.throttle
+                    .record_failure(&self.db, self.now(), &email, client_ip)
+                    .await?;
                 Err(AccountsError::InvalidCredentials)
             }
         }

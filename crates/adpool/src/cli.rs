@@ -23,7 +23,13 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Database URL: sqlite://PATH (default ./adpool-data/adpool.db) or postgres://USER@HOST/DB.
-    #[arg(long, global = true, env = "ADPOOL_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "ADPOOL_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     #[command(subcommand)]
     pub command: Command,
@@ -121,10 +127,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = server::connect(&config.database_url).await?;
             let applied = db.migrate().await.context("migrating")?;
             let version = db.schema_version().await?;
-            println!("{} migration(s) applied; {} is at schema version {version}", applied.len(), db.display_url());
+            println!(
+                "{} migration(s) applied; {} is at schema version {version}",
+                applied.len(),
+                db.display_url()
+            );
             Ok(())
         }
-        Command::User { command: UserCommand::Create(args) } => {
+        Command::User {
+            command: UserCommand::Create(args),
+        } => {
             let db = server::open_database(&config.database_url).await?;
             let accounts = Accounts::new(db, std::sync::Arc::new(SystemClock));
             let org = match accounts.organization_by_name(&args.org).await? {
@@ -132,11 +144,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => accounts.create_organization(&args.org).await?,
             };
             let role = Role::parse(&args.role)?;
-            let name = args.name.unwrap_or_else(|| args.email.split('@').next().unwrap_or_default().to_owned());
+            let name = args
+                .name
+                .unwrap_or_else(|| args.email.split('@').next().unwrap_or_default().to_owned());
             let user = accounts
-                .create_user(NewUser { org_id: org.id, email: args.email, display_name: name, role, password: args.password })
+                .create_user(NewUser {
+                    org_id: org.id,
+                    email: args.email,
+                    display_name: name,
+                    role,
+                    password: args.password,
+                })
                 .await?;
-            println!("created {} user {} (id {}) in organization {} (id {})", user.role, user.email, user.id, org.name, org.id);
+            println!(
+                "created {} user {} (id {}) in organization {} (id {})",
+                user.role, user.email, user.id, org.name, org.id
+            );
             Ok(())
         }
     }

@@ -49,22 +49,29 @@ pub const DEFAULT_CONFIG_FILE: &str = "adpool.toml";
 
 impl Config {
     /// Loads defaults, the config file and the environment. `explicit` must exist when given.
-    pub fn load(explicit: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
+    pub fn load(
+        explicit: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Config> {
         let mut config = Config::default();
         let path: Option<PathBuf> = match explicit {
             Some(path) => Some(path.to_owned()),
             None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
         };
         if let Some(path) = path {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read config file {}", path.display()))?;
-            config.apply_file(&text).with_context(|| format!("config file {}", path.display()))?;
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            config
+                .apply_file(&text)
+                .with_context(|| format!("config file {}", path.display()))?;
         }
         config.apply_env(env)?;
         Ok(config)
     }
 
     fn apply_file(&mut self, text: &str) -> anyhow::Result<()> {
-        let file: ConfigFile = toml::from_str(text).map_err(|e| anyhow::anyhow!(describe_toml_error(text, &e)))?;
+        let file: ConfigFile =
+            toml::from_str(text).map_err(|e| anyhow::anyhow!(describe_toml_error(text, &e)))?;
         if let Some(v) = file.database_url {
             self.database_url = v;
         }
@@ -97,7 +104,9 @@ impl Config {
             self.secure_cookies = match v.as_str() {
                 "1" | "true" | "yes" => true,
                 "0" | "false" | "no" => false,
-                other => bail!("environment variable ADPOOL_SECURE_COOKIES: '{other}' is not true or false"),
+                other => bail!(
+                    "environment variable ADPOOL_SECURE_COOKIES: '{other}' is not true or false"
+                ),
             };
         }
         if let Some(v) = env("ADPOOL_WORKER_CONCURRENCY").filter(|v| !v.is_empty()) {
@@ -119,7 +128,10 @@ impl Config {
 fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
     let message = error.message().trim().replace('\n', " ");
     match error.span() {
-        Some(span) => format!("line {}: {message}", text[..span.start.min(text.len())].matches('\n').count() + 1),
+        Some(span) => format!(
+            "line {}: {message}",
+            text[..span.start.min(text.len())].matches('\n').count() + 1
+        ),
         None => message,
     }
 }
@@ -135,23 +147,44 @@ mod tests {
     #[test]
     fn file_then_environment_override_defaults() {
         let mut config = Config::default();
-        config.apply_file("bind = \"0.0.0.0:9000\"\nworker_concurrency = 2\n").unwrap();
+        config
+            .apply_file("bind = \"0.0.0.0:9000\"\nworker_concurrency = 2\n")
+            .unwrap();
         assert_eq!(config.bind, "0.0.0.0:9000");
         assert_eq!(config.worker_concurrency, 2);
-        config.apply_env(&|k| (k == "ADPOOL_BIND").then(|| "127.0.0.1:1".to_owned())).unwrap();
+        config
+            .apply_env(&|k| (k == "ADPOOL_BIND").then(|| "127.0.0.1:1".to_owned()))
+            .unwrap();
         assert_eq!(config.bind, "127.0.0.1:1");
-        assert_eq!(Config::load(None, &no_env).unwrap().database_url, adpool_store::DEFAULT_DATABASE_URL);
+        assert_eq!(
+            Config::load(None, &no_env).unwrap().database_url,
+            adpool_store::DEFAULT_DATABASE_URL
+        );
     }
 
     #[test]
     fn malformed_files_name_the_key() {
-        let error = Config::default().apply_file("databse_url = \"x\"").unwrap_err().to_string();
+        let error = Config::default()
+            .apply_file("databse_url = \"x\"")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("databse_url"), "{error}");
         assert!(!error.contains('\n'), "{error}");
-        assert!(error.starts_with("line 1: unknown field `databse_url`"), "{error}");
-        let error = Config::default().apply_file("worker_concurrency = \"many\"").unwrap_err().to_string();
-        assert!(error.contains("worker_concurrency") || error.contains("integer"), "{error}");
-        let error = Config::default().apply_env(&|k| (k == "ADPOOL_SECURE_COOKIES").then(|| "maybe".to_owned())).unwrap_err();
+        assert!(
+            error.starts_with("line 1: unknown field `databse_url`"),
+            "{error}"
+        );
+        let error = Config::default()
+            .apply_file("worker_concurrency = \"many\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("worker_concurrency") || error.contains("integer"),
+            "{error}"
+        );
+        let error = Config::default()
+            .apply_env(&|k| (k == "ADPOOL_SECURE_COOKIES").then(|| "maybe".to_owned()))
+            .unwrap_err();
         assert!(error.to_string().contains("ADPOOL_SECURE_COOKIES"));
     }
 }

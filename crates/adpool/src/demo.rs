@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use adpool_accounts::{Accounts, NewUser, Role};
 use adpool_core::{SharedClock, SystemClock};
-use adpool_jobs::{BoxFuture, JobContext, JobError, JobHandler, Level, NewJob, NewNotification, Notifications};
+use adpool_jobs::{
+    BoxFuture, JobContext, JobError, JobHandler, Level, NewJob, NewNotification, Notifications,
+};
 use anyhow::Context;
 use serde_json::json;
 
@@ -23,20 +25,51 @@ pub const DEMO_JOB_KIND: &str = "demo.walkthrough";
 
 /// (organization, email, name, role)
 pub const DEMO_USERS: &[(&str, &str, &str, Role)] = &[
-    ("데모 미디어 (Demo Media)", "admin@demo.adpool.kr", "김관리 (Admin)", Role::Admin),
-    ("데모 미디어 (Demo Media)", "ops@demo.adpool.kr", "이운영 (Ad ops)", Role::Operator),
-    ("데모 미디어 (Demo Media)", "analyst@demo.adpool.kr", "박분석 (Analyst)", Role::Analyst),
-    ("데모 광고주 (Demo Advertiser)", "ads@advertiser.demo.adpool.kr", "최광고 (Advertiser)", Role::Advertiser),
+    (
+        "데모 미디어 (Demo Media)",
+        "admin@demo.adpool.kr",
+        "김관리 (Admin)",
+        Role::Admin,
+    ),
+    (
+        "데모 미디어 (Demo Media)",
+        "ops@demo.adpool.kr",
+        "이운영 (Ad ops)",
+        Role::Operator,
+    ),
+    (
+        "데모 미디어 (Demo Media)",
+        "analyst@demo.adpool.kr",
+        "박분석 (Analyst)",
+        Role::Analyst,
+    ),
+    (
+        "데모 광고주 (Demo Advertiser)",
+        "ads@advertiser.demo.adpool.kr",
+        "최광고 (Advertiser)",
+        Role::Advertiser,
+    ),
 ];
 
 struct Walkthrough;
 
 impl JobHandler for Walkthrough {
-    fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Option<serde_json::Value>, JobError>> {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a JobContext,
+    ) -> BoxFuture<'a, Result<Option<serde_json::Value>, JobError>> {
         Box::pin(async move {
-            let steps = ctx.job.payload["steps"].as_i64().unwrap_or(10).clamp(1, 100);
+            let steps = ctx.job.payload["steps"]
+                .as_i64()
+                .unwrap_or(10)
+                .clamp(1, 100);
             for step in 0..steps {
-                ctx.progress(step, Some(steps), Some(&format!("step {} of {steps}", step + 1))).await?;
+                ctx.progress(
+                    step,
+                    Some(steps),
+                    Some(&format!("step {} of {steps}", step + 1)),
+                )
+                .await?;
                 tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
             }
             if let Some(reason) = ctx.job.payload["fail_with"].as_str() {
@@ -52,7 +85,8 @@ fn remove_demo_files() -> anyhow::Result<()> {
     for suffix in ["", "-wal", "-shm"] {
         let path = format!("{DEMO_DB_PATH}{suffix}");
         if Path::new(&path).exists() {
-            std::fs::remove_file(&path).with_context(|| format!("cannot remove old demo database {path}"))?;
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove old demo database {path}"))?;
         }
     }
     Ok(())
@@ -74,7 +108,13 @@ pub async fn seed(db: &adpool_store::Db, clock: SharedClock) -> anyhow::Result<(
             }
         };
         accounts
-            .create_user(NewUser { org_id: org.id, email: (*email).into(), display_name: (*name).into(), role: *role, password: DEMO_PASSWORD.into() })
+            .create_user(NewUser {
+                org_id: org.id,
+                email: (*email).into(),
+                display_name: (*name).into(),
+                role: *role,
+                password: DEMO_PASSWORD.into(),
+            })
             .await?;
     }
     for org in &orgs {
@@ -83,8 +123,18 @@ pub async fn seed(db: &adpool_store::Db, clock: SharedClock) -> anyhow::Result<(
             .await?;
     }
     let media = &orgs[0];
-    let admin = accounts.users(media.id).await?.into_iter().find(|u| u.role == Role::Admin).context("demo admin")?;
-    jobs.enqueue(NewJob::new(DEMO_JOB_KIND, json!({ "steps": 40 })).for_org(media.id).created_by(admin.id)).await?;
+    let admin = accounts
+        .users(media.id)
+        .await?
+        .into_iter()
+        .find(|u| u.role == Role::Admin)
+        .context("demo admin")?;
+    jobs.enqueue(
+        NewJob::new(DEMO_JOB_KIND, json!({ "steps": 40 }))
+            .for_org(media.id)
+            .created_by(admin.id),
+    )
+    .await?;
     jobs.enqueue(
         NewJob::new(DEMO_JOB_KIND, json!({ "steps": 3, "fail_with": "vendor forecast file not found: forecasts/2026-12/kbs.csv" }))
             .for_org(media.id)
@@ -100,7 +150,9 @@ pub async fn run(config: Config, no_serve: bool) -> anyhow::Result<()> {
     remove_demo_files()?;
     let url = format!("sqlite://{DEMO_DB_PATH}");
     let db = server::open_database(&url).await?;
-    seed(&db, Arc::new(SystemClock)).await.context("filling the demo database")?;
+    seed(&db, Arc::new(SystemClock))
+        .await
+        .context("filling the demo database")?;
     if no_serve {
         println!("demo database ready at {DEMO_DB_PATH}");
         return Ok(());
@@ -112,7 +164,10 @@ pub async fn run(config: Config, no_serve: bool) -> anyhow::Result<()> {
     let banner = format!(
         "\nadpool demo is running at http://{{address}}\n\nSign in with password {DEMO_PASSWORD} as:{logins}\n\nDemo database: {DEMO_DB_PATH} (rebuilt on every run). Stop with Ctrl-C.\n"
     );
-    let config = Config { database_url: url, ..config };
+    let config = Config {
+        database_url: url,
+        ..config
+    };
     server::serve_with(config, db, Some(banner), |registry| {
         registry.register(DEMO_JOB_KIND, 2, Walkthrough);
     })

@@ -14,7 +14,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("adpool: cannot start the async runtime: {error}");
@@ -37,7 +40,10 @@ fn one_line(error: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in error.chain() {
         let text = cause.to_string();
-        if !parts.last().is_some_and(|previous| previous.contains(&text)) {
+        if !parts
+            .last()
+            .is_some_and(|previous| previous.contains(&text))
+        {
             parts.push(text);
         }
     }

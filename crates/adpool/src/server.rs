@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adpool_core::{SharedClock, SystemClock};
-use adpool_jobs::{BoxFuture, JobContext, JobError, JobHandler, Registry, WEBHOOK_JOB_KIND, WebhookDelivery, Worker, WorkerConfig};
+use adpool_jobs::{
+    BoxFuture, JobContext, JobError, JobHandler, Registry, WEBHOOK_JOB_KIND, WebhookDelivery,
+    Worker, WorkerConfig,
+};
 use adpool_store::Db;
 use adpool_web::{AppState, WebConfig};
 use anyhow::Context;
@@ -18,7 +21,10 @@ pub fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
 }
 
 /// Connects without migrating.
@@ -29,7 +35,10 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
 /// Connects and applies pending migrations (every start does).
 pub async fn open_database(url: &str) -> anyhow::Result<Db> {
     let db = connect(url).await?;
-    let applied = db.migrate().await.with_context(|| format!("migrating {}", db.display_url()))?;
+    let applied = db
+        .migrate()
+        .await
+        .with_context(|| format!("migrating {}", db.display_url()))?;
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), database = %db.display_url(), "migrations applied");
     }
@@ -44,14 +53,24 @@ struct Maintenance {
 }
 
 impl JobHandler for Maintenance {
-    fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Option<serde_json::Value>, JobError>> {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a JobContext,
+    ) -> BoxFuture<'a, Result<Option<serde_json::Value>, JobError>> {
         Box::pin(async move {
-            ctx.progress(0, Some(2), Some("sessions and login failures")).await?;
-            let accounts = self.accounts.purge_expired().await.map_err(JobError::retryable)?;
+            ctx.progress(0, Some(2), Some("sessions and login failures"))
+                .await?;
+            let accounts = self
+                .accounts
+                .purge_expired()
+                .await
+                .map_err(JobError::retryable)?;
             ctx.progress(1, Some(2), Some("finished jobs")).await?;
             let cutoff = ctx.jobs().clock().now_millis() - 30 * 24 * 3600 * 1000;
             let jobs = ctx.jobs().purge_finished(cutoff).await?;
-            Ok(Some(serde_json::json!({ "purged_account_rows": accounts, "purged_jobs": jobs })))
+            Ok(Some(
+                serde_json::json!({ "purged_account_rows": accounts, "purged_jobs": jobs }),
+            ))
         })
     }
 }
@@ -60,14 +79,26 @@ impl JobHandler for Maintenance {
 pub fn registry(state: &AppState) -> Registry {
     let mut registry = Registry::new();
     registry.register(WEBHOOK_JOB_KIND, 4, WebhookDelivery::default());
-    registry.register(MAINTENANCE_JOB_KIND, 1, Maintenance { accounts: state.accounts.clone() });
+    registry.register(
+        MAINTENANCE_JOB_KIND,
+        1,
+        Maintenance {
+            accounts: state.accounts.clone(),
+        },
+    );
     registry
 }
 
 /// Builds the application state for `db` with the system clock.
 pub fn state(config: &Config, db: Db) -> AppState {
     let clock: SharedClock = Arc::new(SystemClock);
-    AppState::new(db, clock, WebConfig { secure_cookies: config.secure_cookies })
+    AppState::new(
+        db,
+        clock,
+        WebConfig {
+            secure_cookies: config.secure_cookies,
+        },
+    )
 }
 
 /// Serves until Ctrl-C (or SIGTERM), with the worker and scheduler in the same process.
@@ -77,26 +108,46 @@ pub async fn serve(config: Config, db: Db, banner: Option<String>) -> anyhow::Re
 }
 
 /// Like [`serve`], with extra job handlers (the demo's).
-pub async fn serve_with(config: Config, db: Db, banner: Option<String>, extra_handlers: impl FnOnce(&mut Registry)) -> anyhow::Result<()> {
+pub async fn serve_with(
+    config: Config,
+    db: Db,
+    banner: Option<String>,
+    extra_handlers: impl FnOnce(&mut Registry),
+) -> anyhow::Result<()> {
     let state = state(&config, db);
     let mut handlers = registry(&state);
     extra_handlers(&mut handlers);
     state
         .scheduler
-        .ensure("maintenance.daily", "30 4 * * *", MAINTENANCE_JOB_KIND, serde_json::json!({}), None)
+        .ensure(
+            "maintenance.daily",
+            "30 4 * * *",
+            MAINTENANCE_JOB_KIND,
+            serde_json::json!({}),
+            None,
+        )
         .await
         .context("registering the maintenance schedule")?;
     let worker = Worker::new(
         state.jobs.clone(),
         handlers,
-        WorkerConfig { concurrency: config.worker_concurrency, ..WorkerConfig::default() },
+        WorkerConfig {
+            concurrency: config.worker_concurrency,
+            ..WorkerConfig::default()
+        },
     );
     let state = state.with_worker_wake(worker.waker());
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let worker_task = tokio::spawn(worker.clone().run(shutdown_rx.clone()));
-    let scheduler_task = tokio::spawn(state.scheduler.clone().run(Duration::from_secs(5), shutdown_rx.clone(), worker.waker()));
+    let scheduler_task = tokio::spawn(state.scheduler.clone().run(
+        Duration::from_secs(5),
+        shutdown_rx.clone(),
+        worker.waker(),
+    ));
 
-    let listener = tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("cannot listen on {}", config.bind))?;
+    let listener = tokio::net::TcpListener::bind(&config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, database = %state.db.display_url(), "adpool listening");
     if let Some(banner) = banner {
@@ -105,10 +156,13 @@ pub async fn serve_with(config: Config, db: Db, banner: Option<String>, extra_ha
         println!("adpool listening on http://{address}");
     }
     let app = adpool_web::app(state.clone());
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving HTTP")?;
     let _ = shutdown_tx.send(true);
     let _ = tokio::join!(worker_task, scheduler_task);
     state.db.close().await;

@@ -1,4 +1,5 @@
 //! The `adpool` binary as a user runs it, each test in its own temporary folder.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly by design
 
 use std::process::{Command, Output};
 
@@ -26,28 +27,49 @@ fn an_unknown_flag_prints_usage() {
     let dir = tempfile::tempdir().unwrap();
     let output = adpool(dir.path(), &["serve", "--no-such-flag"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("Usage: adpool serve"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Usage: adpool serve"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn a_malformed_config_file_stops_start_up_with_one_line_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("adpool.toml"), "bind = \"127.0.0.1:0\"\ndatabse_url = \"sqlite://x.db\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("adpool.toml"),
+        "bind = \"127.0.0.1:0\"\ndatabse_url = \"sqlite://x.db\"\n",
+    )
+    .unwrap();
     let output = adpool(dir.path(), &["migrate"]);
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
     assert_eq!(message.trim().lines().count(), 1, "{message}");
-    assert!(message.contains("adpool.toml") && message.contains("databse_url"), "{message}");
+    assert!(
+        message.contains("adpool.toml") && message.contains("databse_url"),
+        "{message}"
+    );
 }
 
 #[test]
 fn an_unreachable_database_is_named_with_its_password_masked() {
     let dir = tempfile::tempdir().unwrap();
-    let output = adpool(dir.path(), &["--database-url", "postgres://adpool:hunter2@127.0.0.1:1/adpool", "migrate"]);
+    let output = adpool(
+        dir.path(),
+        &[
+            "--database-url",
+            "postgres://adpool:hunter2@127.0.0.1:1/adpool",
+            "migrate",
+        ],
+    );
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
     assert_eq!(message.trim().lines().count(), 1, "{message}");
-    assert!(message.contains("postgres://adpool:***@127.0.0.1:1/adpool"), "{message}");
+    assert!(
+        message.contains("postgres://adpool:***@127.0.0.1:1/adpool"),
+        "{message}"
+    );
     assert!(!message.contains("hunter2"), "{message}");
 }
 
@@ -56,18 +78,51 @@ fn migrate_creates_the_default_database_and_user_create_adds_people() {
     let dir = tempfile::tempdir().unwrap();
     let output = adpool(dir.path(), &["migrate"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).contains("1 migration(s) applied"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("1 migration(s) applied"),
+        "{}",
+        stdout(&output)
+    );
     assert!(dir.path().join("adpool-data/adpool.db").exists());
     assert!(stdout(&adpool(dir.path(), &["migrate"])).contains("0 migration(s) applied"));
 
-    let args = ["user", "create", "--email", "admin@media.kr", "--org", "Media", "--password", "correct horse battery"];
+    let args = [
+        "user",
+        "create",
+        "--email",
+        "admin@media.kr",
+        "--org",
+        "Media",
+        "--password",
+        "correct horse battery",
+    ];
     let output = adpool(dir.path(), &args);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).contains("created admin user admin@media.kr"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("created admin user admin@media.kr"),
+        "{}",
+        stdout(&output)
+    );
     let again = adpool(dir.path(), &args);
     assert_eq!(again.status.code(), Some(1));
-    assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
-    let weak = adpool(dir.path(), &["user", "create", "--email", "b@media.kr", "--org", "Media", "--password", "short"]);
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    let weak = adpool(
+        dir.path(),
+        &[
+            "user",
+            "create",
+            "--email",
+            "b@media.kr",
+            "--org",
+            "Media",
+            "--password",
+            "short",
+        ],
+    );
     assert!(stderr(&weak).contains("password"), "{}", stderr(&weak));
 }
 

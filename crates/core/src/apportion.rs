@@ -43,10 +43,12 @@ pub fn apportion(total: i64, weights: &[u64]) -> Result<Vec<i64>, ApportionError
         let positive = apportion_non_negative(total.unsigned_abs(), weights, weight_sum);
         return Ok(positive.into_iter().map(|p| -(p as i128) as i64).collect());
     }
-    Ok(apportion_non_negative(total.unsigned_abs(), weights, weight_sum)
-        .into_iter()
-        .map(|p| p as i64)
-        .collect())
+    Ok(
+        apportion_non_negative(total.unsigned_abs(), weights, weight_sum)
+            .into_iter()
+            .map(|p| p as i64)
+            .collect(),
+    )
 }
 
 /// Like [`apportion`], but splits evenly (by the same rule, with equal weights) when every weight
@@ -90,9 +92,15 @@ mod tests {
 
     #[test]
     fn examples_from_the_domain() {
-        assert_eq!(apportion(10_000, &[1, 1, 1]).unwrap(), vec![3334, 3333, 3333]);
+        assert_eq!(
+            apportion(10_000, &[1, 1, 1]).unwrap(),
+            vec![3334, 3333, 3333]
+        );
         // Group 1 40%, Group 2 35%, Group 3 25% in basis points.
-        assert_eq!(apportion(1_000_001, &[4000, 3500, 2500]).unwrap(), vec![400_001, 350_000, 250_000]);
+        assert_eq!(
+            apportion(1_000_001, &[4000, 3500, 2500]).unwrap(),
+            vec![400_001, 350_000, 250_000]
+        );
         assert_eq!(apportion(0, &[5, 5]).unwrap(), vec![0, 0]);
     }
 
@@ -108,8 +116,14 @@ mod tests {
 
     #[test]
     fn all_zero_weights_are_an_error_unless_even_split_is_chosen() {
-        assert_eq!(apportion(10, &[0, 0]), Err(ApportionError::AllZeroWeights { total: 10 }));
-        assert_eq!(apportion(10, &[]), Err(ApportionError::AllZeroWeights { total: 10 }));
+        assert_eq!(
+            apportion(10, &[0, 0]),
+            Err(ApportionError::AllZeroWeights { total: 10 })
+        );
+        assert_eq!(
+            apportion(10, &[]),
+            Err(ApportionError::AllZeroWeights { total: 10 })
+        );
         assert_eq!(apportion_or_even(10, &[0, 0, 0]).unwrap(), vec![4, 3, 3]);
         assert_eq!(apportion_or_even(0, &[]).unwrap(), Vec::<i64>::new());
         assert!(apportion_or_even(5, &[]).is_err());
@@ -118,13 +132,22 @@ mod tests {
     #[test]
     fn extreme_values_do_not_overflow() {
         let parts = apportion(i64::MAX, &[u64::MAX, u64::MAX, 1]).unwrap();
-        assert_eq!(parts.iter().map(|&p| i128::from(p)).sum::<i128>(), i128::from(i64::MAX));
+        assert_eq!(
+            parts.iter().map(|&p| i128::from(p)).sum::<i128>(),
+            i128::from(i64::MAX)
+        );
         let parts = apportion(i64::MIN, &[1, 1]).unwrap();
-        assert_eq!(parts.iter().map(|&p| i128::from(p)).sum::<i128>(), i128::from(i64::MIN));
+        assert_eq!(
+            parts.iter().map(|&p| i128::from(p)).sum::<i128>(),
+            i128::from(i64::MIN)
+        );
     }
 
     fn weights() -> impl Strategy<Value = Vec<u64>> {
-        prop::collection::vec(prop_oneof![Just(0u64), 0u64..20, 0u64..1_000_000, any::<u64>()], 1..40)
+        prop::collection::vec(
+            prop_oneof![Just(0u64), 0u64..20, 0u64..1_000_000, any::<u64>()],
+            1..40,
+        )
     }
 
     proptest! {
@@ -202,9 +225,18 @@ mod tests {
     /// of arithmetic (floats, word size, sort stability) would move them.
     #[test]
     fn pinned_results_are_platform_independent() {
-        assert_eq!(apportion(1_000_000, &[3333, 3333, 3334]).unwrap(), vec![333_300, 333_300, 333_400]);
-        assert_eq!(apportion(31, &[7, 0, 11, 13, 5]).unwrap(), vec![6, 0, 10, 11, 4]);
-        assert_eq!(apportion(-31, &[7, 0, 11, 13, 5]).unwrap(), vec![-6, 0, -10, -11, -4]);
+        assert_eq!(
+            apportion(1_000_000, &[3333, 3333, 3334]).unwrap(),
+            vec![333_300, 333_300, 333_400]
+        );
+        assert_eq!(
+            apportion(31, &[7, 0, 11, 13, 5]).unwrap(),
+            vec![6, 0, 10, 11, 4]
+        );
+        assert_eq!(
+            apportion(-31, &[7, 0, 11, 13, 5]).unwrap(),
+            vec![-6, 0, -10, -11, -4]
+        );
         assert_eq!(apportion(2, &[1, 1, 1]).unwrap(), vec![1, 1, 0]);
     }
 }

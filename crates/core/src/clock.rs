@@ -47,7 +47,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock stopped at `millis` (UTC milliseconds).
     pub fn at_millis(millis: i64) -> Self {
-        ManualClock { millis: AtomicI64::new(millis) }
+        ManualClock {
+            millis: AtomicI64::new(millis),
+        }
     }
 
     /// A clock stopped at an RFC 3339 instant, e.g. `2026-11-21T00:00:00+09:00`.

@@ -53,7 +53,11 @@ impl BusinessDate {
     /// KST midnight at the start of this day, as UTC milliseconds.
     pub fn start_utc_millis(self) -> i64 {
         let midnight = self.0.and_hms_opt(0, 0, 0).expect("midnight exists");
-        kst().from_local_datetime(&midnight).single().expect("fixed offset is unambiguous").timestamp_millis()
+        kst()
+            .from_local_datetime(&midnight)
+            .single()
+            .expect("fixed offset is unambiguous")
+            .timestamp_millis()
     }
 
     /// KST midnight at the start of the next day, as UTC milliseconds (exclusive end of this day).
@@ -102,7 +106,9 @@ impl FromStr for BusinessDate {
         if trimmed.len() != 10 {
             return Err(DateParseError(text.to_owned()));
         }
-        NaiveDate::parse_from_str(trimmed, "%Y-%m-%d").map(BusinessDate).map_err(|_| DateParseError(text.to_owned()))
+        NaiveDate::parse_from_str(trimmed, "%Y-%m-%d")
+            .map(BusinessDate)
+            .map_err(|_| DateParseError(text.to_owned()))
     }
 }
 
@@ -134,16 +140,22 @@ mod tests {
     #[test]
     fn utc_afternoon_is_the_next_kst_day() {
         // DOMAIN.md: 2026-11-20T15:30:00Z belongs to business date 2026-11-21.
-        let instant = DateTime::parse_from_rfc3339("2026-11-20T15:30:00Z").unwrap().with_timezone(&Utc);
+        let instant = DateTime::parse_from_rfc3339("2026-11-20T15:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(BusinessDate::from_utc(instant).to_string(), "2026-11-21");
-        let before = DateTime::parse_from_rfc3339("2026-11-20T14:59:59Z").unwrap().with_timezone(&Utc);
+        let before = DateTime::parse_from_rfc3339("2026-11-20T14:59:59Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(BusinessDate::from_utc(before).to_string(), "2026-11-20");
     }
 
     #[test]
     fn day_bounds_are_kst_midnights() {
         let day: BusinessDate = "2026-11-21".parse().unwrap();
-        let start = DateTime::parse_from_rfc3339("2026-11-20T15:00:00Z").unwrap().timestamp_millis();
+        let start = DateTime::parse_from_rfc3339("2026-11-20T15:00:00Z")
+            .unwrap()
+            .timestamp_millis();
         assert_eq!(day.start_utc_millis(), start);
         assert_eq!(day.end_utc_millis() - start, 86_400_000);
         assert_eq!(format_kst_datetime(start), "2026-11-21 00:00 KST");
@@ -151,7 +163,13 @@ mod tests {
 
     #[test]
     fn parsing_rejects_non_dates() {
-        for bad in ["2026-02-30", "2026-1-01", "20261121", "", "2026-11-21T00:00"] {
+        for bad in [
+            "2026-02-30",
+            "2026-1-01",
+            "20261121",
+            "",
+            "2026-11-21T00:00",
+        ] {
             assert!(bad.parse::<BusinessDate>().is_err(), "{bad}");
         }
         let first: BusinessDate = "2026-02-27".parse().unwrap();

@@ -23,7 +23,7 @@ mod kst;
 mod money;
 
 pub use apportion::{ApportionError, apportion, apportion_or_even};
-pub use ids::{JobId, OrgId, UserId};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use ids::{JobId, OrgId, UserId};
 pub use kst::{BusinessDate, DateParseError, KST_OFFSET_SECONDS, format_kst_datetime, kst};
 pub use money::{MoneyError, Won, group_thousands};

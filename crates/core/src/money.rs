@@ -7,7 +7,9 @@ use std::str::FromStr;
 use thiserror::Error;
 
 /// An amount of Korean won. KRW has no minor unit, so a whole number is exact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Won(i64);
 
@@ -48,7 +50,10 @@ impl Won {
 
     /// Splits this amount by `weights` with the one [`crate::apportion`].
     pub fn apportion(self, weights: &[u64]) -> Result<Vec<Won>, crate::ApportionError> {
-        Ok(crate::apportion(self.0, weights)?.into_iter().map(Won).collect())
+        Ok(crate::apportion(self.0, weights)?
+            .into_iter()
+            .map(Won)
+            .collect())
     }
 }
 
@@ -107,9 +112,13 @@ impl FromStr for Won {
             return Err(MoneyError::Invalid(text.to_owned()));
         }
         let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
-        let magnitude: i128 = digits.parse().map_err(|_| MoneyError::Overflow(text.to_owned()))?;
+        let magnitude: i128 = digits
+            .parse()
+            .map_err(|_| MoneyError::Overflow(text.to_owned()))?;
         let value = if negative { -magnitude } else { magnitude };
-        i64::try_from(value).map(Won).map_err(|_| MoneyError::Overflow(text.to_owned()))
+        i64::try_from(value)
+            .map(Won)
+            .map_err(|_| MoneyError::Overflow(text.to_owned()))
     }
 }
 
@@ -118,7 +127,7 @@ pub fn group_thousands(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -137,7 +146,10 @@ mod tests {
         assert_eq!(Won::new(999).to_string(), "₩999");
         assert_eq!(Won::new(1000).to_string(), "₩1,000");
         assert_eq!(Won::new(-1_234_567).to_string(), "-₩1,234,567");
-        assert_eq!(Won::new(i64::MIN).to_string(), "-₩9,223,372,036,854,775,808");
+        assert_eq!(
+            Won::new(i64::MIN).to_string(),
+            "-₩9,223,372,036,854,775,808"
+        );
     }
 
     #[test]
@@ -149,7 +161,10 @@ mod tests {
         for bad in ["", "12.5", "1,23", "abc", ",100", "100,", "--5", "1e3"] {
             assert!(bad.parse::<Won>().is_err(), "{bad:?} should be rejected");
         }
-        assert!(matches!("99999999999999999999".parse::<Won>(), Err(MoneyError::Overflow(_))));
+        assert!(matches!(
+            "99999999999999999999".parse::<Won>(),
+            Err(MoneyError::Overflow(_))
+        ));
     }
 
     proptest! {

@@ -27,4 +27,6 @@ pub use notifications::{
 };
 pub use queue::{Job, JobFilter, JobState, Jobs, NewJob, Progress};
 pub use scheduler::{Schedule, Scheduler, next_fire_after};
-pub use worker::{BoxFuture, JobContext, JobHandler, JobOutcome, Registry, Worker, WorkerConfig, backoff_millis};
+pub use worker::{
+    BoxFuture, JobContext, JobHandler, JobOutcome, Registry, Worker, WorkerConfig, backoff_millis,
+};

@@ -109,8 +109,20 @@ pub struct NewNotification {
 
 impl NewNotification {
     /// A notification for everyone in `org`.
-    pub fn new(org: OrgId, level: Level, title: impl Into<String>, body: impl Into<String>) -> Self {
-        NewNotification { org_id: org, user_id: None, level, title: title.into(), body: body.into(), link: None }
+    pub fn new(
+        org: OrgId,
+        level: Level,
+        title: impl Into<String>,
+        body: impl Into<String>,
+    ) -> Self {
+        NewNotification {
+            org_id: org,
+            user_id: None,
+            level,
+            title: title.into(),
+            body: body.into(),
+            link: None,
+        }
     }
 
     /// Only for `user`.
@@ -148,7 +160,11 @@ impl Notifications {
 
     /// Sends a notification inside the caller's transaction; when the organization has a
     /// webhook URL, a delivery job is enqueued in the same transaction.
-    pub async fn notify_in(&self, tx: &mut DbTx, notice: NewNotification) -> Result<i64, JobsError> {
+    pub async fn notify_in(
+        &self,
+        tx: &mut DbTx,
+        notice: NewNotification,
+    ) -> Result<i64, JobsError> {
         let now = self.jobs.clock.now_millis();
         let id: i64 = sqlx::query(
             "INSERT INTO notifications (org_id, user_id, level, title, body, link, created_at)
@@ -164,13 +180,14 @@ impl Notifications {
         .fetch_one(&mut **tx)
         .await?
         .try_get("id")?;
-        let webhook: Option<String> = sqlx::query("SELECT webhook_url FROM organizations WHERE id = $1")
-            .bind(notice.org_id.get())
-            .fetch_optional(&mut **tx)
-            .await?
-            .map(|row| row.try_get("webhook_url"))
-            .transpose()?
-            .flatten();
+        let webhook: Option<String> =
+            sqlx::query("SELECT webhook_url FROM organizations WHERE id = $1")
+                .bind(notice.org_id.get())
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|row| row.try_get("webhook_url"))
+                .transpose()?
+                .flatten();
         if webhook.is_some() {
             let job = NewJob::new(WEBHOOK_JOB_KIND, json!({ "notification_id": id }))
                 .for_org(notice.org_id)
@@ -182,7 +199,13 @@ impl Notifications {
     }
 
     /// Notifications `user` of `org` can see (their own and organization-wide), newest first.
-    pub async fn list(&self, org: OrgId, user: UserId, unread_only: bool, limit: i64) -> Result<Vec<Notification>, JobsError> {
+    pub async fn list(
+        &self,
+        org: OrgId,
+        user: UserId,
+        unread_only: bool,
+        limit: i64,
+    ) -> Result<Vec<Notification>, JobsError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM notifications
              WHERE org_id = $1 AND (user_id IS NULL OR user_id = $2) AND ($3 = 0 OR read_at IS NULL)
@@ -194,7 +217,10 @@ impl Notifications {
         .bind(limit.clamp(1, 500))
         .fetch_all(self.jobs.db.pool())
         .await?;
-        Ok(rows.iter().map(Notification::from_row).collect::<Result<_, _>>()?)
+        Ok(rows
+            .iter()
+            .map(Notification::from_row)
+            .collect::<Result<_, _>>()?)
     }
 
     /// How many unread notifications `user` has.
@@ -223,7 +249,11 @@ impl Notifications {
         .execute(self.jobs.db.pool())
         .await?
         .rows_affected();
-        if updated == 0 { Err(JobsError::NotFound) } else { Ok(()) }
+        if updated == 0 {
+            Err(JobsError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// Marks every notification of `user` read; returns how many changed.
@@ -259,7 +289,10 @@ impl Default for WebhookDelivery {
 }
 
 impl JobHandler for WebhookDelivery {
-    fn run<'a>(&'a self, ctx: &'a JobContext) -> BoxFuture<'a, Result<Option<serde_json::Value>, JobError>> {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a JobContext,
+    ) -> BoxFuture<'a, Result<Option<serde_json::Value>, JobError>> {
         Box::pin(async move {
             let id = ctx.job.payload["notification_id"]
                 .as_i64()
@@ -275,7 +308,9 @@ impl JobHandler for WebhookDelivery {
             .ok_or_else(|| JobError::permanent(format!("notification {id} no longer exists")))?;
             let notification = Notification::from_row(&row)?;
             let Some(url) = row.try_get::<Option<String>, _>("webhook_url")? else {
-                return Ok(Some(json!({ "skipped": "the organization no longer has a webhook URL" })));
+                return Ok(Some(
+                    json!({ "skipped": "the organization no longer has a webhook URL" }),
+                ));
             };
             let response = self
                 .client
@@ -286,7 +321,9 @@ impl JobHandler for WebhookDelivery {
                 .map_err(|e| JobError::retryable(format!("POST {url}: {e}")))?;
             let status = response.status();
             if status.is_success() {
-                Ok(Some(json!({ "delivered_to": url, "status": status.as_u16() })))
+                Ok(Some(
+                    json!({ "delivered_to": url, "status": status.as_u16() }),
+                ))
             } else if status.is_client_error() && status.as_u16() != 429 && status.as_u16() != 408 {
                 Err(JobError::permanent(format!("POST {url} answered {status}")))
             } else {

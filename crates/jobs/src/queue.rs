@@ -26,7 +26,13 @@ pub enum JobState {
 
 impl JobState {
     /// Every state, for filters.
-    pub const ALL: [JobState; 5] = [JobState::Queued, JobState::Running, JobState::Succeeded, JobState::Failed, JobState::Cancelled];
+    pub const ALL: [JobState; 5] = [
+        JobState::Queued,
+        JobState::Running,
+        JobState::Succeeded,
+        JobState::Failed,
+        JobState::Cancelled,
+    ];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
@@ -46,7 +52,10 @@ impl JobState {
 
     /// True once the job will not run again by itself.
     pub fn is_final(self) -> bool {
-        matches!(self, JobState::Succeeded | JobState::Failed | JobState::Cancelled)
+        matches!(
+            self,
+            JobState::Succeeded | JobState::Failed | JobState::Cancelled
+        )
     }
 }
 
@@ -64,7 +73,9 @@ pub struct Progress {
 impl Progress {
     /// Percentage done, when the total is known.
     pub fn percent(&self) -> Option<i64> {
-        self.total.filter(|&t| t > 0).map(|t| (self.done.clamp(0, t) * 100) / t)
+        self.total
+            .filter(|&t| t > 0)
+            .map(|t| (self.done.clamp(0, t) * 100) / t)
     }
 }
 
@@ -117,7 +128,8 @@ impl Job {
             org_id: row.try_get::<Option<i64>, _>("org_id")?.map(OrgId),
             kind: row.try_get("kind")?,
             payload: serde_json::from_str(&payload).map_err(decode)?,
-            state: JobState::parse(&state).ok_or_else(|| sqlx::Error::Decode(format!("unknown job state {state}").into()))?,
+            state: JobState::parse(&state)
+                .ok_or_else(|| sqlx::Error::Decode(format!("unknown job state {state}").into()))?,
             attempts: row.try_get("attempts")?,
             max_attempts: row.try_get("max_attempts")?,
             run_at: row.try_get("run_at")?,
@@ -127,7 +139,11 @@ impl Job {
                 total: row.try_get("progress_total")?,
                 note: row.try_get("progress_note")?,
             },
-            result: result.as_deref().map(serde_json::from_str).transpose().map_err(decode)?,
+            result: result
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(decode)?,
             created_by: row.try_get::<Option<i64>, _>("created_by")?.map(UserId),
             created_at: row.try_get("created_at")?,
             started_at: row.try_get("started_at")?,
@@ -158,7 +174,15 @@ pub struct NewJob {
 impl NewJob {
     /// A job of `kind` with `payload`, 5 attempts, runnable now.
     pub fn new(kind: impl Into<String>, payload: serde_json::Value) -> Self {
-        NewJob { kind: kind.into(), payload, org_id: None, created_by: None, run_at: None, max_attempts: 5, dedupe_key: None }
+        NewJob {
+            kind: kind.into(),
+            payload,
+            org_id: None,
+            created_by: None,
+            run_at: None,
+            max_attempts: 5,
+            dedupe_key: None,
+        }
     }
 
     /// For an organization.
@@ -240,7 +264,10 @@ impl Jobs {
     /// change commits. With a dedupe key already used, returns that job instead.
     pub async fn enqueue_in(&self, tx: &mut DbTx, job: NewJob) -> Result<JobId, JobsError> {
         if job.kind.trim().is_empty() {
-            return Err(JobsError::Invalid { field: "kind", message: "must not be empty".into() });
+            return Err(JobsError::Invalid {
+                field: "kind",
+                message: "must not be empty".into(),
+            });
         }
         let now = self.clock.now_millis();
         let inserted = sqlx::query(
@@ -285,11 +312,13 @@ impl Jobs {
 
     /// Any job by id, regardless of organization: for workers and the CLI, never for requests.
     pub async fn job_unscoped(&self, id: JobId) -> Result<Job, JobsError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1")))
-            .bind(id.get())
-            .fetch_optional(self.db.pool())
-            .await?
-            .ok_or(JobsError::NotFound)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"
+        )))
+        .bind(id.get())
+        .fetch_optional(self.db.pool())
+        .await?
+        .ok_or(JobsError::NotFound)?;
         Ok(Job::from_row(&row)?)
     }
 
@@ -314,10 +343,11 @@ impl Jobs {
 
     /// Counts of the organization's jobs per state (for the dashboard).
     pub async fn counts(&self, org: OrgId) -> Result<Vec<(JobState, i64)>, JobsError> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs WHERE org_id = $1 GROUP BY state")
-            .bind(org.get())
-            .fetch_all(self.db.pool())
-            .await?;
+        let rows =
+            sqlx::query("SELECT state, COUNT(*) AS n FROM jobs WHERE org_id = $1 GROUP BY state")
+                .bind(org.get())
+                .fetch_all(self.db.pool())
+                .await?;
         let mut counts = Vec::new();
         for row in rows {
             let state: String = row.try_get("state")?;
@@ -344,7 +374,11 @@ impl Jobs {
         .rows_affected();
         let job = self.job(org, id, false).await?;
         if updated == 0 {
-            return Err(JobsError::Conflict(format!("job {} is {}, only a queued job can be cancelled", id, job.state.as_str())));
+            return Err(JobsError::Conflict(format!(
+                "job {} is {}, only a queued job can be cancelled",
+                id,
+                job.state.as_str()
+            )));
         }
         Ok(job)
     }
@@ -365,13 +399,22 @@ impl Jobs {
         .rows_affected();
         let job = self.job(org, id, false).await?;
         if updated == 0 {
-            return Err(JobsError::Conflict(format!("job {} is {}, only a failed or cancelled job can be retried", id, job.state.as_str())));
+            return Err(JobsError::Conflict(format!(
+                "job {} is {}, only a failed or cancelled job can be retried",
+                id,
+                job.state.as_str()
+            )));
         }
         Ok(job)
     }
 
     /// Records progress of a running job and extends its lease.
-    pub async fn set_progress(&self, id: JobId, progress: &Progress, lease_millis: i64) -> Result<(), JobsError> {
+    pub async fn set_progress(
+        &self,
+        id: JobId,
+        progress: &Progress,
+        lease_millis: i64,
+    ) -> Result<(), JobsError> {
         let now = self.clock.now_millis();
         sqlx::query(
             "UPDATE jobs SET progress_done = $1, progress_total = $2, progress_note = $3, locked_until = $4, updated_at = $5
@@ -390,10 +433,12 @@ impl Jobs {
 
     /// Deletes final jobs that finished before `before` (UTC ms); returns how many.
     pub async fn purge_finished(&self, before: i64) -> Result<u64, JobsError> {
-        Ok(sqlx::query("DELETE FROM jobs WHERE state IN ('succeeded', 'cancelled') AND finished_at < $1")
-            .bind(before)
-            .execute(self.db.pool())
-            .await?
-            .rows_affected())
+        Ok(sqlx::query(
+            "DELETE FROM jobs WHERE state IN ('succeeded', 'cancelled') AND finished_at < $1",
+        )
+        .bind(before)
+        .execute(self.db.pool())
+        .await?
+        .rows_affected())
     }
 }

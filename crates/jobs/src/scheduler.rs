@@ -40,7 +40,8 @@ pub struct Schedule {
     pub paused_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, name, cron, job_kind, payload, org_id, next_run_at, last_run_at, paused_at";
+const COLUMNS: &str =
+    "id, name, cron, job_kind, payload, org_id, next_run_at, last_run_at, paused_at";
 
 impl Schedule {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
@@ -50,7 +51,8 @@ impl Schedule {
             name: row.try_get("name")?,
             cron: row.try_get("cron")?,
             job_kind: row.try_get("job_kind")?,
-            payload: serde_json::from_str(&payload).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            payload: serde_json::from_str(&payload)
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
             org_id: row.try_get::<Option<i64>, _>("org_id")?.map(OrgId),
             next_run_at: row.try_get("next_run_at")?,
             last_run_at: row.try_get("last_run_at")?,
@@ -61,13 +63,20 @@ impl Schedule {
 
 /// The first firing of `cron` strictly after `after_millis`, evaluated in KST (UTC ms).
 pub fn next_fire_after(cron: &str, after_millis: i64) -> Result<i64, JobsError> {
-    let parsed = Cron::from_str(cron)
-        .map_err(|e| JobsError::Invalid { field: "cron", message: format!("'{cron}' is not a cron expression: {e}") })?;
-    let after = DateTime::<Utc>::from_timestamp_millis(after_millis).unwrap_or_default().with_timezone(&kst());
+    let parsed = Cron::from_str(cron).map_err(|e| JobsError::Invalid {
+        field: "cron",
+        message: format!("'{cron}' is not a cron expression: {e}"),
+    })?;
+    let after = DateTime::<Utc>::from_timestamp_millis(after_millis)
+        .unwrap_or_default()
+        .with_timezone(&kst());
     parsed
         .find_next_occurrence(&after, false)
         .map(|t| t.timestamp_millis())
-        .map_err(|e| JobsError::Invalid { field: "cron", message: format!("'{cron}' never fires: {e}") })
+        .map_err(|e| JobsError::Invalid {
+            field: "cron",
+            message: format!("'{cron}' never fires: {e}"),
+        })
 }
 
 /// Keeps schedules and fires them.
@@ -81,7 +90,11 @@ pub struct Scheduler {
 impl Scheduler {
     /// A scheduler enqueuing into `jobs`.
     pub fn new(jobs: Jobs) -> Self {
-        Scheduler { db: jobs.db.clone(), clock: jobs.clock.clone(), jobs }
+        Scheduler {
+            db: jobs.db.clone(),
+            clock: jobs.clock.clone(),
+            jobs,
+        }
     }
 
     /// Creates the schedule `name` or updates its cron, kind and payload (keeping paused state).
@@ -123,7 +136,10 @@ impl Scheduler {
         .bind(org.get())
         .fetch_all(self.db.pool())
         .await?;
-        Ok(rows.iter().map(Schedule::from_row).collect::<Result<_, _>>()?)
+        Ok(rows
+            .iter()
+            .map(Schedule::from_row)
+            .collect::<Result<_, _>>()?)
     }
 
     /// Enqueues a job for every due schedule and moves it to its next firing; returns the jobs.
@@ -151,8 +167,9 @@ impl Scheduler {
             .await?
             .rows_affected();
             if moved == 1 {
-                let mut job = NewJob::new(&schedule.job_kind, schedule.payload.clone())
-                    .dedupe_key(format!("schedule:{}:{}", schedule.name, schedule.next_run_at));
+                let mut job = NewJob::new(&schedule.job_kind, schedule.payload.clone()).dedupe_key(
+                    format!("schedule:{}:{}", schedule.name, schedule.next_run_at),
+                );
                 job.org_id = schedule.org_id;
                 enqueued.push(self.jobs.enqueue_in(&mut tx, job).await?);
             }
@@ -162,7 +179,12 @@ impl Scheduler {
     }
 
     /// Fires due schedules every `period` until `shutdown` turns true.
-    pub async fn run(self, period: std::time::Duration, mut shutdown: tokio::sync::watch::Receiver<bool>, wake: std::sync::Arc<tokio::sync::Notify>) {
+    pub async fn run(
+        self,
+        period: std::time::Duration,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+        wake: std::sync::Arc<tokio::sync::Notify>,
+    ) {
         loop {
             match self.tick().await {
                 Ok(jobs) if !jobs.is_empty() => {
@@ -188,12 +210,19 @@ mod tests {
     fn cron_fires_in_kst() {
         // 08:00 KST daily; at 2026-11-21 07:59 KST the next firing is 08:00 KST the same day,
         // which is 2026-11-20 23:00 UTC.
-        let at = chrono::DateTime::parse_from_rfc3339("2026-11-21T07:59:00+09:00").unwrap().timestamp_millis();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-21T07:59:00+09:00")
+            .unwrap()
+            .timestamp_millis();
         let next = next_fire_after("0 8 * * *", at).unwrap();
-        let expected = chrono::DateTime::parse_from_rfc3339("2026-11-20T23:00:00Z").unwrap().timestamp_millis();
+        let expected = chrono::DateTime::parse_from_rfc3339("2026-11-20T23:00:00Z")
+            .unwrap()
+            .timestamp_millis();
         assert_eq!(next, expected);
         // Strictly after: at exactly 08:00 the next one is tomorrow.
-        assert_eq!(next_fire_after("0 8 * * *", next).unwrap(), next + 86_400_000);
+        assert_eq!(
+            next_fire_after("0 8 * * *", next).unwrap(),
+            next + 86_400_000
+        );
         assert!(next_fire_after("not cron", at).is_err());
     }
 }

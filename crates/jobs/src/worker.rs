@@ -36,9 +36,22 @@ pub struct JobContext {
 
 impl JobContext {
     /// Reports progress (and keeps the job's lease alive).
-    pub async fn progress(&self, done: i64, total: Option<i64>, note: Option<&str>) -> Result<(), JobsError> {
+    pub async fn progress(
+        &self,
+        done: i64,
+        total: Option<i64>,
+        note: Option<&str>,
+    ) -> Result<(), JobsError> {
         self.jobs
-            .set_progress(self.job.id, &Progress { done, total, note: note.map(str::to_owned) }, self.lease_millis)
+            .set_progress(
+                self.job.id,
+                &Progress {
+                    done,
+                    total,
+                    note: note.map(str::to_owned),
+                },
+                self.lease_millis,
+            )
             .await
     }
 
@@ -61,7 +74,9 @@ pub struct Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry").field("kinds", &self.kinds()).finish()
+        f.debug_struct("Registry")
+            .field("kinds", &self.kinds())
+            .finish()
     }
 }
 
@@ -72,10 +87,18 @@ impl Registry {
     }
 
     /// Registers `handler` for `kind`, running at most `concurrency` of them at once per worker.
-    pub fn register(&mut self, kind: &str, concurrency: usize, handler: impl JobHandler) -> &mut Self {
+    pub fn register(
+        &mut self,
+        kind: &str,
+        concurrency: usize,
+        handler: impl JobHandler,
+    ) -> &mut Self {
         self.handlers.insert(
             kind.to_owned(),
-            Registered { handler: Arc::new(handler), limit: Arc::new(Semaphore::new(concurrency.max(1))) },
+            Registered {
+                handler: Arc::new(handler),
+                limit: Arc::new(Semaphore::new(concurrency.max(1))),
+            },
         );
         self
     }
@@ -157,7 +180,10 @@ pub struct Worker {
 
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Worker").field("config", &self.config).field("registry", &self.registry).finish()
+        f.debug_struct("Worker")
+            .field("config", &self.config)
+            .field("registry", &self.registry)
+            .finish()
     }
 }
 
@@ -165,7 +191,13 @@ impl Worker {
     /// A worker for `registry`'s kinds.
     pub fn new(jobs: Jobs, registry: Registry, config: WorkerConfig) -> Self {
         let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
-        Worker { jobs, registry: Arc::new(registry), config, slots, wake: Arc::new(Notify::new()) }
+        Worker {
+            jobs,
+            registry: Arc::new(registry),
+            config,
+            slots,
+            wake: Arc::new(Notify::new()),
+        }
     }
 
     /// A handle that wakes an idle worker at once (after enqueuing).
@@ -176,7 +208,9 @@ impl Worker {
     /// Claims one due job of a kind with free capacity and runs it to the end; `None` when
     /// nothing is due. For tests and `adpool` commands that run work inline.
     pub async fn run_once(&self) -> Result<Option<JobOutcome>, JobsError> {
-        let Some((job, permit)) = self.claim().await? else { return Ok(None) };
+        let Some((job, permit)) = self.claim().await? else {
+            return Ok(None);
+        };
         let outcome = self.execute(job).await;
         drop(permit);
         outcome.map(Some)
@@ -222,13 +256,20 @@ impl Worker {
                 _ = tokio::time::sleep(self.config.poll_interval) => {}
             }
         }
-        let drained = tokio::time::timeout(self.config.shutdown_grace, async { while tasks.join_next().await.is_some() {} }).await;
+        let drained = tokio::time::timeout(self.config.shutdown_grace, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
         if drained.is_err() {
             tasks.abort_all();
             while tasks.join_next().await.is_some() {}
             match self.release_claims().await {
-                Ok(released) => tracing::warn!(released, "jobs still running at shutdown were queued again"),
-                Err(error) => tracing::error!(%error, "could not queue unfinished jobs again; they rerun when their lease expires"),
+                Ok(released) => {
+                    tracing::warn!(released, "jobs still running at shutdown were queued again")
+                }
+                Err(error) => {
+                    tracing::error!(%error, "could not queue unfinished jobs again; they rerun when their lease expires")
+                }
             }
         }
         tracing::info!(worker = %self.config.worker_id, "worker stopped");
@@ -251,15 +292,24 @@ impl Worker {
 
     /// Claims the oldest due job among kinds that have a free slot.
     async fn claim(&self) -> Result<Option<(Job, ClaimPermit)>, JobsError> {
-        let Ok(slot) = self.slots.clone().try_acquire_owned() else { return Ok(None) };
-        let free_kinds: Vec<&String> =
-            self.registry.handlers.iter().filter(|(_, r)| r.limit.available_permits() > 0).map(|(k, _)| k).collect();
+        let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+            return Ok(None);
+        };
+        let free_kinds: Vec<&String> = self
+            .registry
+            .handlers
+            .iter()
+            .filter(|(_, r)| r.limit.available_permits() > 0)
+            .map(|(k, _)| k)
+            .collect();
         if free_kinds.is_empty() {
             return Ok(None);
         }
         let now = self.jobs.clock.now_millis();
         let dialect = self.jobs.db.dialect();
-        let placeholders: Vec<String> = (0..free_kinds.len()).map(|i| format!("${}", i + 4)).collect();
+        let placeholders: Vec<String> = (0..free_kinds.len())
+            .map(|i| format!("${}", i + 4))
+            .collect();
         let sql = format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, locked_until = $2,
                     started_at = COALESCE(started_at, $3), updated_at = $3
@@ -283,21 +333,40 @@ impl Worker {
         tx.commit().await?;
         let Some(row) = row else { return Ok(None) };
         let job = Job::from_row(&row)?;
-        let kind_permit = self.registry.handlers.get(&job.kind).and_then(|r| r.limit.clone().try_acquire_owned().ok());
-        Ok(Some((job, ClaimPermit { _slot: slot, _kind: kind_permit })))
+        let kind_permit = self
+            .registry
+            .handlers
+            .get(&job.kind)
+            .and_then(|r| r.limit.clone().try_acquire_owned().ok());
+        Ok(Some((
+            job,
+            ClaimPermit {
+                _slot: slot,
+                _kind: kind_permit,
+            },
+        )))
     }
 
     async fn execute(&self, job: Job) -> Result<JobOutcome, JobsError> {
-        let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
+        let span =
+            tracing::info_span!("job", id = %job.id, kind = %job.kind, attempt = job.attempts);
         async move {
             let Some(registered) = self.registry.handlers.get(&job.kind) else {
-                return self.finish_failed(&job, format!("no handler for job kind '{}'", job.kind)).await;
+                return self
+                    .finish_failed(&job, format!("no handler for job kind '{}'", job.kind))
+                    .await;
             };
             if job.attempts > job.max_attempts {
-                return self.finish_failed(&job, "abandoned by a worker and out of attempts".to_owned()).await;
+                return self
+                    .finish_failed(&job, "abandoned by a worker and out of attempts".to_owned())
+                    .await;
             }
             let handler = registered.handler.clone();
-            let ctx = JobContext { job: job.clone(), jobs: self.jobs.clone(), lease_millis: self.config.lease_millis };
+            let ctx = JobContext {
+                job: job.clone(),
+                jobs: self.jobs.clone(),
+                lease_millis: self.config.lease_millis,
+            };
             // A panicking handler must not take the worker down or leave the job running.
             let result = match tokio::spawn(async move { handler.run(&ctx).await }).await {
                 Ok(result) => result,
@@ -307,7 +376,8 @@ impl Worker {
                 Ok(summary) => self.finish_succeeded(&job, summary).await,
                 Err(JobError::Permanent(error)) => self.finish_failed(&job, error).await,
                 Err(JobError::Retryable(error)) if job.attempts >= job.max_attempts => {
-                    self.finish_failed(&job, format!("{error} (after {} attempts)", job.attempts)).await
+                    self.finish_failed(&job, format!("{error} (after {} attempts)", job.attempts))
+                        .await
                 }
                 Err(JobError::Retryable(error)) => self.finish_retrying(&job, error).await,
             }
@@ -316,7 +386,11 @@ impl Worker {
         .await
     }
 
-    async fn finish_succeeded(&self, job: &Job, summary: Option<Value>) -> Result<JobOutcome, JobsError> {
+    async fn finish_succeeded(
+        &self,
+        job: &Job,
+        summary: Option<Value>,
+    ) -> Result<JobOutcome, JobsError> {
         let now = self.jobs.clock.now_millis();
         let mut tx = self.jobs.db.begin_write().await?;
         sqlx::query(
@@ -331,10 +405,17 @@ impl Worker {
         .execute(&mut *tx)
         .await?;
         if let (Some(org), Some(user)) = (job.org_id, job.created_by) {
-            let notice = NewNotification::new(org, Level::Success, format!("Job #{} finished", job.id), format!("{} finished.", job.kind))
-                .for_user(user)
-                .link(format!("/jobs/{}", job.id));
-            Notifications::new(self.jobs.clone()).notify_in(&mut tx, notice).await?;
+            let notice = NewNotification::new(
+                org,
+                Level::Success,
+                format!("Job #{} finished", job.id),
+                format!("{} finished.", job.kind),
+            )
+            .for_user(user)
+            .link(format!("/jobs/{}", job.id));
+            Notifications::new(self.jobs.clone())
+                .notify_in(&mut tx, notice)
+                .await?;
         }
         tx.commit().await?;
         tracing::info!("job succeeded");
@@ -355,7 +436,11 @@ impl Worker {
         .execute(self.jobs.db.pool())
         .await?;
         tracing::warn!(%error, next_run_at, "job failed; will retry");
-        Ok(JobOutcome::Retrying { id: job.id, next_run_at, error })
+        Ok(JobOutcome::Retrying {
+            id: job.id,
+            next_run_at,
+            error,
+        })
     }
 
     async fn finish_failed(&self, job: &Job, error: String) -> Result<JobOutcome, JobsError> {
@@ -372,10 +457,17 @@ impl Worker {
         .await?;
         // A failed webhook delivery does not notify again: that would loop.
         if let Some(org) = job.org_id.filter(|_| job.kind != crate::WEBHOOK_JOB_KIND) {
-            let mut notice = NewNotification::new(org, Level::Error, format!("Job #{} failed", job.id), format!("{}: {error}", job.kind))
-                .link(format!("/jobs/{}", job.id));
+            let mut notice = NewNotification::new(
+                org,
+                Level::Error,
+                format!("Job #{} failed", job.id),
+                format!("{}: {error}", job.kind),
+            )
+            .link(format!("/jobs/{}", job.id));
             notice.user_id = job.created_by;
-            Notifications::new(self.jobs.clone()).notify_in(&mut tx, notice).await?;
+            Notifications::new(self.jobs.clone())
+                .notify_in(&mut tx, notice)
+                .await?;
         }
         tx.commit().await?;
         tracing::error!(%error, "job failed");

@@ -1,4 +1,5 @@
 //! Jobs contract: runs on SQLite, and on PostgreSQL when ADPOOL_TEST_DATABASE_URL is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly by design
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -6,8 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use adpool_core::{Clock, JobId, ManualClock, OrgId};
 use adpool_jobs::{
-    BoxFuture, JobContext, JobError, JobFilter, JobHandler, JobOutcome, JobState, Jobs, JobsError, Level, NewJob, NewNotification,
-    Notifications, Registry, Scheduler, WEBHOOK_JOB_KIND, WebhookDelivery, Worker, WorkerConfig, backoff_millis,
+    BoxFuture, JobContext, JobError, JobFilter, JobHandler, JobOutcome, JobState, Jobs, JobsError,
+    Level, NewJob, NewNotification, Notifications, Registry, Scheduler, WEBHOOK_JOB_KIND,
+    WebhookDelivery, Worker, WorkerConfig, backoff_millis,
 };
 use adpool_store::testing::fresh_database;
 use serde_json::{Value, json};
@@ -24,10 +26,20 @@ async fn setup() -> Setup {
     let clock = Arc::new(ManualClock::at("2026-11-21T09:00:00+09:00"));
     let mut ids = Vec::new();
     for name in ["Media A", "Media B"] {
-        let row = sqlx::query("INSERT INTO organizations (name, created_at) VALUES ($1, 0) RETURNING id").bind(name).fetch_one(db.pool()).await.unwrap();
+        let row =
+            sqlx::query("INSERT INTO organizations (name, created_at) VALUES ($1, 0) RETURNING id")
+                .bind(name)
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
         ids.push(OrgId(sqlx::Row::get(&row, 0)));
     }
-    Setup { jobs: Jobs::new(db, clock.clone()), clock, org: ids[0], other_org: ids[1] }
+    Setup {
+        jobs: Jobs::new(db, clock.clone()),
+        clock,
+        org: ids[0],
+        other_org: ids[1],
+    }
 }
 
 /// Fails `fail_times` times (retryably), then succeeds; counts runs per job.
@@ -61,92 +73,194 @@ impl JobHandler for Flaky {
 fn worker(setup: &Setup, handler: Flaky, concurrency: usize) -> Worker {
     let mut registry = Registry::new();
     registry.register("test.flaky", concurrency, handler);
-    Worker::new(setup.jobs.clone(), registry, WorkerConfig { concurrency: 8, ..WorkerConfig::default() })
+    Worker::new(
+        setup.jobs.clone(),
+        registry,
+        WorkerConfig {
+            concurrency: 8,
+            ..WorkerConfig::default()
+        },
+    )
 }
 
 #[tokio::test]
 async fn a_job_runs_and_records_progress_and_result() {
     let setup = setup().await;
     let handler = Flaky::default();
-    let id = setup.jobs.enqueue(NewJob::new("test.flaky", json!({})).for_org(setup.org)).await.unwrap();
+    let id = setup
+        .jobs
+        .enqueue(NewJob::new("test.flaky", json!({})).for_org(setup.org))
+        .await
+        .unwrap();
     let outcomes = worker(&setup, handler, 1).drain().await.unwrap();
     assert_eq!(outcomes, vec![JobOutcome::Succeeded(id)]);
     let job = setup.jobs.job(setup.org, id, false).await.unwrap();
     assert_eq!(job.state, JobState::Succeeded);
     assert_eq!(job.attempts, 1);
-    assert_eq!(job.progress.done, 2, "a finished job shows its full progress");
+    assert_eq!(
+        job.progress.done, 2,
+        "a finished job shows its full progress"
+    );
     assert_eq!(job.result, Some(json!({ "run": 1 })));
 }
 
 #[tokio::test]
 async fn retryable_failures_back_off_exponentially_then_give_up() {
     let setup = setup().await;
-    let handler = Flaky { fail_times: 10, ..Flaky::default() };
+    let handler = Flaky {
+        fail_times: 10,
+        ..Flaky::default()
+    };
     let worker = worker(&setup, handler.clone(), 1);
-    let id = setup.jobs.enqueue(NewJob::new("test.flaky", json!({})).for_org(setup.org).max_attempts(3)).await.unwrap();
+    let id = setup
+        .jobs
+        .enqueue(
+            NewJob::new("test.flaky", json!({}))
+                .for_org(setup.org)
+                .max_attempts(3),
+        )
+        .await
+        .unwrap();
 
     let first = worker.run_once().await.unwrap().unwrap();
-    assert!(matches!(&first, JobOutcome::Retrying { next_run_at, .. } if *next_run_at == setup.clock.now_millis() + backoff_millis(1)));
-    assert!(worker.run_once().await.unwrap().is_none(), "not due before its back-off");
+    assert!(
+        matches!(&first, JobOutcome::Retrying { next_run_at, .. } if *next_run_at == setup.clock.now_millis() + backoff_millis(1))
+    );
+    assert!(
+        worker.run_once().await.unwrap().is_none(),
+        "not due before its back-off"
+    );
     setup.clock.advance_millis(backoff_millis(1));
     let second = worker.run_once().await.unwrap().unwrap();
-    assert!(matches!(&second, JobOutcome::Retrying { next_run_at, .. } if *next_run_at == setup.clock.now_millis() + backoff_millis(2)));
+    assert!(
+        matches!(&second, JobOutcome::Retrying { next_run_at, .. } if *next_run_at == setup.clock.now_millis() + backoff_millis(2))
+    );
     setup.clock.advance_millis(backoff_millis(2));
     let third = worker.run_once().await.unwrap().unwrap();
-    assert!(matches!(&third, JobOutcome::Failed { error, .. } if error.contains("after 3 attempts")), "{third:?}");
+    assert!(
+        matches!(&third, JobOutcome::Failed { error, .. } if error.contains("after 3 attempts")),
+        "{third:?}"
+    );
 
     let job = setup.jobs.job(setup.org, id, false).await.unwrap();
     assert_eq!((job.state, job.attempts), (JobState::Failed, 3));
     assert!(job.last_error.unwrap().contains("transient failure 3"));
     // The failure is announced in the organization.
-    let notices = Notifications::new(setup.jobs.clone()).list(setup.org, adpool_core::UserId(0), false, 10).await.unwrap();
+    let notices = Notifications::new(setup.jobs.clone())
+        .list(setup.org, adpool_core::UserId(0), false, 10)
+        .await
+        .unwrap();
     assert_eq!(notices[0].level, Level::Error);
 
     // An operator retries it: attempts start afresh.
     setup.jobs.retry(setup.org, id).await.unwrap();
-    assert!(matches!(worker.run_once().await.unwrap(), Some(JobOutcome::Retrying { .. })));
+    assert!(matches!(
+        worker.run_once().await.unwrap(),
+        Some(JobOutcome::Retrying { .. })
+    ));
 }
 
 #[tokio::test]
 async fn permanent_failures_do_not_retry() {
     let setup = setup().await;
-    let id = setup.jobs.enqueue(NewJob::new("test.flaky", json!({ "permanent": true })).for_org(setup.org)).await.unwrap();
+    let id = setup
+        .jobs
+        .enqueue(NewJob::new("test.flaky", json!({ "permanent": true })).for_org(setup.org))
+        .await
+        .unwrap();
     let outcomes = worker(&setup, Flaky::default(), 1).drain().await.unwrap();
-    assert_eq!(outcomes, vec![JobOutcome::Failed { id, error: "bad payload".into() }]);
+    assert_eq!(
+        outcomes,
+        vec![JobOutcome::Failed {
+            id,
+            error: "bad payload".into()
+        }]
+    );
 }
 
 #[tokio::test]
 async fn unknown_kinds_wait_for_a_worker_that_knows_them() {
     let setup = setup().await;
-    let id = setup.jobs.enqueue(NewJob::new("nobody.knows", json!({})).for_org(setup.org)).await.unwrap();
-    assert!(worker(&setup, Flaky::default(), 1).drain().await.unwrap().is_empty());
-    assert_eq!(setup.jobs.job(setup.org, id, false).await.unwrap().state, JobState::Queued);
+    let id = setup
+        .jobs
+        .enqueue(NewJob::new("nobody.knows", json!({})).for_org(setup.org))
+        .await
+        .unwrap();
+    assert!(
+        worker(&setup, Flaky::default(), 1)
+            .drain()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        setup.jobs.job(setup.org, id, false).await.unwrap().state,
+        JobState::Queued
+    );
 }
 
 #[tokio::test]
 async fn dedupe_keys_enqueue_once() {
     let setup = setup().await;
-    let a = setup.jobs.enqueue(NewJob::new("test.flaky", json!({})).dedupe_key("import:2026-11")).await.unwrap();
-    let b = setup.jobs.enqueue(NewJob::new("test.flaky", json!({})).dedupe_key("import:2026-11")).await.unwrap();
+    let a = setup
+        .jobs
+        .enqueue(NewJob::new("test.flaky", json!({})).dedupe_key("import:2026-11"))
+        .await
+        .unwrap();
+    let b = setup
+        .jobs
+        .enqueue(NewJob::new("test.flaky", json!({})).dedupe_key("import:2026-11"))
+        .await
+        .unwrap();
     assert_eq!(a, b);
 }
 
 #[tokio::test]
 async fn cancel_and_retry_follow_the_state_rules_and_the_organization() {
     let setup = setup().await;
-    let id = setup.jobs.enqueue(NewJob::new("test.flaky", json!({})).for_org(setup.org)).await.unwrap();
-    assert!(matches!(setup.jobs.cancel(setup.other_org, id).await, Err(JobsError::NotFound)));
-    assert!(matches!(setup.jobs.retry(setup.org, id).await, Err(JobsError::Conflict(_))));
-    assert_eq!(setup.jobs.cancel(setup.org, id).await.unwrap().state, JobState::Cancelled);
-    assert!(matches!(setup.jobs.cancel(setup.org, id).await, Err(JobsError::Conflict(_))));
-    assert!(setup.jobs.list(setup.other_org, &JobFilter::default()).await.unwrap().is_empty());
-    assert!(matches!(setup.jobs.job(setup.other_org, id, true).await, Err(JobsError::NotFound)));
+    let id = setup
+        .jobs
+        .enqueue(NewJob::new("test.flaky", json!({})).for_org(setup.org))
+        .await
+        .unwrap();
+    assert!(matches!(
+        setup.jobs.cancel(setup.other_org, id).await,
+        Err(JobsError::NotFound)
+    ));
+    assert!(matches!(
+        setup.jobs.retry(setup.org, id).await,
+        Err(JobsError::Conflict(_))
+    ));
+    assert_eq!(
+        setup.jobs.cancel(setup.org, id).await.unwrap().state,
+        JobState::Cancelled
+    );
+    assert!(matches!(
+        setup.jobs.cancel(setup.org, id).await,
+        Err(JobsError::Conflict(_))
+    ));
+    assert!(
+        setup
+            .jobs
+            .list(setup.other_org, &JobFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        setup.jobs.job(setup.other_org, id, true).await,
+        Err(JobsError::NotFound)
+    ));
 }
 
 #[tokio::test]
 async fn an_abandoned_job_is_reclaimed_after_its_lease() {
     let setup = setup().await;
-    let id = setup.jobs.enqueue(NewJob::new("test.flaky", json!({})).for_org(setup.org)).await.unwrap();
+    let id = setup
+        .jobs
+        .enqueue(NewJob::new("test.flaky", json!({})).for_org(setup.org))
+        .await
+        .unwrap();
     // A worker claimed it and died: simulate the claim directly.
     sqlx::query("UPDATE jobs SET state = 'running', attempts = 1, locked_until = $1 WHERE id = $2")
         .bind(setup.clock.now_millis() + 1000)
@@ -155,10 +269,19 @@ async fn an_abandoned_job_is_reclaimed_after_its_lease() {
         .await
         .unwrap();
     let worker = worker(&setup, Flaky::default(), 1);
-    assert!(worker.run_once().await.unwrap().is_none(), "lease still held");
+    assert!(
+        worker.run_once().await.unwrap().is_none(),
+        "lease still held"
+    );
     setup.clock.advance_millis(1001);
-    assert_eq!(worker.run_once().await.unwrap(), Some(JobOutcome::Succeeded(id)));
-    assert_eq!(setup.jobs.job(setup.org, id, false).await.unwrap().attempts, 2);
+    assert_eq!(
+        worker.run_once().await.unwrap(),
+        Some(JobOutcome::Succeeded(id))
+    );
+    assert_eq!(
+        setup.jobs.job(setup.org, id, false).await.unwrap().attempts,
+        2
+    );
 }
 
 #[tokio::test]
@@ -167,7 +290,13 @@ async fn concurrent_workers_run_every_job_exactly_once() {
     let handler = Flaky::default();
     let mut ids = Vec::new();
     for i in 0..24 {
-        ids.push(setup.jobs.enqueue(NewJob::new("test.flaky", json!({ "i": i }))).await.unwrap());
+        ids.push(
+            setup
+                .jobs
+                .enqueue(NewJob::new("test.flaky", json!({ "i": i })))
+                .await
+                .unwrap(),
+        );
     }
     let mut tasks = Vec::new();
     for _ in 0..4 {
@@ -212,15 +341,33 @@ async fn per_kind_concurrency_limits_hold() {
     let worker = Worker::new(
         setup.jobs.clone(),
         registry,
-        WorkerConfig { concurrency: 8, poll_interval: std::time::Duration::from_millis(5), ..WorkerConfig::default() },
+        WorkerConfig {
+            concurrency: 8,
+            poll_interval: std::time::Duration::from_millis(5),
+            ..WorkerConfig::default()
+        },
     );
     for _ in 0..8 {
-        setup.jobs.enqueue(NewJob::new("test.gate", json!({}))).await.unwrap();
+        setup
+            .jobs
+            .enqueue(NewJob::new("test.gate", json!({})))
+            .await
+            .unwrap();
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(worker.run(stopped));
     for _ in 0..200 {
-        let queued = setup.jobs.list(setup.org, &JobFilter { include_system: true, ..JobFilter::default() }).await.unwrap();
+        let queued = setup
+            .jobs
+            .list(
+                setup.org,
+                &JobFilter {
+                    include_system: true,
+                    ..JobFilter::default()
+                },
+            )
+            .await
+            .unwrap();
         if queued.iter().all(|j| j.state == JobState::Succeeded) {
             break;
         }
@@ -228,7 +375,11 @@ async fn per_kind_concurrency_limits_hold() {
     }
     stop.send(true).unwrap();
     running.await.unwrap();
-    assert_eq!(gate.peak.load(Ordering::SeqCst), 2, "at most 2 test.gate jobs at once, and the limit was reached");
+    assert_eq!(
+        gate.peak.load(Ordering::SeqCst),
+        2,
+        "at most 2 test.gate jobs at once, and the limit was reached"
+    );
 }
 
 #[tokio::test]
@@ -236,9 +387,25 @@ async fn schedules_fire_in_kst_once_per_fire_time() {
     let setup = setup().await;
     let scheduler = Scheduler::new(setup.jobs.clone());
     // 07:00 KST now; the schedule fires daily at 08:00 KST.
-    setup.clock.set_millis(chrono::DateTime::parse_from_rfc3339("2026-11-21T07:00:00+09:00").unwrap().timestamp_millis());
-    let schedule = scheduler.ensure("shops.daily", "0 8 * * *", "test.flaky", json!({}), Some(setup.org)).await.unwrap();
-    assert_eq!(adpool_core::format_kst_datetime(schedule.next_run_at), "2026-11-21 08:00 KST");
+    setup.clock.set_millis(
+        chrono::DateTime::parse_from_rfc3339("2026-11-21T07:00:00+09:00")
+            .unwrap()
+            .timestamp_millis(),
+    );
+    let schedule = scheduler
+        .ensure(
+            "shops.daily",
+            "0 8 * * *",
+            "test.flaky",
+            json!({}),
+            Some(setup.org),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        adpool_core::format_kst_datetime(schedule.next_run_at),
+        "2026-11-21 08:00 KST"
+    );
     assert!(scheduler.tick().await.unwrap().is_empty());
 
     setup.clock.advance_millis(3_600_000);
@@ -247,7 +414,10 @@ async fn schedules_fire_in_kst_once_per_fire_time() {
     let fired: Vec<JobId> = first.unwrap().into_iter().chain(second.unwrap()).collect();
     assert_eq!(fired.len(), 1, "two schedulers fire one job");
     let listed = scheduler.list(setup.org).await.unwrap();
-    assert_eq!(adpool_core::format_kst_datetime(listed[0].next_run_at), "2026-11-22 08:00 KST");
+    assert_eq!(
+        adpool_core::format_kst_datetime(listed[0].next_run_at),
+        "2026-11-22 08:00 KST"
+    );
     assert!(scheduler.list(setup.other_org).await.unwrap().is_empty());
 
     // Down for three days: one catch-up firing, not three.
@@ -271,15 +441,51 @@ async fn notifications_are_scoped_and_marked_read() {
         users.push(adpool_core::UserId(sqlx::Row::get(&row, 0)));
     }
     let user = users[0];
-    let everyone = notifications.notify(NewNotification::new(setup.org, Level::Info, "hello", "all")).await.unwrap();
-    notifications.notify(NewNotification::new(setup.org, Level::Warning, "mine", "only 7").for_user(user)).await.unwrap();
-    notifications.notify(NewNotification::new(setup.org, Level::Warning, "not mine", "only 8").for_user(users[1])).await.unwrap();
-    assert_eq!(notifications.unread_count(setup.org, user).await.unwrap(), 2);
-    assert!(matches!(notifications.mark_read(setup.other_org, user, everyone).await, Err(JobsError::NotFound)));
-    notifications.mark_read(setup.org, user, everyone).await.unwrap();
-    assert_eq!(notifications.unread_count(setup.org, user).await.unwrap(), 1);
-    assert_eq!(notifications.mark_all_read(setup.org, user).await.unwrap(), 1);
-    assert_eq!(notifications.list(setup.other_org, user, false, 10).await.unwrap().len(), 0);
+    let everyone = notifications
+        .notify(NewNotification::new(setup.org, Level::Info, "hello", "all"))
+        .await
+        .unwrap();
+    notifications
+        .notify(NewNotification::new(setup.org, Level::Warning, "mine", "only 7").for_user(user))
+        .await
+        .unwrap();
+    notifications
+        .notify(
+            NewNotification::new(setup.org, Level::Warning, "not mine", "only 8")
+                .for_user(users[1]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        notifications.unread_count(setup.org, user).await.unwrap(),
+        2
+    );
+    assert!(matches!(
+        notifications
+            .mark_read(setup.other_org, user, everyone)
+            .await,
+        Err(JobsError::NotFound)
+    ));
+    notifications
+        .mark_read(setup.org, user, everyone)
+        .await
+        .unwrap();
+    assert_eq!(
+        notifications.unread_count(setup.org, user).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        notifications.mark_all_read(setup.org, user).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        notifications
+            .list(setup.other_org, user, false, 10)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -314,16 +520,40 @@ async fn notifications_are_delivered_to_the_webhook_with_retries() {
         .unwrap();
 
     let notifications = Notifications::new(setup.jobs.clone());
-    notifications.notify(NewNotification::new(setup.org, Level::Success, "Import done", "1,234 rows")).await.unwrap();
-    notifications.notify(NewNotification::new(setup.other_org, Level::Info, "B has no webhook", "")).await.unwrap();
+    notifications
+        .notify(NewNotification::new(
+            setup.org,
+            Level::Success,
+            "Import done",
+            "1,234 rows",
+        ))
+        .await
+        .unwrap();
+    notifications
+        .notify(NewNotification::new(
+            setup.other_org,
+            Level::Info,
+            "B has no webhook",
+            "",
+        ))
+        .await
+        .unwrap();
 
     let mut registry = Registry::new();
     registry.register(WEBHOOK_JOB_KIND, 1, WebhookDelivery::default());
     let worker = Worker::new(setup.jobs.clone(), registry, WorkerConfig::default());
-    assert!(matches!(worker.run_once().await.unwrap(), Some(JobOutcome::Retrying { error, .. }) if error.contains("503")));
+    assert!(
+        matches!(worker.run_once().await.unwrap(), Some(JobOutcome::Retrying { error, .. }) if error.contains("503"))
+    );
     setup.clock.advance_millis(backoff_millis(1));
-    assert!(matches!(worker.run_once().await.unwrap(), Some(JobOutcome::Succeeded(_))));
-    assert!(worker.run_once().await.unwrap().is_none(), "organization B enqueued no delivery");
+    assert!(matches!(
+        worker.run_once().await.unwrap(),
+        Some(JobOutcome::Succeeded(_))
+    ));
+    assert!(
+        worker.run_once().await.unwrap().is_none(),
+        "organization B enqueued no delivery"
+    );
     let received = received.lock().unwrap();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0]["notification"]["title"], "Import done");
@@ -353,7 +583,11 @@ async fn shutdown_hands_unfinished_jobs_back_to_the_queue() {
         ..WorkerConfig::default()
     };
     let worker = Worker::new(setup.jobs.clone(), registry, config);
-    let id = setup.jobs.enqueue(NewJob::new("test.forever", json!({})).for_org(setup.org)).await.unwrap();
+    let id = setup
+        .jobs
+        .enqueue(NewJob::new("test.forever", json!({})).for_org(setup.org))
+        .await
+        .unwrap();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(worker.run(stopped));
     for _ in 0..200 {
@@ -363,8 +597,14 @@ async fn shutdown_hands_unfinished_jobs_back_to_the_queue() {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     stop.send(true).unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(5), running).await.expect("the worker stops within its grace").unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), running)
+        .await
+        .expect("the worker stops within its grace")
+        .unwrap();
     let job = setup.jobs.job(setup.org, id, false).await.unwrap();
     assert_eq!((job.state, job.attempts), (JobState::Queued, 1));
-    assert!(job.run_at <= setup.clock.now_millis(), "runnable at once on the next start");
+    assert!(
+        job.run_at <= setup.clock.now_millis(),
+        "runnable at once on the next start"
+    );
 }

@@ -4,8 +4,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::AnyConnection;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Acquire, Any, AnyPool, Connection, Transaction};
 
 use crate::{Dialect, StoreError};
@@ -29,7 +29,10 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("dialect", &self.dialect).field("url", &self.display_url).finish()
+        f.debug_struct("Db")
+            .field("dialect", &self.dialect)
+            .field("url", &self.display_url)
+            .finish()
     }
 }
 
@@ -47,7 +50,8 @@ impl Db {
         scratch: Option<Arc<tempfile::TempDir>>,
     ) -> Result<Db, StoreError> {
         install_default_drivers();
-        let dialect = Dialect::from_url(url).ok_or_else(|| StoreError::UnsupportedUrl(mask_url(url)))?;
+        let dialect =
+            Dialect::from_url(url).ok_or_else(|| StoreError::UnsupportedUrl(mask_url(url)))?;
         let connect_url = match dialect {
             Dialect::Sqlite => prepare_sqlite_file(url)?,
             Dialect::Postgres => url.to_owned(),
@@ -56,7 +60,10 @@ impl Db {
         // reason, instead of after the pool's acquire timeout.
         let probe = AnyConnection::connect(&connect_url)
             .await
-            .map_err(|source| StoreError::Connect { url: mask_url(url), source })?;
+            .map_err(|source| StoreError::Connect {
+                url: mask_url(url),
+                source,
+            })?;
         let _ = probe.close().await;
         let options = AnyPoolOptions::new()
             .max_connections(match dialect {
@@ -67,13 +74,23 @@ impl Db {
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 let search_path = search_path.clone();
-                Box::pin(async move { configure_connection(conn, dialect, search_path.as_deref()).await })
+                Box::pin(async move {
+                    configure_connection(conn, dialect, search_path.as_deref()).await
+                })
             });
         let pool = options
             .connect(&connect_url)
             .await
-            .map_err(|source| StoreError::Connect { url: mask_url(url), source })?;
-        Ok(Db { pool, dialect, display_url: mask_url(url).into(), _scratch: scratch })
+            .map_err(|source| StoreError::Connect {
+                url: mask_url(url),
+                source,
+            })?;
+        Ok(Db {
+            pool,
+            dialect,
+            display_url: mask_url(url).into(),
+            _scratch: scratch,
+        })
     }
 
     /// The connection pool, for `sqlx::query(...).execute(db.pool())`.
@@ -104,7 +121,10 @@ impl Db {
 
     /// Checks that the database answers (`/readyz`).
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 
     /// Closes every connection (waits for those in use).
@@ -154,12 +174,21 @@ fn prepare_sqlite_file(url: &str) -> Result<String, StoreError> {
     if path.is_empty() || path == ":memory:" {
         return Ok(url.to_owned());
     }
-    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|source| StoreError::File { path: parent.display().to_string(), source })?;
+    if let Some(parent) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|source| StoreError::File {
+            path: parent.display().to_string(),
+            source,
+        })?;
     }
     let separator = if url.contains('?') { '&' } else { '?' };
-    Ok(if url.contains("mode=") { url.to_owned() } else { format!("{url}{separator}mode=rwc") })
+    Ok(if url.contains("mode=") {
+        url.to_owned()
+    } else {
+        format!("{url}{separator}mode=rwc")
+    })
 }
 
 /// Masks the password of a database URL: `postgres://app:secret@h/db` -> `postgres://app:***@h/db`.
@@ -179,17 +208,34 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_the_log() {
-        assert_eq!(mask_url("postgres://app:s3cret@db.internal:5432/adpool"), "postgres://app:***@db.internal:5432/adpool");
-        assert_eq!(mask_url("postgres://app@db/adpool"), "postgres://app@db/adpool");
-        assert_eq!(mask_url("sqlite://./adpool-data/adpool.db"), "sqlite://./adpool-data/adpool.db");
+        assert_eq!(
+            mask_url("postgres://app:s3cret@db.internal:5432/adpool"),
+            "postgres://app:***@db.internal:5432/adpool"
+        );
+        assert_eq!(
+            mask_url("postgres://app@db/adpool"),
+            "postgres://app@db/adpool"
+        );
+        assert_eq!(
+            mask_url("sqlite://./adpool-data/adpool.db"),
+            "sqlite://./adpool-data/adpool.db"
+        );
     }
 
     #[tokio::test]
     async fn unreachable_database_names_the_masked_url() {
-        let error = Db::connect("postgres://app:s3cret@127.0.0.1:1/nowhere").await.unwrap_err();
+        let error = Db::connect("postgres://app:s3cret@127.0.0.1:1/nowhere")
+            .await
+            .unwrap_err();
         let message = error.to_string();
-        assert!(message.contains("postgres://app:***@127.0.0.1:1/nowhere"), "{message}");
+        assert!(
+            message.contains("postgres://app:***@127.0.0.1:1/nowhere"),
+            "{message}"
+        );
         assert!(!message.contains("s3cret"));
-        assert!(matches!(Db::connect("mysql://x").await, Err(StoreError::UnsupportedUrl(_))));
+        assert!(matches!(
+            Db::connect("mysql://x").await,
+            Err(StoreError::UnsupportedUrl(_))
+        ));
     }
 }

@@ -78,8 +78,14 @@ mod tests {
     fn dialect_follows_the_url_scheme() {
         assert_eq!(Dialect::from_url("sqlite://./a.db"), Some(Dialect::Sqlite));
         assert_eq!(Dialect::from_url("sqlite::memory:"), Some(Dialect::Sqlite));
-        assert_eq!(Dialect::from_url("postgres://u@h/db"), Some(Dialect::Postgres));
-        assert_eq!(Dialect::from_url("postgresql://u@h/db"), Some(Dialect::Postgres));
+        assert_eq!(
+            Dialect::from_url("postgres://u@h/db"),
+            Some(Dialect::Postgres)
+        );
+        assert_eq!(
+            Dialect::from_url("postgresql://u@h/db"),
+            Some(Dialect::Postgres)
+        );
         assert_eq!(Dialect::from_url("mysql://u@h/db"), None);
         assert_eq!(Dialect::Sqlite.max_rows_per_insert(6), 5461);
     }

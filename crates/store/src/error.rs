@@ -36,7 +36,9 @@ pub enum StoreError {
         source: sqlx::Error,
     },
     /// A migration already applied differs from the one in this binary.
-    #[error("migration {version} ({name}) was changed after it was applied (checksum {applied} in the database, {embedded} in this binary)")]
+    #[error(
+        "migration {version} ({name}) was changed after it was applied (checksum {applied} in the database, {embedded} in this binary)"
+    )]
     ChecksumMismatch {
         /// Its version number.
         version: i64,
@@ -48,7 +50,9 @@ pub enum StoreError {
         embedded: String,
     },
     /// The database holds migrations newer than this binary knows.
-    #[error("the database is at schema version {database}, newer than this adpool ({binary}); upgrade adpool")]
+    #[error(
+        "the database is at schema version {database}, newer than this adpool ({binary}); upgrade adpool"
+    )]
     SchemaTooNew {
         /// Highest version in the database.
         database: i64,

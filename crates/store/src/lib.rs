@@ -32,7 +32,7 @@ mod error;
 mod migrate;
 pub mod testing;
 
-pub use db::{Db, DbTx, DEFAULT_DATABASE_URL, mask_url, savepoint};
+pub use db::{DEFAULT_DATABASE_URL, Db, DbTx, mask_url, savepoint};
 pub use dialect::Dialect;
 pub use error::{StoreError, is_foreign_key_violation, is_unique_violation};
 pub use migrate::{AppliedMigration, MIGRATION_COUNT};

@@ -65,7 +65,10 @@ impl Db {
         let dialect = self.dialect();
         let mut tx = self.begin_write().await?;
         if dialect == Dialect::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK_KEY).execute(&mut *tx).await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(MIGRATION_LOCK_KEY)
+                .execute(&mut *tx)
+                .await?;
         }
         sqlx::raw_sql(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -77,16 +80,20 @@ impl Db {
         )
         .execute(&mut *tx)
         .await?;
-        let applied = sqlx::query("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
-            .fetch_all(&mut *tx)
-            .await?;
+        let applied =
+            sqlx::query("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
+                .fetch_all(&mut *tx)
+                .await?;
         let newest_known = MIGRATIONS.last().map_or(0, |m| m.version);
         let mut done = std::collections::HashSet::new();
         for row in &applied {
             let version: i64 = row.try_get("version")?;
             let checksum: String = row.try_get("checksum")?;
             let Some(migration) = MIGRATIONS.iter().find(|m| m.version == version) else {
-                return Err(StoreError::SchemaTooNew { database: version, binary: newest_known });
+                return Err(StoreError::SchemaTooNew {
+                    database: version,
+                    binary: newest_known,
+                });
             };
             let embedded = migration.checksum(dialect);
             if embedded != checksum {
@@ -104,8 +111,15 @@ impl Db {
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         let mut newly_applied = Vec::new();
         for migration in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
-            let failed = |source| StoreError::Migration { version: migration.version, name: migration.name, source };
-            sqlx::raw_sql(migration.sql(dialect)).execute(&mut *tx).await.map_err(failed)?;
+            let failed = |source| StoreError::Migration {
+                version: migration.version,
+                name: migration.name,
+                source,
+            };
+            sqlx::raw_sql(migration.sql(dialect))
+                .execute(&mut *tx)
+                .await
+                .map_err(failed)?;
             sqlx::query("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)")
                 .bind(migration.version)
                 .bind(migration.name)
@@ -114,8 +128,15 @@ impl Db {
                 .execute(&mut *tx)
                 .await
                 .map_err(failed)?;
-            tracing::info!(version = migration.version, name = migration.name, "applied migration");
-            newly_applied.push(AppliedMigration { version: migration.version, name: migration.name });
+            tracing::info!(
+                version = migration.version,
+                name = migration.name,
+                "applied migration"
+            );
+            newly_applied.push(AppliedMigration {
+                version: migration.version,
+                name: migration.name,
+            });
         }
         tx.commit().await?;
         Ok(newly_applied)
@@ -124,10 +145,17 @@ impl Db {
     /// The highest migration version applied, 0 for an empty database.
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
         let exists = match self.dialect() {
-            Dialect::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
-            Dialect::Postgres => "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'",
+            Dialect::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+            }
+            Dialect::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'"
+            }
         };
-        let count: i64 = sqlx::query(exists).fetch_one(self.pool()).await?.try_get(0)?;
+        let count: i64 = sqlx::query(exists)
+            .fetch_one(self.pool())
+            .await?
+            .try_get(0)?;
         if count == 0 {
             return Ok(0);
         }

@@ -18,7 +18,10 @@ pub const TEST_DATABASE_URL_ENV: &str = "ADPOOL_TEST_DATABASE_URL";
 /// # Panics
 /// When the database cannot be created or migrated: the test fails with the reason.
 pub async fn fresh_database() -> Db {
-    let db = match std::env::var(TEST_DATABASE_URL_ENV).ok().filter(|u| !u.trim().is_empty()) {
+    let db = match std::env::var(TEST_DATABASE_URL_ENV)
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    {
         Some(url) => fresh_postgres_schema(&url).await,
         None => fresh_sqlite_file().await,
     };
@@ -37,7 +40,9 @@ pub fn test_dialect() -> Dialect {
 async fn fresh_sqlite_file() -> Db {
     let folder = tempfile::tempdir().expect("creating a temporary folder for the test database");
     let url = format!("sqlite://{}", folder.path().join("test.db").display());
-    Db::open(&url, None, Some(Arc::new(folder))).await.expect("opening the SQLite test database")
+    Db::open(&url, None, Some(Arc::new(folder)))
+        .await
+        .expect("opening the SQLite test database")
 }
 
 async fn fresh_postgres_schema(url: &str) -> Db {
@@ -56,5 +61,7 @@ async fn fresh_postgres_schema(url: &str) -> Db {
         .await
         .expect("creating the test schema");
     admin.close().await;
-    Db::open(url, Some(schema), None).await.expect("opening the PostgreSQL test schema")
+    Db::open(url, Some(schema), None)
+        .await
+        .expect("opening the PostgreSQL test schema")
 }

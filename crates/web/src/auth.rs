@@ -59,12 +59,20 @@ impl Caller {
 
     /// 403 unless the caller is an admin.
     pub fn require_admin(&self) -> Result<(), AppError> {
-        if self.user.role.is_admin() { Ok(()) } else { Err(AppError::Forbidden) }
+        if self.user.role.is_admin() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
     }
 
     /// 403 unless the caller may operate (admin or operator).
     pub fn require_operator(&self) -> Result<(), AppError> {
-        if self.user.role.can_operate() { Ok(()) } else { Err(AppError::Forbidden) }
+        if self.user.role.can_operate() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
     }
 
     /// The CSRF token for forms (empty for token callers, who render no forms).
@@ -83,8 +91,15 @@ struct Resolved(Option<Caller>);
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Resolved>().and_then(|r| r.0.clone()).ok_or(AppError::Unauthorized)
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Resolved>()
+            .and_then(|r| r.0.clone())
+            .ok_or(AppError::Unauthorized)
     }
 }
 
@@ -95,12 +110,18 @@ pub struct PageCaller(pub Caller);
 impl FromRequestParts<AppState> for PageCaller {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match parts.extensions.get::<Resolved>().and_then(|r| r.0.clone()) {
             Some(caller) => Ok(PageCaller(caller)),
             None => {
                 let next = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-                let target = format!("/login?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>());
+                let target = format!(
+                    "/login?next={}",
+                    url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+                );
                 Err(Redirect::to(&target).into_response())
             }
         }
@@ -110,7 +131,10 @@ impl FromRequestParts<AppState> for PageCaller {
 impl FromRequestParts<AppState> for Lang {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         Ok(Lang::from_headers(&parts.headers))
     }
 }
@@ -129,7 +153,11 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, path /, Secure when configured.
 pub(crate) fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> String {
-    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    let secure = if state.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
 }
 
@@ -141,28 +169,55 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// Compares secrets in time independent of where they first differ.
 pub(crate) fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len() && !a.is_empty() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && !a.is_empty()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// Resolves the caller and enforces CSRF on state-changing session requests.
-pub(crate) async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn authenticate(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let headers = request.headers();
     let resolved = if let Some(token) = bearer(headers) {
         match state.accounts.api_token_user(token).await {
-            Ok(user) => user.map(|user| Caller { user, via: AuthVia::Token }),
+            Ok(user) => user.map(|user| Caller {
+                user,
+                via: AuthVia::Token,
+            }),
             Err(error) => return AppError::from(error).into_response(),
         }
     } else if let Some(token) = cookie(headers, SESSION_COOKIE) {
         match state.accounts.session(&token).await {
-            Ok(session) => session.map(|s| Caller { user: s.user, via: AuthVia::Session { csrf_token: s.csrf_token } }),
+            Ok(session) => session.map(|s| Caller {
+                user: s.user,
+                via: AuthVia::Session {
+                    csrf_token: s.csrf_token,
+                },
+            }),
             Err(error) => return AppError::from(error).into_response(),
         }
     } else {
         None
     };
     let mut request = request;
-    let unsafe_method = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if let (true, Some(Caller { via: AuthVia::Session { csrf_token }, .. })) = (unsafe_method, &resolved) {
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if let (
+        true,
+        Some(Caller {
+            via: AuthVia::Session { csrf_token },
+            ..
+        }),
+    ) = (unsafe_method, &resolved)
+    {
         match check_csrf(request, csrf_token).await {
             Ok(checked) => request = checked,
             Err(response) => return response,
@@ -174,15 +229,26 @@ pub(crate) async fn authenticate(State(state): State<AppState>, request: Request
 
 /// Passes the request on when it carries `expected` in the CSRF header or form field.
 async fn check_csrf(request: Request, expected: &str) -> Result<Request, Response> {
-    if let Some(sent) = request.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
-        return if same_secret(sent, expected) { Ok(request) } else { Err(AppError::Csrf.into_response()) };
+    if let Some(sent) = request
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        return if same_secret(sent, expected) {
+            Ok(request)
+        } else {
+            Err(AppError::Csrf.into_response())
+        };
     }
     let is_form = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let from_query = request.uri().query().and_then(|q| form_field(q.as_bytes(), "csrf_token"));
+    let from_query = request
+        .uri()
+        .query()
+        .and_then(|q| form_field(q.as_bytes(), "csrf_token"));
     if !is_form {
         // Multipart uploads carry the token in the action URL's query.
         return match from_query {
@@ -191,17 +257,22 @@ async fn check_csrf(request: Request, expected: &str) -> Result<Request, Respons
         };
     }
     let (parts, body) = request.into_parts();
-    let bytes = to_bytes(body, MAX_FORM_BYTES)
-        .await
-        .map_err(|_| AppError::BadRequest(format!("form body larger than {MAX_FORM_BYTES} bytes")).into_response())?;
+    let bytes = to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| {
+        AppError::BadRequest(format!("form body larger than {MAX_FORM_BYTES} bytes"))
+            .into_response()
+    })?;
     match form_field(&bytes, "csrf_token") {
-        Some(sent) if same_secret(&sent, expected) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        Some(sent) if same_secret(&sent, expected) => {
+            Ok(Request::from_parts(parts, Body::from(bytes)))
+        }
         _ => Err(AppError::Csrf.into_response()),
     }
 }
 
 pub(crate) fn form_field(body: &[u8], name: &str) -> Option<String> {
-    url::form_urlencoded::parse(body).find(|(key, _)| key == name).map(|(_, value)| value.into_owned())
+    url::form_urlencoded::parse(body)
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
 }
 
 /// 401 for anonymous API calls that reach a handler needing a caller is done by [`Caller`];
@@ -219,6 +290,13 @@ pub(crate) fn client_ip(headers: &HeaderMap, connect_info: Option<std::net::Sock
     }
 }
 
+/// A fresh random value for the login form's double-submit cookie.
+pub(crate) fn new_login_csrf() -> String {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).expect("the operating system's random source");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,21 +305,23 @@ mod tests {
     #[test]
     fn cookies_and_bearer_tokens_are_read() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; adpool_session=abc; b=2"));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer adp_x"));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; adpool_session=abc; b=2"),
+        );
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer adp_x"),
+        );
         assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("abc"));
         assert_eq!(cookie(&headers, "missing"), None);
         assert_eq!(bearer(&headers), Some("adp_x"));
         assert!(same_secret("abc", "abc"));
         assert!(!same_secret("abc", "abd"));
         assert!(!same_secret("", ""));
-        assert_eq!(form_field(b"x=1&csrf_token=t%2B1", "csrf_token").as_deref(), Some("t+1"));
+        assert_eq!(
+            form_field(b"x=1&csrf_token=t%2B1", "csrf_token").as_deref(),
+            Some("t+1")
+        );
     }
-}
-
-/// A fresh random value for the login form's double-submit cookie.
-pub(crate) fn new_login_csrf() -> String {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).expect("the operating system's random source");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

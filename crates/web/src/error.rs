@@ -98,10 +98,14 @@ impl AppError {
             AppError::Unauthorized => "sign in or send a valid API token".into(),
             AppError::InvalidCredentials => "invalid email or password".into(),
             AppError::Forbidden => "your role does not allow this".into(),
-            AppError::Csrf => "the form expired or did not come from adpool; reload the page and try again".into(),
+            AppError::Csrf => {
+                "the form expired or did not come from adpool; reload the page and try again".into()
+            }
             AppError::NotFound => "not found".into(),
             AppError::Validation { field, message } => format!("{field}: {message}"),
-            AppError::Throttled { retry_after_secs } => format!("too many failed attempts; try again in {retry_after_secs} seconds"),
+            AppError::Throttled { retry_after_secs } => {
+                format!("too many failed attempts; try again in {retry_after_secs} seconds")
+            }
             AppError::Internal(_) => "internal error; it has been logged".into(),
         }
     }
@@ -110,7 +114,9 @@ impl AppError {
     pub fn details(&self) -> Value {
         match self {
             AppError::Validation { field, .. } => serde_json::json!({ "field": field }),
-            AppError::Throttled { retry_after_secs } => serde_json::json!({ "retry_after_secs": retry_after_secs }),
+            AppError::Throttled { retry_after_secs } => {
+                serde_json::json!({ "retry_after_secs": retry_after_secs })
+            }
             _ => serde_json::json!({}),
         }
     }
@@ -126,15 +132,23 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
-        let body = ErrorBody { error: ErrorDetail { code: self.code(), message: self.message(), details: self.details() } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.message(),
+                details: self.details(),
+            },
+        };
         let mut response = (self.status(), axum::Json(body)).into_response();
-        if let AppError::Throttled { retry_after_secs } = self {
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        if let AppError::Throttled { retry_after_secs } = self
+            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         if matches!(self, AppError::Unauthorized) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -145,12 +159,25 @@ impl From<AccountsError> for AppError {
         match error {
             AccountsError::NotFound => AppError::NotFound,
             AccountsError::InvalidCredentials => AppError::InvalidCredentials,
-            AccountsError::Throttled { retry_after_secs } => AppError::Throttled { retry_after_secs },
-            AccountsError::Invalid { field, message } => AppError::Validation { field: field.into(), message },
-            AccountsError::DuplicateEmail(_) => AppError::Validation { field: "email".into(), message: error.to_string() },
-            AccountsError::DuplicateOrganization(_) => AppError::Validation { field: "name".into(), message: error.to_string() },
+            AccountsError::Throttled { retry_after_secs } => {
+                AppError::Throttled { retry_after_secs }
+            }
+            AccountsError::Invalid { field, message } => AppError::Validation {
+                field: field.into(),
+                message,
+            },
+            AccountsError::DuplicateEmail(_) => AppError::Validation {
+                field: "email".into(),
+                message: error.to_string(),
+            },
+            AccountsError::DuplicateOrganization(_) => AppError::Validation {
+                field: "name".into(),
+                message: error.to_string(),
+            },
             AccountsError::LastAdmin => AppError::Conflict(error.to_string()),
-            AccountsError::Store(_) | AccountsError::Hashing(_) => AppError::Internal(error.to_string()),
+            AccountsError::Store(_) | AccountsError::Hashing(_) => {
+                AppError::Internal(error.to_string())
+            }
         }
     }
 }
@@ -160,7 +187,10 @@ impl From<JobsError> for AppError {
         match error {
             JobsError::NotFound => AppError::NotFound,
             JobsError::Conflict(message) => AppError::Conflict(message),
-            JobsError::Invalid { field, message } => AppError::Validation { field: field.into(), message },
+            JobsError::Invalid { field, message } => AppError::Validation {
+                field: field.into(),
+                message,
+            },
             JobsError::Store(_) => AppError::Internal(error.to_string()),
         }
     }

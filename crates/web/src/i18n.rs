@@ -45,17 +45,25 @@ impl Lang {
 
     /// Picks the language of a request.
     pub fn from_headers(headers: &HeaderMap) -> Lang {
-        if let Some(lang) = crate::auth::cookie(headers, LANG_COOKIE).as_deref().and_then(Lang::parse) {
+        if let Some(lang) = crate::auth::cookie(headers, LANG_COOKIE)
+            .as_deref()
+            .and_then(Lang::parse)
+        {
             return lang;
         }
-        let accept = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let accept = headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         // Take the first language we speak, in the client's order of preference.
         let mut ranked: Vec<(f32, Lang)> = accept
             .split(',')
             .filter_map(|part| {
                 let mut pieces = part.split(';');
                 let lang = Lang::parse(pieces.next()?)?;
-                let quality = pieces.find_map(|p| p.trim().strip_prefix("q=")?.parse::<f32>().ok()).unwrap_or(1.0);
+                let quality = pieces
+                    .find_map(|p| p.trim().strip_prefix("q=")?.parse::<f32>().ok())
+                    .unwrap_or(1.0);
                 Some((quality, lang))
             })
             .collect();
@@ -66,7 +74,11 @@ impl Lang {
 
 /// (key, 한국어, English)
 const CATALOG: &[(&str, &str, &str)] = &[
-    ("app.tagline", "광고 운영과 커머스 마케팅을 한 곳에서", "Ad operations and commerce marketing in one place"),
+    (
+        "app.tagline",
+        "광고 운영과 커머스 마케팅을 한 곳에서",
+        "Ad operations and commerce marketing in one place",
+    ),
     ("nav.dashboard", "대시보드", "Dashboard"),
     ("nav.inventory", "인벤토리", "Inventory"),
     ("nav.campaigns", "캠페인", "Campaigns"),
@@ -83,9 +95,21 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("login.email", "이메일", "Email"),
     ("login.password", "비밀번호", "Password"),
     ("login.submit", "로그인", "Sign in"),
-    ("login.failed", "이메일 또는 비밀번호가 올바르지 않습니다.", "Invalid email or password."),
-    ("login.throttled", "로그인 시도가 너무 많습니다. 잠시 후 다시 시도하세요.", "Too many failed sign-ins. Try again later."),
-    ("login.expired", "양식이 만료되었습니다. 다시 시도하세요.", "The form expired. Please try again."),
+    (
+        "login.failed",
+        "이메일 또는 비밀번호가 올바르지 않습니다.",
+        "Invalid email or password.",
+    ),
+    (
+        "login.throttled",
+        "로그인 시도가 너무 많습니다. 잠시 후 다시 시도하세요.",
+        "Too many failed sign-ins. Try again later.",
+    ),
+    (
+        "login.expired",
+        "양식이 만료되었습니다. 다시 시도하세요.",
+        "The form expired. Please try again.",
+    ),
     ("dashboard.title", "대시보드", "Dashboard"),
     ("dashboard.welcome", "환영합니다", "Welcome"),
     ("dashboard.sections", "기능", "Capabilities"),
@@ -93,13 +117,41 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("dashboard.unread", "읽지 않은 알림", "Unread notifications"),
     ("dashboard.organization", "조직", "Organization"),
     ("dashboard.role", "역할", "Role"),
-    ("section.coming", "이 기능은 아직 준비 중입니다. 해당 이슈가 반영되면 이 화면에 나타납니다.", "This capability has not landed yet; it will appear here when its issue is done."),
-    ("section.inventory.desc", "벤더 예측 → 표준 → 유닛 인벤토리, 수동 보정", "Vendor forecasts → standard → unit inventory, manual correction"),
-    ("section.campaigns.desc", "3단계 분배 구매, 재고 차감, 캠페인 상태, 제안서", "3-level purchase split, inventory deduction, campaign status, proposals"),
-    ("section.cpc.desc", "광고주 온보딩, 선불 잔액, 랭킹, 클릭 과금, 전환 귀속", "Advertiser onboarding, prepaid balance, ranking, click charging, attribution"),
-    ("section.reports.desc", "광고 로그 분석: 성과, 요청, 디맨드, 매체 리포트", "Ad-log analytics: performance, request, demand and media reports"),
-    ("section.shops.desc", "카페24, 스마트스토어, 에이블리 동기화와 매출 대시보드", "Cafe24, SmartStore and Ably sync with a sales dashboard"),
-    ("section.insights.desc", "카드 거래 분석, 고객 세그먼트, AI 마케팅 메시지", "Card-spending analysis, customer segments, AI marketing messages"),
+    (
+        "section.coming",
+        "이 기능은 아직 준비 중입니다. 해당 이슈가 반영되면 이 화면에 나타납니다.",
+        "This capability has not landed yet; it will appear here when its issue is done.",
+    ),
+    (
+        "section.inventory.desc",
+        "벤더 예측 → 표준 → 유닛 인벤토리, 수동 보정",
+        "Vendor forecasts → standard → unit inventory, manual correction",
+    ),
+    (
+        "section.campaigns.desc",
+        "3단계 분배 구매, 재고 차감, 캠페인 상태, 제안서",
+        "3-level purchase split, inventory deduction, campaign status, proposals",
+    ),
+    (
+        "section.cpc.desc",
+        "광고주 온보딩, 선불 잔액, 랭킹, 클릭 과금, 전환 귀속",
+        "Advertiser onboarding, prepaid balance, ranking, click charging, attribution",
+    ),
+    (
+        "section.reports.desc",
+        "광고 로그 분석: 성과, 요청, 디맨드, 매체 리포트",
+        "Ad-log analytics: performance, request, demand and media reports",
+    ),
+    (
+        "section.shops.desc",
+        "카페24, 스마트스토어, 에이블리 동기화와 매출 대시보드",
+        "Cafe24, SmartStore and Ably sync with a sales dashboard",
+    ),
+    (
+        "section.insights.desc",
+        "카드 거래 분석, 고객 세그먼트, AI 마케팅 메시지",
+        "Card-spending analysis, customer segments, AI marketing messages",
+    ),
     ("admin.title", "관리", "Admin"),
     ("admin.users", "사용자", "Users"),
     ("admin.organization", "조직 설정", "Organization"),
@@ -112,9 +164,17 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("admin.enable", "활성화", "Enable"),
     ("admin.revoke", "폐기", "Revoke"),
     ("admin.saved", "저장되었습니다.", "Saved."),
-    ("admin.token_once", "이 토큰은 지금 한 번만 표시됩니다. 안전한 곳에 복사해 두세요.", "This token is shown only now. Copy it somewhere safe."),
+    (
+        "admin.token_once",
+        "이 토큰은 지금 한 번만 표시됩니다. 안전한 곳에 복사해 두세요.",
+        "This token is shown only now. Copy it somewhere safe.",
+    ),
     ("admin.new_token", "토큰 발급", "Create token"),
-    ("admin.webhook", "웹훅 URL (알림을 JSON으로 전송)", "Webhook URL (notifications are POSTed as JSON)"),
+    (
+        "admin.webhook",
+        "웹훅 URL (알림을 JSON으로 전송)",
+        "Webhook URL (notifications are POSTed as JSON)",
+    ),
     ("field.name", "이름", "Name"),
     ("field.email", "이메일", "Email"),
     ("field.role", "역할", "Role"),
@@ -154,7 +214,11 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("state.failed", "실패", "Failed"),
     ("state.cancelled", "취소됨", "Cancelled"),
     ("notifications.title", "알림", "Notifications"),
-    ("notifications.empty", "알림이 없습니다.", "No notifications."),
+    (
+        "notifications.empty",
+        "알림이 없습니다.",
+        "No notifications.",
+    ),
     ("notifications.mark_read", "읽음", "Mark read"),
     ("notifications.mark_all", "모두 읽음", "Mark all read"),
     ("error.title", "오류", "Error"),
@@ -186,7 +250,11 @@ mod tests {
         let before = keys.len();
         keys.dedup();
         assert_eq!(before, keys.len(), "duplicate catalog key");
-        assert!(CATALOG.iter().all(|(_, ko, en)| !ko.is_empty() && !en.is_empty()));
+        assert!(
+            CATALOG
+                .iter()
+                .all(|(_, ko, en)| !ko.is_empty() && !en.is_empty())
+        );
     }
 
     #[test]
@@ -195,7 +263,11 @@ mod tests {
             for piece in source.split("t(\"").skip(1) {
                 let key = piece.split('"').next().unwrap_or_default();
                 // `t("state." ~ job.state)` builds keys at run time: check the family exists.
-                let known = if key.ends_with('.') { CATALOG.iter().any(|(k, _, _)| k.starts_with(key)) } else { CATALOG.iter().any(|(k, _, _)| *k == key) };
+                let known = if key.ends_with('.') {
+                    CATALOG.iter().any(|(k, _, _)| k.starts_with(key))
+                } else {
+                    CATALOG.iter().any(|(k, _, _)| *k == key)
+                };
                 assert!(known, "template {name} uses unknown key {key}");
             }
         }
@@ -205,17 +277,26 @@ mod tests {
     fn language_follows_cookie_then_accept_language() {
         let mut headers = HeaderMap::new();
         assert_eq!(Lang::from_headers(&headers), Lang::Ko);
-        headers.insert("accept-language", HeaderValue::from_static("fr-FR, en-US;q=0.8, ko;q=0.5"));
+        headers.insert(
+            "accept-language",
+            HeaderValue::from_static("fr-FR, en-US;q=0.8, ko;q=0.5"),
+        );
         assert_eq!(Lang::from_headers(&headers), Lang::En);
         headers.insert("cookie", HeaderValue::from_static("adpool_lang=ko"));
         assert_eq!(Lang::from_headers(&headers), Lang::Ko);
         assert_eq!(translate(Lang::En, "nav.inventory"), "Inventory");
         assert_eq!(translate(Lang::Ko, "nav.inventory"), "인벤토리");
         for role in adpool_accounts::Role::ALL {
-            assert_ne!(translate(Lang::En, &format!("role.{}", role.as_str())), format!("role.{}", role.as_str()));
+            assert_ne!(
+                translate(Lang::En, &format!("role.{}", role.as_str())),
+                format!("role.{}", role.as_str())
+            );
         }
         for state in adpool_jobs::JobState::ALL {
-            assert_ne!(translate(Lang::En, &format!("state.{}", state.as_str())), format!("state.{}", state.as_str()));
+            assert_ne!(
+                translate(Lang::En, &format!("state.{}", state.as_str())),
+                format!("state.{}", state.as_str())
+            );
         }
     }
 }

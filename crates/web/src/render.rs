@@ -11,15 +11,33 @@ use crate::{AppError, AppState, Lang, translate};
 pub(crate) const TEMPLATE_SOURCES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../templates/layout.html")),
     ("login.html", include_str!("../templates/login.html")),
-    ("dashboard.html", include_str!("../templates/dashboard.html")),
+    (
+        "dashboard.html",
+        include_str!("../templates/dashboard.html"),
+    ),
     ("section.html", include_str!("../templates/section.html")),
-    ("admin_users.html", include_str!("../templates/admin_users.html")),
-    ("admin_organization.html", include_str!("../templates/admin_organization.html")),
-    ("admin_tokens.html", include_str!("../templates/admin_tokens.html")),
-    ("admin_schedules.html", include_str!("../templates/admin_schedules.html")),
+    (
+        "admin_users.html",
+        include_str!("../templates/admin_users.html"),
+    ),
+    (
+        "admin_organization.html",
+        include_str!("../templates/admin_organization.html"),
+    ),
+    (
+        "admin_tokens.html",
+        include_str!("../templates/admin_tokens.html"),
+    ),
+    (
+        "admin_schedules.html",
+        include_str!("../templates/admin_schedules.html"),
+    ),
     ("jobs.html", include_str!("../templates/jobs.html")),
     ("job.html", include_str!("../templates/job.html")),
-    ("notifications.html", include_str!("../templates/notifications.html")),
+    (
+        "notifications.html",
+        include_str!("../templates/notifications.html"),
+    ),
     ("error.html", include_str!("../templates/error.html")),
 ];
 
@@ -31,10 +49,14 @@ impl Templates {
     pub(crate) fn new() -> Self {
         let mut env = Environment::new();
         for (name, source) in TEMPLATE_SOURCES {
-            env.add_template(name, source).expect("embedded templates are valid");
+            env.add_template(name, source)
+                .expect("embedded templates are valid");
         }
         env.add_function("t", |state: &State, key: &str| -> String {
-            let lang = state.lookup("lang").and_then(|v| v.as_str().and_then(Lang::parse)).unwrap_or(Lang::Ko);
+            let lang = state
+                .lookup("lang")
+                .and_then(|v| v.as_str().and_then(Lang::parse))
+                .unwrap_or(Lang::Ko);
             translate(lang, key)
         });
         env.add_filter("won", |value: i64| Won::new(value).to_string());
@@ -42,7 +64,11 @@ impl Templates {
             let sign = if value < 0 { "-" } else { "" };
             format!("{sign}{}", group_thousands(value.unsigned_abs()))
         });
-        env.add_filter("kst", |value: Option<i64>| value.map(format_kst_datetime).unwrap_or_else(|| "—".to_owned()));
+        env.add_filter("kst", |value: Option<i64>| {
+            value
+                .map(format_kst_datetime)
+                .unwrap_or_else(|| "—".to_owned())
+        });
         Templates { env }
     }
 
@@ -76,7 +102,10 @@ pub(crate) async fn page(
     active: &str,
     extra: Value,
 ) -> Result<Html<String>, AppError> {
-    let unread = state.notifications.unread_count(caller.org(), caller.user.id).await?;
+    let unread = state
+        .notifications
+        .unread_count(caller.org(), caller.user.id)
+        .await?;
     let organization = state.accounts.organization(caller.org()).await?;
     let nav: Vec<Value> = NAV
         .iter()
@@ -105,7 +134,13 @@ pub(crate) async fn page(
 }
 
 /// Renders a page that needs no caller (login, errors).
-pub(crate) fn bare(state: &AppState, lang: Lang, template: &str, extra: Value) -> Result<Html<String>, AppError> {
-    let ctx = context! { ..context! { lang => lang.code(), other_lang => lang.other().code() }, ..extra };
+pub(crate) fn bare(
+    state: &AppState,
+    lang: Lang,
+    template: &str,
+    extra: Value,
+) -> Result<Html<String>, AppError> {
+    let ctx =
+        context! { ..context! { lang => lang.code(), other_lang => lang.other().code() }, ..extra };
     state.templates.render(template, ctx).map(Html)
 }

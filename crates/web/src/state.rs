@@ -10,16 +10,10 @@ use crate::metrics::Metrics;
 use crate::render::Templates;
 
 /// Settings of the HTTP edge.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct WebConfig {
     /// Mark cookies `Secure` (serve behind HTTPS).
     pub secure_cookies: bool,
-}
-
-impl Default for WebConfig {
-    fn default() -> Self {
-        WebConfig { secure_cookies: false }
-    }
 }
 
 /// Everything a handler may need; cheap to clone.

@@ -1,5 +1,6 @@
 //! The HTTP contract of the foundation, driven through `app(state)` without a socket.
 //! Runs on SQLite, and on PostgreSQL when ADPOOL_TEST_DATABASE_URL is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly by design
 
 use std::sync::Arc;
 
@@ -38,11 +39,17 @@ impl Reply {
             .get_all(header::SET_COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find_map(|v| v.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or_default().to_owned()))
+            .find_map(|v| {
+                v.strip_prefix(&format!("{name}="))
+                    .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+            })
     }
 
     fn location(&self) -> &str {
-        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
     }
 }
 
@@ -56,29 +63,66 @@ enum Auth {
 
 impl TestApp {
     async fn new() -> Self {
-        let state = AppState::new(fresh_database().await, Arc::new(SystemClock), WebConfig::default());
-        TestApp { app: app(state.clone()), state }
+        let state = AppState::new(
+            fresh_database().await,
+            Arc::new(SystemClock),
+            WebConfig::default(),
+        );
+        TestApp {
+            app: app(state.clone()),
+            state,
+        }
     }
 
     async fn org(&self, name: &str) -> OrgId {
-        self.state.accounts.create_organization(name).await.unwrap().id
+        self.state
+            .accounts
+            .create_organization(name)
+            .await
+            .unwrap()
+            .id
     }
 
     async fn user(&self, org: OrgId, email: &str, role: Role) -> User {
-        let new = NewUser { org_id: org, email: email.into(), display_name: email.into(), role, password: PASSWORD.into() };
+        let new = NewUser {
+            org_id: org,
+            email: email.into(),
+            display_name: email.into(),
+            role,
+            password: PASSWORD.into(),
+        };
         self.state.accounts.create_user(new).await.unwrap()
     }
 
     async fn token(&self, user: &User) -> Auth {
-        Auth::Token(self.state.accounts.create_api_token(user.org_id, user.id, "test").await.unwrap().secret)
+        Auth::Token(
+            self.state
+                .accounts
+                .create_api_token(user.org_id, user.id, "test")
+                .await
+                .unwrap()
+                .secret,
+        )
     }
 
-    async fn send(&self, method: Method, uri: &str, auth: &Auth, body: Option<Body>, content_type: Option<&str>, extra: &[(&str, &str)]) -> Reply {
+    async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        auth: &Auth,
+        body: Option<Body>,
+        content_type: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Reply {
         let mut request = Request::builder().method(method).uri(uri);
         match auth {
             Auth::None => {}
-            Auth::Token(secret) => request = request.header(header::AUTHORIZATION, format!("Bearer {secret}")),
-            Auth::Session { cookie, .. } => request = request.header(header::COOKIE, format!("adpool_session={cookie}")),
+            Auth::Token(secret) => {
+                request = request.header(header::AUTHORIZATION, format!("Bearer {secret}"))
+            }
+            Auth::Session { cookie, .. } => {
+                request = request.header(header::COOKIE, format!("adpool_session={cookie}"))
+            }
         }
         if let Some(content_type) = content_type {
             request = request.header(header::CONTENT_TYPE, content_type);
@@ -86,11 +130,22 @@ impl TestApp {
         for (name, value) in extra {
             request = request.header(*name, *value);
         }
-        let response = self.app.clone().oneshot(request.body(body.unwrap_or_else(Body::empty)).unwrap()).await.unwrap();
+        let response = self
+            .app
+            .clone()
+            .oneshot(request.body(body.unwrap_or_else(Body::empty)).unwrap())
+            .await
+            .unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = to_bytes(response.into_body(), 10 * 1024 * 1024).await.unwrap();
-        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        let bytes = to_bytes(response.into_body(), 10 * 1024 * 1024)
+            .await
+            .unwrap();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 
     async fn get(&self, uri: &str, auth: &Auth) -> Reply {
@@ -102,7 +157,15 @@ impl TestApp {
             Auth::Session { csrf, .. } => vec![("x-csrf-token", csrf.as_str())],
             _ => vec![],
         };
-        self.send(method, uri, auth, Some(Body::from(body.to_string())), Some("application/json"), &extra).await
+        self.send(
+            method,
+            uri,
+            auth,
+            Some(Body::from(body.to_string())),
+            Some("application/json"),
+            &extra,
+        )
+        .await
     }
 
     /// Posts an HTML form the way a browser does: with the session cookie and the CSRF field.
@@ -114,15 +177,28 @@ impl TestApp {
         for (key, value) in fields {
             encoder.append_pair(key, value);
         }
-        self.send(Method::POST, uri, auth, Some(Body::from(encoder.finish())), Some("application/x-www-form-urlencoded"), &[]).await
+        self.send(
+            Method::POST,
+            uri,
+            auth,
+            Some(Body::from(encoder.finish())),
+            Some("application/x-www-form-urlencoded"),
+            &[],
+        )
+        .await
     }
 
     /// Signs in through the login form, as a browser would.
     async fn login(&self, email: &str, password: &str) -> Result<Auth, Reply> {
         let form = self.get("/login", &Auth::None).await;
         assert_eq!(form.status, StatusCode::OK);
-        let login_csrf = form.cookie("adpool_login_csrf").expect("login form sets its CSRF cookie");
-        assert!(form.body.contains(&login_csrf), "the form carries the same CSRF value");
+        let login_csrf = form
+            .cookie("adpool_login_csrf")
+            .expect("login form sets its CSRF cookie");
+        assert!(
+            form.body.contains(&login_csrf),
+            "the form carries the same CSRF value"
+        );
         let body = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("email", email)
             .append_pair("password", password)
@@ -131,17 +207,44 @@ impl TestApp {
             .finish();
         let cookie = format!("adpool_login_csrf={login_csrf}");
         let reply = self
-            .send(Method::POST, "/login", &Auth::None, Some(Body::from(body)), Some("application/x-www-form-urlencoded"), &[("cookie", &cookie)])
+            .send(
+                Method::POST,
+                "/login",
+                &Auth::None,
+                Some(Body::from(body)),
+                Some("application/x-www-form-urlencoded"),
+                &[("cookie", &cookie)],
+            )
             .await;
         if reply.status != StatusCode::SEE_OTHER {
             return Err(reply);
         }
         let session = reply.cookie("adpool_session").expect("a session cookie");
-        let set_cookie = reply.headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>().join("\n");
-        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"), "{set_cookie}");
-        let mut auth = Auth::Session { cookie: session, csrf: String::new() };
+        let set_cookie = reply
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+            "{set_cookie}"
+        );
+        let mut auth = Auth::Session {
+            cookie: session,
+            csrf: String::new(),
+        };
         let page = self.get("/notifications", &auth).await;
-        let csrf = page.body.split("name=\"csrf_token\" value=\"").nth(1).expect("pages embed the CSRF token").split('"').next().unwrap().to_owned();
+        let csrf = page
+            .body
+            .split("name=\"csrf_token\" value=\"")
+            .nth(1)
+            .expect("pages embed the CSRF token")
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
         if let Auth::Session { csrf: slot, .. } = &mut auth {
             *slot = csrf;
         }
@@ -159,19 +262,48 @@ async fn a_person_signs_in_sees_the_dashboard_and_signs_out() {
     assert_eq!(anonymous.location(), "/login?next=%2F");
 
     let session = t.login("ops@media.kr", PASSWORD).await.unwrap();
-    let dashboard = t.send(Method::GET, "/", &session, None, None, &[("accept-language", "ko-KR,ko;q=0.9")]).await;
+    let dashboard = t
+        .send(
+            Method::GET,
+            "/",
+            &session,
+            None,
+            None,
+            &[("accept-language", "ko-KR,ko;q=0.9")],
+        )
+        .await;
     assert_eq!(dashboard.status, StatusCode::OK);
     assert!(dashboard.body.contains("data-testid=\"dashboard-title\""));
     assert!(dashboard.body.contains("인벤토리") && dashboard.body.contains("데모 미디어"));
-    for section in ["/inventory", "/campaigns", "/cpc", "/reports", "/shops", "/insights", "/jobs", "/notifications"] {
-        assert_eq!(t.get(section, &session).await.status, StatusCode::OK, "{section}");
+    for section in [
+        "/inventory",
+        "/campaigns",
+        "/cpc",
+        "/reports",
+        "/shops",
+        "/insights",
+        "/jobs",
+        "/notifications",
+    ] {
+        assert_eq!(
+            t.get(section, &session).await.status,
+            StatusCode::OK,
+            "{section}"
+        );
     }
 
     let logout = t.form("/logout", &session, &[]).await;
     assert_eq!(logout.status, StatusCode::SEE_OTHER);
     assert_eq!(logout.location(), "/login");
-    assert_eq!(t.get("/", &session).await.status, StatusCode::SEE_OTHER, "the session is gone");
-    assert_eq!(t.get("/api/v1/me", &session).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        t.get("/", &session).await.status,
+        StatusCode::SEE_OTHER,
+        "the session is gone"
+    );
+    assert_eq!(
+        t.get("/api/v1/me", &session).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -183,11 +315,26 @@ async fn a_wrong_password_gets_a_generic_401_and_counts_toward_throttling() {
     let wrong = t.login("a@a.kr", "not the password").await.err().unwrap();
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    let generic = |body: &str| body.split("role=\"alert\">").nth(1).map(|s| s.split('<').next().unwrap_or_default().to_owned());
-    assert_eq!(generic(&unknown.body), generic(&wrong.body), "the reply does not tell which part was wrong");
+    let generic = |body: &str| {
+        body.split("role=\"alert\">")
+            .nth(1)
+            .map(|s| s.split('<').next().unwrap_or_default().to_owned())
+    };
+    assert_eq!(
+        generic(&unknown.body),
+        generic(&wrong.body),
+        "the reply does not tell which part was wrong"
+    );
     // Five failures for one email within the window (the default limit) ...
     for _ in 0..4 {
-        assert_eq!(t.login("a@a.kr", "not the password").await.err().unwrap().status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            t.login("a@a.kr", "not the password")
+                .await
+                .err()
+                .unwrap()
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     // ... and even the right password is refused for a while.
     let throttled = t.login("a@a.kr", PASSWORD).await.err().unwrap();
@@ -199,8 +346,20 @@ async fn the_login_form_rejects_a_missing_csrf_cookie() {
     let t = TestApp::new().await;
     let org = t.org("A").await;
     t.user(org, "a@a.kr", Role::Admin).await;
-    let body = format!("email=a%40a.kr&password={}&csrf_token=guess", PASSWORD.replace(' ', "+"));
-    let reply = t.send(Method::POST, "/login", &Auth::None, Some(Body::from(body)), Some("application/x-www-form-urlencoded"), &[]).await;
+    let body = format!(
+        "email=a%40a.kr&password={}&csrf_token=guess",
+        PASSWORD.replace(' ', "+")
+    );
+    let reply = t
+        .send(
+            Method::POST,
+            "/login",
+            &Auth::None,
+            Some(Body::from(body)),
+            Some("application/x-www-form-urlencoded"),
+            &[],
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert!(reply.cookie("adpool_session").is_none());
 }
@@ -211,21 +370,58 @@ async fn state_changing_session_requests_need_the_csrf_token() {
     let org = t.org("A").await;
     t.user(org, "admin@a.kr", Role::Admin).await;
     let session = t.login("admin@a.kr", PASSWORD).await.unwrap();
-    let Auth::Session { cookie, .. } = &session else { unreachable!() };
-    let forged = Auth::Session { cookie: cookie.clone(), csrf: "forged".into() };
+    let Auth::Session { cookie, .. } = &session else {
+        unreachable!()
+    };
+    let forged = Auth::Session {
+        cookie: cookie.clone(),
+        csrf: "forged".into(),
+    };
 
-    let reply = t.form("/admin/organization", &forged, &[("name", "Hijacked"), ("webhook_url", "")]).await;
+    let reply = t
+        .form(
+            "/admin/organization",
+            &forged,
+            &[("name", "Hijacked"), ("webhook_url", "")],
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.json()["error"]["code"], "csrf_failed");
-    let reply = t.json(Method::PATCH, "/api/v1/organization", &forged, json!({ "name": "Hijacked" })).await;
+    let reply = t
+        .json(
+            Method::PATCH,
+            "/api/v1/organization",
+            &forged,
+            json!({ "name": "Hijacked" }),
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    let no_token = Auth::Session { cookie: cookie.clone(), csrf: String::new() };
-    assert_eq!(t.form("/logout", &no_token, &[]).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(t.state.accounts.organization(org).await.unwrap().name, "A", "nothing changed");
+    let no_token = Auth::Session {
+        cookie: cookie.clone(),
+        csrf: String::new(),
+    };
+    assert_eq!(
+        t.form("/logout", &no_token, &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        t.state.accounts.organization(org).await.unwrap().name,
+        "A",
+        "nothing changed"
+    );
 
-    let reply = t.form("/admin/organization", &session, &[("name", "A 미디어"), ("webhook_url", "")]).await;
+    let reply = t
+        .form(
+            "/admin/organization",
+            &session,
+            &[("name", "A 미디어"), ("webhook_url", "")],
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
-    assert_eq!(t.state.accounts.organization(org).await.unwrap().name, "A 미디어");
+    assert_eq!(
+        t.state.accounts.organization(org).await.unwrap().name,
+        "A 미디어"
+    );
 }
 
 #[tokio::test]
@@ -255,7 +451,11 @@ async fn every_api_route_needs_a_valid_session_or_token() {
         for (method, uri) in &routes {
             let reply = t.json(method.clone(), uri, &auth, json!({})).await;
             assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{method} {uri}");
-            assert_eq!(reply.json()["error"]["code"], "unauthorized", "{method} {uri}");
+            assert_eq!(
+                reply.json()["error"]["code"],
+                "unauthorized",
+                "{method} {uri}"
+            );
         }
     }
 }
@@ -267,27 +467,73 @@ async fn the_wrong_role_gets_403() {
     t.user(org, "admin@a.kr", Role::Admin).await;
     let analyst = t.user(org, "analyst@a.kr", Role::Analyst).await;
     let token = t.token(&analyst).await;
-    let job = t.state.jobs.enqueue(NewJob::new("x", json!({})).for_org(org)).await.unwrap();
+    let job = t
+        .state
+        .jobs
+        .enqueue(NewJob::new("x", json!({})).for_org(org))
+        .await
+        .unwrap();
     let forbidden = [
         (Method::GET, "/api/v1/users".to_owned(), json!({})),
-        (Method::POST, "/api/v1/users".to_owned(), json!({ "email": "x@a.kr", "display_name": "x", "role": "admin", "password": PASSWORD })),
-        (Method::PATCH, "/api/v1/organization".to_owned(), json!({ "name": "mine now" })),
-        (Method::POST, format!("/api/v1/jobs/{job}/cancel"), json!({})),
+        (
+            Method::POST,
+            "/api/v1/users".to_owned(),
+            json!({ "email": "x@a.kr", "display_name": "x", "role": "admin", "password": PASSWORD }),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/organization".to_owned(),
+            json!({ "name": "mine now" }),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/jobs/{job}/cancel"),
+            json!({}),
+        ),
         (Method::GET, "/api/v1/schedules".to_owned(), json!({})),
     ];
     for (method, uri, body) in forbidden {
         let reply = t.json(method.clone(), &uri, &token, body).await;
-        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{method} {uri}: {}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{method} {uri}: {}",
+            reply.body
+        );
         assert_eq!(reply.json()["error"]["code"], "forbidden");
     }
     let session = t.login("analyst@a.kr", PASSWORD).await.unwrap();
-    for page in ["/admin/users", "/admin/organization", "/admin/tokens", "/admin/schedules"] {
-        assert_eq!(t.get(page, &session).await.status, StatusCode::FORBIDDEN, "{page}");
+    for page in [
+        "/admin/users",
+        "/admin/organization",
+        "/admin/tokens",
+        "/admin/schedules",
+    ] {
+        assert_eq!(
+            t.get(page, &session).await.status,
+            StatusCode::FORBIDDEN,
+            "{page}"
+        );
     }
-    assert_eq!(t.state.accounts.users(org).await.unwrap().len(), 2, "nothing was created");
+    assert_eq!(
+        t.state.accounts.users(org).await.unwrap().len(),
+        2,
+        "nothing was created"
+    );
     // What an analyst may do: read their own account and the organization's jobs.
-    assert_eq!(t.get("/api/v1/me", &token).await.json()["user"]["role"], "analyst");
-    assert_eq!(t.get("/api/v1/jobs", &token).await.json().as_array().unwrap().len(), 1);
+    assert_eq!(
+        t.get("/api/v1/me", &token).await.json()["user"]["role"],
+        "analyst"
+    );
+    assert_eq!(
+        t.get("/api/v1/jobs", &token)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -299,28 +545,87 @@ async fn one_organization_can_neither_read_nor_change_another_through_any_route(
     let admin_b = t.user(b, "admin@b.kr", Role::Admin).await;
     let user_b = t.user(b, "ops@b.kr", Role::Operator).await;
     let token_a = t.token(&admin_a).await;
-    let b_token = t.state.accounts.create_api_token(b, admin_b.id, "b-bot").await.unwrap();
-    let b_job = t.state.jobs.enqueue(NewJob::new("x", json!({ "secret": "B's payload" })).for_org(b)).await.unwrap();
-    let b_failed = t.state.jobs.enqueue(NewJob::new("x", json!({})).for_org(b)).await.unwrap();
+    let b_token = t
+        .state
+        .accounts
+        .create_api_token(b, admin_b.id, "b-bot")
+        .await
+        .unwrap();
+    let b_job = t
+        .state
+        .jobs
+        .enqueue(NewJob::new("x", json!({ "secret": "B's payload" })).for_org(b))
+        .await
+        .unwrap();
+    let b_failed = t
+        .state
+        .jobs
+        .enqueue(NewJob::new("x", json!({})).for_org(b))
+        .await
+        .unwrap();
     t.state.jobs.cancel(b, b_failed).await.unwrap();
-    let b_notice = t.state.notifications.notify(NewNotification::new(b, Level::Info, "B only", "secret")).await.unwrap();
+    let b_notice = t
+        .state
+        .notifications
+        .notify(NewNotification::new(b, Level::Info, "B only", "secret"))
+        .await
+        .unwrap();
 
     let api = [
-        (Method::GET, format!("/api/v1/users/{}", user_b.id), json!({})),
-        (Method::PATCH, format!("/api/v1/users/{}", user_b.id), json!({ "role": "analyst" })),
-        (Method::PATCH, format!("/api/v1/users/{}", user_b.id), json!({ "disabled": true })),
-        (Method::DELETE, format!("/api/v1/tokens/{}", b_token.token.id), json!({})),
+        (
+            Method::GET,
+            format!("/api/v1/users/{}", user_b.id),
+            json!({}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/users/{}", user_b.id),
+            json!({ "role": "analyst" }),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/users/{}", user_b.id),
+            json!({ "disabled": true }),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/tokens/{}", b_token.token.id),
+            json!({}),
+        ),
         (Method::GET, format!("/api/v1/jobs/{b_job}"), json!({})),
-        (Method::POST, format!("/api/v1/jobs/{b_job}/cancel"), json!({})),
-        (Method::POST, format!("/api/v1/jobs/{b_failed}/retry"), json!({})),
-        (Method::POST, format!("/api/v1/notifications/{b_notice}/read"), json!({})),
+        (
+            Method::POST,
+            format!("/api/v1/jobs/{b_job}/cancel"),
+            json!({}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/jobs/{b_failed}/retry"),
+            json!({}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/notifications/{b_notice}/read"),
+            json!({}),
+        ),
     ];
     for (method, uri, body) in api {
         let reply = t.json(method.clone(), &uri, &token_a, body).await;
-        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {uri}: {}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{method} {uri}: {}",
+            reply.body
+        );
         assert_eq!(reply.json()["error"]["code"], "not_found");
     }
-    let lists = ["/api/v1/users", "/api/v1/tokens", "/api/v1/jobs", "/api/v1/notifications", "/api/v1/schedules"];
+    let lists = [
+        "/api/v1/users",
+        "/api/v1/tokens",
+        "/api/v1/jobs",
+        "/api/v1/notifications",
+        "/api/v1/schedules",
+    ];
     for uri in lists {
         let reply = t.get(uri, &token_a).await;
         assert_eq!(reply.status, StatusCode::OK, "{uri}");
@@ -332,24 +637,42 @@ async fn one_organization_can_neither_read_nor_change_another_through_any_route(
     assert_eq!(me["name"], "Media A");
 
     let session_a = t.login("admin@a.kr", PASSWORD).await.unwrap();
-    let pages = [
-        format!("/jobs/{b_job}"),
-    ];
+    let pages = [format!("/jobs/{b_job}")];
     for uri in pages {
-        assert_eq!(t.get(&uri, &session_a).await.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(
+            t.get(&uri, &session_a).await.status,
+            StatusCode::NOT_FOUND,
+            "{uri}"
+        );
     }
     let forms = [
-        (format!("/admin/users/{}", user_b.id), vec![("role", "analyst")]),
-        (format!("/admin/users/{}", user_b.id), vec![("disabled", "true")]),
+        (
+            format!("/admin/users/{}", user_b.id),
+            vec![("role", "analyst")],
+        ),
+        (
+            format!("/admin/users/{}", user_b.id),
+            vec![("disabled", "true")],
+        ),
         (format!("/admin/tokens/{}/revoke", b_token.token.id), vec![]),
         (format!("/jobs/{b_job}/cancel"), vec![]),
         (format!("/jobs/{b_failed}/retry"), vec![]),
         (format!("/notifications/{b_notice}/read"), vec![]),
     ];
     for (uri, fields) in forms {
-        assert_eq!(t.form(&uri, &session_a, &fields).await.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(
+            t.form(&uri, &session_a, &fields).await.status,
+            StatusCode::NOT_FOUND,
+            "{uri}"
+        );
     }
-    for page in ["/admin/users", "/admin/tokens", "/jobs", "/notifications", "/"] {
+    for page in [
+        "/admin/users",
+        "/admin/tokens",
+        "/jobs",
+        "/notifications",
+        "/",
+    ] {
         let body = t.get(page, &session_a).await.body;
         for needle in ["admin@b.kr", "ops@b.kr", "b-bot", "B only"] {
             assert!(!body.contains(needle), "{page} leaks {needle}");
@@ -359,10 +682,30 @@ async fn one_organization_can_neither_read_nor_change_another_through_any_route(
     // B is exactly as it was.
     let still = t.state.accounts.user(b, user_b.id).await.unwrap();
     assert_eq!((still.role, still.disabled_at), (Role::Operator, None));
-    assert!(t.state.accounts.api_token_user(&b_token.secret).await.unwrap().is_some());
-    assert_eq!(t.state.jobs.job(b, b_job, false).await.unwrap().state, adpool_jobs::JobState::Queued);
-    assert_eq!(t.state.jobs.job(b, b_failed, false).await.unwrap().state, adpool_jobs::JobState::Cancelled);
-    assert_eq!(t.state.notifications.unread_count(b, admin_b.id).await.unwrap(), 1);
+    assert!(
+        t.state
+            .accounts
+            .api_token_user(&b_token.secret)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        t.state.jobs.job(b, b_job, false).await.unwrap().state,
+        adpool_jobs::JobState::Queued
+    );
+    assert_eq!(
+        t.state.jobs.job(b, b_failed, false).await.unwrap().state,
+        adpool_jobs::JobState::Cancelled
+    );
+    assert_eq!(
+        t.state
+            .notifications
+            .unread_count(b, admin_b.id)
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -376,28 +719,90 @@ async fn admins_manage_users_and_tokens_through_the_api() {
     assert_eq!(created.json()["email"], "new@a.kr");
     let id = created.json()["id"].as_i64().unwrap();
 
-    let bad = t.json(Method::POST, "/api/v1/users", &token, json!({ "email": "x", "display_name": "x", "role": "operator", "password": PASSWORD })).await;
+    let bad = t
+        .json(
+            Method::POST,
+            "/api/v1/users",
+            &token,
+            json!({ "email": "x", "display_name": "x", "role": "operator", "password": PASSWORD }),
+        )
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.json()["error"]["details"]["field"], "email");
-    let unknown_field = t.json(Method::PATCH, &format!("/api/v1/users/{id}"), &token, json!({ "rol": "admin" })).await;
-    assert_eq!(unknown_field.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown_field.body);
-    let bad_role = t.json(Method::PATCH, &format!("/api/v1/users/{id}"), &token, json!({ "role": "root" })).await;
+    let unknown_field = t
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/users/{id}"),
+            &token,
+            json!({ "rol": "admin" }),
+        )
+        .await;
+    assert_eq!(
+        unknown_field.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown_field.body
+    );
+    let bad_role = t
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/users/{id}"),
+            &token,
+            json!({ "role": "root" }),
+        )
+        .await;
     assert_eq!(bad_role.json()["error"]["details"]["field"], "role");
-    let malformed = t.send(Method::POST, "/api/v1/tokens", &token, Some(Body::from("{not json")), Some("application/json"), &[]).await;
+    let malformed = t
+        .send(
+            Method::POST,
+            "/api/v1/tokens",
+            &token,
+            Some(Body::from("{not json")),
+            Some("application/json"),
+            &[],
+        )
+        .await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
     assert_eq!(malformed.json()["error"]["code"], "bad_request");
 
-    let last_admin = t.json(Method::PATCH, &format!("/api/v1/users/{}", admin.id), &token, json!({ "role": "analyst" })).await;
+    let last_admin = t
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", admin.id),
+            &token,
+            json!({ "role": "analyst" }),
+        )
+        .await;
     assert_eq!(last_admin.status, StatusCode::CONFLICT);
 
-    let new_token = t.json(Method::POST, "/api/v1/tokens", &token, json!({ "name": "etl" })).await;
+    let new_token = t
+        .json(
+            Method::POST,
+            "/api/v1/tokens",
+            &token,
+            json!({ "name": "etl" }),
+        )
+        .await;
     assert_eq!(new_token.status, StatusCode::CREATED);
     let secret = new_token.json()["secret"].as_str().unwrap().to_owned();
     let listed = t.get("/api/v1/tokens", &token).await;
     assert!(!listed.body.contains(&secret), "secrets are shown once");
     let token_id = new_token.json()["token"]["id"].as_i64().unwrap();
-    assert_eq!(t.json(Method::DELETE, &format!("/api/v1/tokens/{token_id}"), &token, json!({})).await.status, StatusCode::OK);
-    assert_eq!(t.get("/api/v1/me", &Auth::Token(secret)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        t.json(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{token_id}"),
+            &token,
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        t.get("/api/v1/me", &Auth::Token(secret)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -406,17 +811,64 @@ async fn admin_pages_create_users_and_show_a_token_once() {
     let org = t.org("A").await;
     t.user(org, "admin@a.kr", Role::Admin).await;
     let session = t.login("admin@a.kr", PASSWORD).await.unwrap();
-    let reply = t.form("/admin/users", &session, &[("display_name", "분석가"), ("email", "an@a.kr"), ("role", "analyst"), ("password", PASSWORD)]).await;
+    let reply = t
+        .form(
+            "/admin/users",
+            &session,
+            &[
+                ("display_name", "분석가"),
+                ("email", "an@a.kr"),
+                ("role", "analyst"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
-    assert!(t.get("/admin/users", &session).await.body.contains("an@a.kr"));
-    let reply = t.form("/admin/users", &session, &[("display_name", "x"), ("email", "an@a.kr"), ("role", "analyst"), ("password", PASSWORD)]).await;
-    assert!(reply.location().contains("error="), "duplicate email is reported: {}", reply.location());
+    assert!(
+        t.get("/admin/users", &session)
+            .await
+            .body
+            .contains("an@a.kr")
+    );
+    let reply = t
+        .form(
+            "/admin/users",
+            &session,
+            &[
+                ("display_name", "x"),
+                ("email", "an@a.kr"),
+                ("role", "analyst"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert!(
+        reply.location().contains("error="),
+        "duplicate email is reported: {}",
+        reply.location()
+    );
     let reply = t.form("/admin/tokens", &session, &[("name", "bot")]).await;
     assert_eq!(reply.status, StatusCode::OK);
-    let secret = reply.body.split("data-testid=\"new-token\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let secret = reply
+        .body
+        .split("data-testid=\"new-token\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
     assert!(secret.starts_with("adp_"));
-    assert!(!t.get("/admin/tokens", &session).await.body.contains(&secret));
-    assert_eq!(t.get("/api/v1/me", &Auth::Token(secret)).await.status, StatusCode::OK);
+    assert!(
+        !t.get("/admin/tokens", &session)
+            .await
+            .body
+            .contains(&secret)
+    );
+    assert_eq!(
+        t.get("/api/v1/me", &Auth::Token(secret)).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -425,24 +877,103 @@ async fn jobs_and_notifications_are_visible_and_actionable() {
     let org = t.org("A").await;
     let ops = t.user(org, "ops@a.kr", Role::Operator).await;
     let token = t.token(&ops).await;
-    let job = t.state.jobs.enqueue(NewJob::new("shops.sync", json!({ "store": 1 })).for_org(org)).await.unwrap();
+    let job = t
+        .state
+        .jobs
+        .enqueue(NewJob::new("shops.sync", json!({ "store": 1 })).for_org(org))
+        .await
+        .unwrap();
     let listed = t.get("/api/v1/jobs?state=queued", &token).await.json();
     assert_eq!(listed[0]["kind"], "shops.sync");
-    assert_eq!(t.get("/api/v1/jobs?state=bogus", &token).await.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(t.json(Method::POST, &format!("/api/v1/jobs/{job}/cancel"), &token, json!({})).await.json()["state"], "cancelled");
-    assert_eq!(t.json(Method::POST, &format!("/api/v1/jobs/{job}/cancel"), &token, json!({})).await.status, StatusCode::CONFLICT);
-    assert_eq!(t.json(Method::POST, &format!("/api/v1/jobs/{job}/retry"), &token, json!({})).await.json()["state"], "queued");
+    assert_eq!(
+        t.get("/api/v1/jobs?state=bogus", &token).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        t.json(
+            Method::POST,
+            &format!("/api/v1/jobs/{job}/cancel"),
+            &token,
+            json!({})
+        )
+        .await
+        .json()["state"],
+        "cancelled"
+    );
+    assert_eq!(
+        t.json(
+            Method::POST,
+            &format!("/api/v1/jobs/{job}/cancel"),
+            &token,
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        t.json(
+            Method::POST,
+            &format!("/api/v1/jobs/{job}/retry"),
+            &token,
+            json!({})
+        )
+        .await
+        .json()["state"],
+        "queued"
+    );
 
     let session = t.login("ops@a.kr", PASSWORD).await.unwrap();
     let page = t.get(&format!("/jobs/{job}"), &session).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("shops.sync"));
 
-    let id = t.state.notifications.notify(NewNotification::new(org, Level::Warning, "재고 부족", "KBS 2026-12")).await.unwrap();
-    assert_eq!(t.get("/api/v1/notifications?unread=true", &token).await.json().as_array().unwrap().len(), 1);
-    assert!(t.get("/", &session).await.body.contains("data-testid=\"unread\">1<"));
-    assert_eq!(t.json(Method::POST, &format!("/api/v1/notifications/{id}/read"), &token, json!({})).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(t.get("/api/v1/notifications?unread=true", &token).await.json().as_array().unwrap().len(), 0);
+    let id = t
+        .state
+        .notifications
+        .notify(NewNotification::new(
+            org,
+            Level::Warning,
+            "재고 부족",
+            "KBS 2026-12",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        t.get("/api/v1/notifications?unread=true", &token)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        t.get("/", &session)
+            .await
+            .body
+            .contains("data-testid=\"unread\">1<")
+    );
+    assert_eq!(
+        t.json(
+            Method::POST,
+            &format!("/api/v1/notifications/{id}/read"),
+            &token,
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        t.get("/api/v1/notifications?unread=true", &token)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -450,13 +981,42 @@ async fn language_follows_the_browser_and_the_toggle() {
     let t = TestApp::new().await;
     let org = t.org("A").await;
     t.user(org, "a@a.kr", Role::Admin).await;
-    let english = t.send(Method::GET, "/login", &Auth::None, None, None, &[("accept-language", "en-US,en;q=0.9")]).await;
+    let english = t
+        .send(
+            Method::GET,
+            "/login",
+            &Auth::None,
+            None,
+            None,
+            &[("accept-language", "en-US,en;q=0.9")],
+        )
+        .await;
     assert!(english.body.contains("Sign in") && english.body.contains("lang=\"en\""));
-    let korean = t.send(Method::GET, "/login", &Auth::None, None, None, &[("accept-language", "ko")]).await;
+    let korean = t
+        .send(
+            Method::GET,
+            "/login",
+            &Auth::None,
+            None,
+            None,
+            &[("accept-language", "ko")],
+        )
+        .await;
     assert!(korean.body.contains("로그인"));
-    let toggled = t.form("/lang", &Auth::None, &[("lang", "en"), ("next", "/login")]).await;
+    let toggled = t
+        .form("/lang", &Auth::None, &[("lang", "en"), ("next", "/login")])
+        .await;
     assert_eq!(toggled.cookie("adpool_lang").as_deref(), Some("en"));
-    let chosen = t.send(Method::GET, "/login", &Auth::None, None, None, &[("accept-language", "ko"), ("cookie", "adpool_lang=en")]).await;
+    let chosen = t
+        .send(
+            Method::GET,
+            "/login",
+            &Auth::None,
+            None,
+            None,
+            &[("accept-language", "ko"), ("cookie", "adpool_lang=en")],
+        )
+        .await;
     assert!(chosen.body.contains("Sign in"));
 }
 
@@ -469,16 +1029,35 @@ async fn operations_endpoints_answer() {
     assert_eq!(ready.json()["status"], "ready");
     let _ = t.get("/api/v1/me", &Auth::None).await;
     let metrics = t.get("/metrics", &Auth::None).await;
-    assert!(metrics.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
-    assert!(metrics.body.contains("adpool_http_requests_total{method=\"GET\",route=\"/api/v1/me\",status=\"401\"} 1"), "{}", metrics.body);
+    assert!(
+        metrics.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert!(
+        metrics.body.contains(
+            "adpool_http_requests_total{method=\"GET\",route=\"/api/v1/me\",status=\"401\"} 1"
+        ),
+        "{}",
+        metrics.body
+    );
     let openapi = t.get("/api/openapi.json", &Auth::None).await.json();
     assert!(openapi["paths"]["/api/v1/me"]["get"].is_object());
     assert!(openapi["paths"]["/api/v1/jobs/{id}/retry"]["post"].is_object());
     assert!(openapi["components"]["securitySchemes"]["bearer"].is_object());
     let css = t.get("/assets/app.css", &Auth::None).await;
-    assert!(css.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/css"));
+    assert!(
+        css.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
     let missing = t.get("/api/v1/nothing-here", &Auth::None).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(missing.json()["error"]["code"], "not_found");
-    assert_eq!(t.get("/no-such-page", &Auth::None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.get("/no-such-page", &Auth::None).await.status,
+        StatusCode::NOT_FOUND
+    );
 }

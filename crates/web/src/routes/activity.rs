@@ -44,12 +44,25 @@ struct JobsQuery {
     flash: Flash,
 }
 
-async fn jobs_page(State(state): State<AppState>, PageCaller(caller): PageCaller, lang: Lang, Query(query): Query<JobsQuery>) -> Result<Response, PageError> {
+async fn jobs_page(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    lang: Lang,
+    Query(query): Query<JobsQuery>,
+) -> Result<Response, PageError> {
     let state_filter = query.state.as_deref().filter(|s| !s.is_empty()).map(|s| {
-        JobState::parse(s).ok_or_else(|| AppError::Validation { field: "state".into(), message: format!("'{s}' is not a job state") })
+        JobState::parse(s).ok_or_else(|| AppError::Validation {
+            field: "state".into(),
+            message: format!("'{s}' is not a job state"),
+        })
     });
     let state_filter = state_filter.transpose()?;
-    let filter = JobFilter { state: state_filter, include_system: caller.role().is_admin(), limit: Some(200), ..JobFilter::default() };
+    let filter = JobFilter {
+        state: state_filter,
+        include_system: caller.role().is_admin(),
+        limit: Some(200),
+        ..JobFilter::default()
+    };
     let jobs = state.jobs.list(caller.org(), &filter).await?;
     let any_active = jobs.iter().any(|j| !j.state.is_final());
     let extra = context! {
@@ -61,11 +74,21 @@ async fn jobs_page(State(state): State<AppState>, PageCaller(caller): PageCaller
             any_active => any_active,
         }
     };
-    Ok(page(&state, &caller, lang, "jobs.html", "jobs", extra).await?.into_response())
+    Ok(page(&state, &caller, lang, "jobs.html", "jobs", extra)
+        .await?
+        .into_response())
 }
 
-async fn job_page(State(state): State<AppState>, PageCaller(caller): PageCaller, lang: Lang, Path(id): Path<i64>) -> Result<Response, PageError> {
-    let job = state.jobs.job(caller.org(), JobId(id), caller.role().is_admin()).await?;
+async fn job_page(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    lang: Lang,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let job = state
+        .jobs
+        .job(caller.org(), JobId(id), caller.role().is_admin())
+        .await?;
     let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
     let extra = context! {
         percent => job.progress.percent(),
@@ -76,41 +99,92 @@ async fn job_page(State(state): State<AppState>, PageCaller(caller): PageCaller,
         can_cancel => job.org_id.is_some() && job.state == JobState::Queued,
         job => job,
     };
-    Ok(page(&state, &caller, lang, "job.html", "jobs", extra).await?.into_response())
+    Ok(page(&state, &caller, lang, "job.html", "jobs", extra)
+        .await?
+        .into_response())
 }
 
-async fn retry_job(State(state): State<AppState>, PageCaller(caller): PageCaller, Path(id): Path<i64>) -> Result<Response, PageError> {
+async fn retry_job(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
     caller.require_operator()?;
     Ok(match state.jobs.retry(caller.org(), JobId(id)).await {
         Ok(job) => {
             state.worker_wake.notify_one();
-            see_other(&with_flash("/jobs", "flash", &format!("#{} {}", job.id, job.state.as_str())))
+            see_other(&with_flash(
+                "/jobs",
+                "flash",
+                &format!("#{} {}", job.id, job.state.as_str()),
+            ))
         }
-        Err(adpool_jobs::JobsError::Conflict(message)) => see_other(&with_flash("/jobs", "error", &message)),
+        Err(adpool_jobs::JobsError::Conflict(message)) => {
+            see_other(&with_flash("/jobs", "error", &message))
+        }
         Err(error) => return Err(error.into()),
     })
 }
 
-async fn cancel_job(State(state): State<AppState>, PageCaller(caller): PageCaller, Path(id): Path<i64>) -> Result<Response, PageError> {
+async fn cancel_job(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
     caller.require_operator()?;
     Ok(match state.jobs.cancel(caller.org(), JobId(id)).await {
-        Ok(job) => see_other(&with_flash("/jobs", "flash", &format!("#{} {}", job.id, job.state.as_str()))),
-        Err(adpool_jobs::JobsError::Conflict(message)) => see_other(&with_flash("/jobs", "error", &message)),
+        Ok(job) => see_other(&with_flash(
+            "/jobs",
+            "flash",
+            &format!("#{} {}", job.id, job.state.as_str()),
+        )),
+        Err(adpool_jobs::JobsError::Conflict(message)) => {
+            see_other(&with_flash("/jobs", "error", &message))
+        }
         Err(error) => return Err(error.into()),
     })
 }
 
-async fn notifications_page(State(state): State<AppState>, PageCaller(caller): PageCaller, lang: Lang) -> Result<Response, PageError> {
-    let notifications = state.notifications.list(caller.org(), caller.user.id, false, 200).await?;
-    Ok(page(&state, &caller, lang, "notifications.html", "", context! { notifications => notifications }).await?.into_response())
+async fn notifications_page(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    lang: Lang,
+) -> Result<Response, PageError> {
+    let notifications = state
+        .notifications
+        .list(caller.org(), caller.user.id, false, 200)
+        .await?;
+    Ok(page(
+        &state,
+        &caller,
+        lang,
+        "notifications.html",
+        "",
+        context! { notifications => notifications },
+    )
+    .await?
+    .into_response())
 }
 
-async fn mark_read(State(state): State<AppState>, PageCaller(caller): PageCaller, Path(id): Path<i64>) -> Result<Response, PageError> {
-    state.notifications.mark_read(caller.org(), caller.user.id, id).await?;
+async fn mark_read(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    state
+        .notifications
+        .mark_read(caller.org(), caller.user.id, id)
+        .await?;
     Ok(see_other("/notifications"))
 }
 
-async fn mark_all_read(State(state): State<AppState>, PageCaller(caller): PageCaller) -> Result<Response, PageError> {
-    state.notifications.mark_all_read(caller.org(), caller.user.id).await?;
+async fn mark_all_read(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+) -> Result<Response, PageError> {
+    state
+        .notifications
+        .mark_all_read(caller.org(), caller.user.id)
+        .await?;
     Ok(see_other("/notifications"))
 }

@@ -18,7 +18,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin", get(|| async { see_other("/admin/users") }))
         .route("/admin/users", get(users_page).post(create_user))
         .route("/admin/users/{id}", post(update_user))
-        .route("/admin/organization", get(organization_page).post(update_organization))
+        .route(
+            "/admin/organization",
+            get(organization_page).post(update_organization),
+        )
         .route("/admin/tokens", get(tokens_page).post(create_token))
         .route("/admin/tokens/{id}/revoke", post(revoke_token))
         .route("/admin/schedules", get(schedules_page))
@@ -28,11 +31,21 @@ fn role_names() -> Vec<&'static str> {
     Role::ALL.iter().map(|r| r.as_str()).collect()
 }
 
-async fn users_page(State(state): State<AppState>, PageCaller(caller): PageCaller, lang: Lang, Query(flash): Query<Flash>) -> Result<Response, PageError> {
+async fn users_page(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    lang: Lang,
+    Query(flash): Query<Flash>,
+) -> Result<Response, PageError> {
     caller.require_admin()?;
     let users = state.accounts.users(caller.org()).await?;
-    let extra = context! { ..flash.context(), ..context! { users => users, roles => role_names() } };
-    Ok(page(&state, &caller, lang, "admin_users.html", "admin", extra).await?.into_response())
+    let extra =
+        context! { ..flash.context(), ..context! { users => users, roles => role_names() } };
+    Ok(
+        page(&state, &caller, lang, "admin_users.html", "admin", extra)
+            .await?
+            .into_response(),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,19 +56,38 @@ struct CreateUserForm {
     password: String,
 }
 
-async fn create_user(State(state): State<AppState>, PageCaller(caller): PageCaller, lang: Lang, Form(form): Form<CreateUserForm>) -> Result<Response, PageError> {
+async fn create_user(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    lang: Lang,
+    Form(form): Form<CreateUserForm>,
+) -> Result<Response, PageError> {
     caller.require_admin()?;
     let result = async {
         let role = Role::parse(&form.role)?;
         state
             .accounts
-            .create_user(NewUser { org_id: caller.org(), email: form.email, display_name: form.display_name, role, password: form.password })
+            .create_user(NewUser {
+                org_id: caller.org(),
+                email: form.email,
+                display_name: form.display_name,
+                role,
+                password: form.password,
+            })
             .await
     }
     .await;
     Ok(match result {
-        Ok(user) => see_other(&with_flash("/admin/users", "flash", &format!("{} {}", translate(lang, "admin.saved"), user.email))),
-        Err(error) => see_other(&with_flash("/admin/users", "error", &AppError::from(error).message())),
+        Ok(user) => see_other(&with_flash(
+            "/admin/users",
+            "flash",
+            &format!("{} {}", translate(lang, "admin.saved"), user.email),
+        )),
+        Err(error) => see_other(&with_flash(
+            "/admin/users",
+            "error",
+            &AppError::from(error).message(),
+        )),
     })
 }
 
@@ -65,28 +97,63 @@ struct UpdateUserForm {
     disabled: Option<String>,
 }
 
-async fn update_user(State(state): State<AppState>, PageCaller(caller): PageCaller, lang: Lang, Path(id): Path<i64>, Form(form): Form<UpdateUserForm>) -> Result<Response, PageError> {
+async fn update_user(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    lang: Lang,
+    Path(id): Path<i64>,
+    Form(form): Form<UpdateUserForm>,
+) -> Result<Response, PageError> {
     caller.require_admin()?;
     let role = form.role.as_deref().map(Role::parse).transpose();
     let result = match role {
         Ok(role) => {
-            let update = UserUpdate { role, disabled: form.disabled.as_deref().map(|d| d == "true"), ..UserUpdate::default() };
-            state.accounts.update_user(caller.org(), UserId(id), update).await
+            let update = UserUpdate {
+                role,
+                disabled: form.disabled.as_deref().map(|d| d == "true"),
+                ..UserUpdate::default()
+            };
+            state
+                .accounts
+                .update_user(caller.org(), UserId(id), update)
+                .await
         }
         Err(error) => Err(error),
     };
     Ok(match result {
-        Ok(_) => see_other(&with_flash("/admin/users", "flash", &translate(lang, "admin.saved"))),
+        Ok(_) => see_other(&with_flash(
+            "/admin/users",
+            "flash",
+            &translate(lang, "admin.saved"),
+        )),
         Err(adpool_accounts::AccountsError::NotFound) => return Err(PageError(AppError::NotFound)),
-        Err(error) => see_other(&with_flash("/admin/users", "error", &AppError::from(error).message())),
+        Err(error) => see_other(&with_flash(
+            "/admin/users",
+            "error",
+            &AppError::from(error).message(),
+        )),
     })
 }
 
-async fn organization_page(State(state): State<AppState>, PageCaller(caller): PageCaller, lang: Lang, Query(flash): Query<Flash>) -> Result<Response, PageError> {
+async fn organization_page(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    lang: Lang,
+    Query(flash): Query<Flash>,
+) -> Result<Response, PageError> {
     caller.require_admin()?;
     let org = state.accounts.organization(caller.org()).await?;
     let extra = context! { ..flash.context(), ..context! { org => org } };
-    Ok(page(&state, &caller, lang, "admin_organization.html", "admin", extra).await?.into_response())
+    Ok(page(
+        &state,
+        &caller,
+        lang,
+        "admin_organization.html",
+        "admin",
+        extra,
+    )
+    .await?
+    .into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,21 +162,54 @@ struct OrganizationForm {
     webhook_url: String,
 }
 
-async fn update_organization(State(state): State<AppState>, PageCaller(caller): PageCaller, lang: Lang, Form(form): Form<OrganizationForm>) -> Result<Response, PageError> {
+async fn update_organization(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    lang: Lang,
+    Form(form): Form<OrganizationForm>,
+) -> Result<Response, PageError> {
     caller.require_admin()?;
-    let update = OrganizationUpdate { name: Some(form.name), webhook_url: Some(form.webhook_url) };
-    Ok(match state.accounts.update_organization(caller.org(), update).await {
-        Ok(_) => see_other(&with_flash("/admin/organization", "flash", &translate(lang, "admin.saved"))),
-        Err(error) => see_other(&with_flash("/admin/organization", "error", &AppError::from(error).message())),
-    })
+    let update = OrganizationUpdate {
+        name: Some(form.name),
+        webhook_url: Some(form.webhook_url),
+    };
+    Ok(
+        match state
+            .accounts
+            .update_organization(caller.org(), update)
+            .await
+        {
+            Ok(_) => see_other(&with_flash(
+                "/admin/organization",
+                "flash",
+                &translate(lang, "admin.saved"),
+            )),
+            Err(error) => see_other(&with_flash(
+                "/admin/organization",
+                "error",
+                &AppError::from(error).message(),
+            )),
+        },
+    )
 }
 
-async fn tokens_page(State(state): State<AppState>, PageCaller(caller): PageCaller, lang: Lang, Query(flash): Query<Flash>) -> Result<Response, PageError> {
+async fn tokens_page(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    lang: Lang,
+    Query(flash): Query<Flash>,
+) -> Result<Response, PageError> {
     caller.require_admin()?;
     render_tokens(&state, &caller, lang, flash, None).await
 }
 
-async fn render_tokens(state: &AppState, caller: &crate::Caller, lang: Lang, flash: Flash, new_secret: Option<String>) -> Result<Response, PageError> {
+async fn render_tokens(
+    state: &AppState,
+    caller: &crate::Caller,
+    lang: Lang,
+    flash: Flash,
+    new_secret: Option<String>,
+) -> Result<Response, PageError> {
     let users = state.accounts.users(caller.org()).await?;
     let tokens: Vec<_> = state
         .accounts
@@ -121,8 +221,13 @@ async fn render_tokens(state: &AppState, caller: &crate::Caller, lang: Lang, fla
             context! { id => t.id, name => t.name, token_prefix => t.token_prefix, owner => owner, created_at => t.created_at, last_used_at => t.last_used_at, revoked_at => t.revoked_at }
         })
         .collect();
-    let extra = context! { ..flash.context(), ..context! { tokens => tokens, new_secret => new_secret } };
-    Ok(page(state, caller, lang, "admin_tokens.html", "admin", extra).await?.into_response())
+    let extra =
+        context! { ..flash.context(), ..context! { tokens => tokens, new_secret => new_secret } };
+    Ok(
+        page(state, caller, lang, "admin_tokens.html", "admin", extra)
+            .await?
+            .into_response(),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,23 +235,67 @@ struct TokenForm {
     name: String,
 }
 
-async fn create_token(State(state): State<AppState>, PageCaller(caller): PageCaller, lang: Lang, Form(form): Form<TokenForm>) -> Result<Response, PageError> {
+async fn create_token(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    lang: Lang,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, PageError> {
     caller.require_admin()?;
-    match state.accounts.create_api_token(caller.org(), caller.user.id, &form.name).await {
+    match state
+        .accounts
+        .create_api_token(caller.org(), caller.user.id, &form.name)
+        .await
+    {
         // Rendered directly (not redirected) so the secret never appears in a URL or history.
-        Ok(created) => render_tokens(&state, &caller, lang, Flash::default(), Some(created.secret)).await,
-        Err(error) => Ok(see_other(&with_flash("/admin/tokens", "error", &AppError::from(error).message()))),
+        Ok(created) => {
+            render_tokens(
+                &state,
+                &caller,
+                lang,
+                Flash::default(),
+                Some(created.secret),
+            )
+            .await
+        }
+        Err(error) => Ok(see_other(&with_flash(
+            "/admin/tokens",
+            "error",
+            &AppError::from(error).message(),
+        ))),
     }
 }
 
-async fn revoke_token(State(state): State<AppState>, PageCaller(caller): PageCaller, lang: Lang, Path(id): Path<i64>) -> Result<Response, PageError> {
+async fn revoke_token(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    lang: Lang,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
     caller.require_admin()?;
     state.accounts.revoke_api_token(caller.org(), id).await?;
-    Ok(see_other(&with_flash("/admin/tokens", "flash", &translate(lang, "admin.saved"))))
+    Ok(see_other(&with_flash(
+        "/admin/tokens",
+        "flash",
+        &translate(lang, "admin.saved"),
+    )))
 }
 
-async fn schedules_page(State(state): State<AppState>, PageCaller(caller): PageCaller, lang: Lang) -> Result<Response, PageError> {
+async fn schedules_page(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    lang: Lang,
+) -> Result<Response, PageError> {
     caller.require_admin()?;
     let schedules = state.scheduler.list(caller.org()).await?;
-    Ok(page(&state, &caller, lang, "admin_schedules.html", "admin", context! { schedules => schedules }).await?.into_response())
+    Ok(page(
+        &state,
+        &caller,
+        lang,
+        "admin_schedules.html",
+        "admin",
+        context! { schedules => schedules },
+    )
+    .await?
+    .into_response())
 }

@@ -17,7 +17,10 @@ use crate::{AppError, AppState, Caller};
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/me", get(me))
-        .route("/organization", get(organization).patch(update_organization))
+        .route(
+            "/organization",
+            get(organization).patch(update_organization),
+        )
         .route("/users", get(list_users).post(create_user))
         .route("/users/{id}", get(get_user).patch(update_user))
         .route("/tokens", get(list_tokens).post(create_token))
@@ -39,10 +42,16 @@ pub(crate) struct ApiJson<T>(pub T);
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
-    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(JsonRejection::JsonDataError(e)) => Err(AppError::Validation { field: "body".into(), message: e.body_text() }),
+            Err(JsonRejection::JsonDataError(e)) => Err(AppError::Validation {
+                field: "body".into(),
+                message: e.body_text(),
+            }),
             Err(e) => Err(AppError::BadRequest(e.body_text())),
         }
     }
@@ -97,7 +106,12 @@ pub(crate) struct OrganizationView {
 
 impl From<adpool_accounts::Organization> for OrganizationView {
     fn from(o: adpool_accounts::Organization) -> Self {
-        OrganizationView { id: o.id.get(), name: o.name, webhook_url: o.webhook_url, created_at: o.created_at }
+        OrganizationView {
+            id: o.id.get(),
+            name: o.name,
+            webhook_url: o.webhook_url,
+            created_at: o.created_at,
+        }
     }
 }
 
@@ -197,7 +211,15 @@ pub(crate) struct NotificationView {
 
 impl From<Notification> for NotificationView {
     fn from(n: Notification) -> Self {
-        NotificationView { id: n.id, level: n.level.as_str().to_owned(), title: n.title, body: n.body, link: n.link, created_at: n.created_at, read_at: n.read_at }
+        NotificationView {
+            id: n.id,
+            level: n.level.as_str().to_owned(),
+            title: n.title,
+            body: n.body,
+            link: n.link,
+            created_at: n.created_at,
+            read_at: n.read_at,
+        }
     }
 }
 
@@ -214,7 +236,14 @@ pub(crate) struct ScheduleView {
 
 impl From<Schedule> for ScheduleView {
     fn from(s: Schedule) -> Self {
-        ScheduleView { name: s.name, cron: s.cron, job_kind: s.job_kind, next_run_at: s.next_run_at, last_run_at: s.last_run_at, paused_at: s.paused_at }
+        ScheduleView {
+            name: s.name,
+            cron: s.cron,
+            job_kind: s.job_kind,
+            next_run_at: s.next_run_at,
+            last_run_at: s.last_run_at,
+            paused_at: s.paused_at,
+        }
     }
 }
 
@@ -275,58 +304,115 @@ pub(crate) struct NotificationsQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, body = MeView), (status = 401, body = crate::ErrorBody)))]
-pub(crate) async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<MeView>, AppError> {
+pub(crate) async fn me(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<MeView>, AppError> {
     let organization = state.accounts.organization(caller.org()).await?;
     let authenticated_by = match caller.via {
         crate::auth::AuthVia::Session { .. } => "session",
         crate::auth::AuthVia::Token => "token",
     };
-    Ok(Json(MeView { user: caller.user.into(), organization: organization.into(), authenticated_by }))
+    Ok(Json(MeView {
+        user: caller.user.into(),
+        organization: organization.into(),
+        authenticated_by,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/organization", tag = "accounts", responses((status = 200, body = OrganizationView)))]
-pub(crate) async fn organization(State(state): State<AppState>, caller: Caller) -> Result<Json<OrganizationView>, AppError> {
-    Ok(Json(state.accounts.organization(caller.org()).await?.into()))
+pub(crate) async fn organization(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<OrganizationView>, AppError> {
+    Ok(Json(
+        state.accounts.organization(caller.org()).await?.into(),
+    ))
 }
 
 #[utoipa::path(patch, path = "/api/v1/organization", tag = "accounts", request_body = UpdateOrganizationRequest,
     responses((status = 200, body = OrganizationView), (status = 403, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
-pub(crate) async fn update_organization(State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJson<UpdateOrganizationRequest>) -> Result<Json<OrganizationView>, AppError> {
+pub(crate) async fn update_organization(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<UpdateOrganizationRequest>,
+) -> Result<Json<OrganizationView>, AppError> {
     caller.require_admin()?;
-    let update = OrganizationUpdate { name: body.name, webhook_url: body.webhook_url };
-    Ok(Json(state.accounts.update_organization(caller.org(), update).await?.into()))
+    let update = OrganizationUpdate {
+        name: body.name,
+        webhook_url: body.webhook_url,
+    };
+    Ok(Json(
+        state
+            .accounts
+            .update_organization(caller.org(), update)
+            .await?
+            .into(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "accounts", responses((status = 200, body = [UserView]), (status = 403, body = crate::ErrorBody)))]
-pub(crate) async fn list_users(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<UserView>>, AppError> {
+pub(crate) async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<UserView>>, AppError> {
     caller.require_admin()?;
-    Ok(Json(state.accounts.users(caller.org()).await?.into_iter().map(UserView::from).collect()))
+    Ok(Json(
+        state
+            .accounts
+            .users(caller.org())
+            .await?
+            .into_iter()
+            .map(UserView::from)
+            .collect(),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = CreateUserRequest,
     responses((status = 201, body = UserView), (status = 403, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
-pub(crate) async fn create_user(State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJson<CreateUserRequest>) -> Result<Response, AppError> {
+pub(crate) async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateUserRequest>,
+) -> Result<Response, AppError> {
     caller.require_admin()?;
     let role = Role::parse(&body.role)?;
     let user = state
         .accounts
-        .create_user(NewUser { org_id: caller.org(), email: body.email, display_name: body.display_name, role, password: body.password })
+        .create_user(NewUser {
+            org_id: caller.org(),
+            email: body.email,
+            display_name: body.display_name,
+            role,
+            password: body.password,
+        })
         .await?;
     Ok((StatusCode::CREATED, Json(UserView::from(user))).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "accounts", params(("id" = i64, Path)),
     responses((status = 200, body = UserView), (status = 404, body = crate::ErrorBody)))]
-pub(crate) async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Json<UserView>, AppError> {
+pub(crate) async fn get_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<UserView>, AppError> {
     if caller.user.id.get() != id {
         caller.require_admin()?;
     }
-    Ok(Json(state.accounts.user(caller.org(), UserId(id)).await?.into()))
+    Ok(Json(
+        state.accounts.user(caller.org(), UserId(id)).await?.into(),
+    ))
 }
 
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "accounts", params(("id" = i64, Path)), request_body = UpdateUserRequest,
     responses((status = 200, body = UserView), (status = 403, body = crate::ErrorBody), (status = 404, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
-pub(crate) async fn update_user(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>, ApiJson(body): ApiJson<UpdateUserRequest>) -> Result<Json<UserView>, AppError> {
+pub(crate) async fn update_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<UpdateUserRequest>,
+) -> Result<Json<UserView>, AppError> {
     caller.require_admin()?;
     let update = UserUpdate {
         display_name: body.display_name,
@@ -334,54 +420,132 @@ pub(crate) async fn update_user(State(state): State<AppState>, caller: Caller, P
         disabled: body.disabled,
         password: body.password,
     };
-    Ok(Json(state.accounts.update_user(caller.org(), UserId(id), update).await?.into()))
+    Ok(Json(
+        state
+            .accounts
+            .update_user(caller.org(), UserId(id), update)
+            .await?
+            .into(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "accounts", responses((status = 200, body = [TokenView])))]
-pub(crate) async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<TokenView>>, AppError> {
+pub(crate) async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<TokenView>>, AppError> {
     let tokens = state.accounts.api_tokens(caller.org()).await?;
     let is_admin = caller.role().is_admin();
-    Ok(Json(tokens.into_iter().filter(|t| is_admin || t.user_id == caller.user.id).map(TokenView::from).collect()))
+    Ok(Json(
+        tokens
+            .into_iter()
+            .filter(|t| is_admin || t.user_id == caller.user.id)
+            .map(TokenView::from)
+            .collect(),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts", request_body = CreateTokenRequest,
     responses((status = 201, body = CreatedTokenView), (status = 422, body = crate::ErrorBody)))]
-pub(crate) async fn create_token(State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJson<CreateTokenRequest>) -> Result<Response, AppError> {
-    let created = state.accounts.create_api_token(caller.org(), caller.user.id, &body.name).await?;
-    Ok((StatusCode::CREATED, Json(CreatedTokenView { token: created.token.into(), secret: created.secret })).into_response())
+pub(crate) async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateTokenRequest>,
+) -> Result<Response, AppError> {
+    let created = state
+        .accounts
+        .create_api_token(caller.org(), caller.user.id, &body.name)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedTokenView {
+            token: created.token.into(),
+            secret: created.secret,
+        }),
+    )
+        .into_response())
 }
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "accounts", params(("id" = i64, Path)),
     responses((status = 200, body = TokenView), (status = 404, body = crate::ErrorBody)))]
-pub(crate) async fn revoke_token(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Json<TokenView>, AppError> {
+pub(crate) async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<TokenView>, AppError> {
     if !caller.role().is_admin() {
         // Non-admins may revoke only their own tokens; others' are reported as absent.
-        let own = state.accounts.api_tokens(caller.org()).await?.into_iter().any(|t| t.id == id && t.user_id == caller.user.id);
+        let own = state
+            .accounts
+            .api_tokens(caller.org())
+            .await?
+            .into_iter()
+            .any(|t| t.id == id && t.user_id == caller.user.id);
         if !own {
             return Err(AppError::NotFound);
         }
     }
-    Ok(Json(state.accounts.revoke_api_token(caller.org(), id).await?.into()))
+    Ok(Json(
+        state
+            .accounts
+            .revoke_api_token(caller.org(), id)
+            .await?
+            .into(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", params(JobsQuery), responses((status = 200, body = [JobView]), (status = 422, body = crate::ErrorBody)))]
-pub(crate) async fn list_jobs(State(state): State<AppState>, caller: Caller, Query(query): Query<JobsQuery>) -> Result<Json<Vec<JobView>>, AppError> {
+pub(crate) async fn list_jobs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<JobsQuery>,
+) -> Result<Json<Vec<JobView>>, AppError> {
     let job_state = match query.state.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => Some(JobState::parse(s).ok_or_else(|| AppError::Validation { field: "state".into(), message: format!("'{s}' is not a job state") })?),
+        Some(s) => Some(JobState::parse(s).ok_or_else(|| AppError::Validation {
+            field: "state".into(),
+            message: format!("'{s}' is not a job state"),
+        })?),
         None => None,
     };
-    let filter = JobFilter { state: job_state, kind: query.kind, include_system: caller.role().is_admin(), limit: query.limit };
-    Ok(Json(state.jobs.list(caller.org(), &filter).await?.into_iter().map(JobView::from).collect()))
+    let filter = JobFilter {
+        state: job_state,
+        kind: query.kind,
+        include_system: caller.role().is_admin(),
+        limit: query.limit,
+    };
+    Ok(Json(
+        state
+            .jobs
+            .list(caller.org(), &filter)
+            .await?
+            .into_iter()
+            .map(JobView::from)
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = i64, Path)), responses((status = 200, body = JobView), (status = 404, body = crate::ErrorBody)))]
-pub(crate) async fn get_job(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Json<JobView>, AppError> {
-    Ok(Json(state.jobs.job(caller.org(), JobId(id), caller.role().is_admin()).await?.into()))
+pub(crate) async fn get_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<JobView>, AppError> {
+    Ok(Json(
+        state
+            .jobs
+            .job(caller.org(), JobId(id), caller.role().is_admin())
+            .await?
+            .into(),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs", params(("id" = i64, Path)),
     responses((status = 200, body = JobView), (status = 403, body = crate::ErrorBody), (status = 404, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
-pub(crate) async fn retry_job(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Json<JobView>, AppError> {
+pub(crate) async fn retry_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<JobView>, AppError> {
     caller.require_operator()?;
     let job = state.jobs.retry(caller.org(), JobId(id)).await?;
     state.worker_wake.notify_one();
@@ -390,21 +554,46 @@ pub(crate) async fn retry_job(State(state): State<AppState>, caller: Caller, Pat
 
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs", params(("id" = i64, Path)),
     responses((status = 200, body = JobView), (status = 403, body = crate::ErrorBody), (status = 404, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
-pub(crate) async fn cancel_job(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Json<JobView>, AppError> {
+pub(crate) async fn cancel_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<JobView>, AppError> {
     caller.require_operator()?;
-    Ok(Json(state.jobs.cancel(caller.org(), JobId(id)).await?.into()))
+    Ok(Json(
+        state.jobs.cancel(caller.org(), JobId(id)).await?.into(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", params(NotificationsQuery), responses((status = 200, body = [NotificationView])))]
-pub(crate) async fn list_notifications(State(state): State<AppState>, caller: Caller, Query(query): Query<NotificationsQuery>) -> Result<Json<Vec<NotificationView>>, AppError> {
-    let list = state.notifications.list(caller.org(), caller.user.id, query.unread.unwrap_or(false), query.limit.unwrap_or(100)).await?;
+pub(crate) async fn list_notifications(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<NotificationsQuery>,
+) -> Result<Json<Vec<NotificationView>>, AppError> {
+    let list = state
+        .notifications
+        .list(
+            caller.org(),
+            caller.user.id,
+            query.unread.unwrap_or(false),
+            query.limit.unwrap_or(100),
+        )
+        .await?;
     Ok(Json(list.into_iter().map(NotificationView::from).collect()))
 }
 
 #[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::ErrorBody)))]
-pub(crate) async fn read_notification(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, AppError> {
-    state.notifications.mark_read(caller.org(), caller.user.id, id).await?;
+pub(crate) async fn read_notification(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, AppError> {
+    state
+        .notifications
+        .mark_read(caller.org(), caller.user.id, id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -415,12 +604,31 @@ pub(crate) struct MarkedView {
 }
 
 #[utoipa::path(post, path = "/api/v1/notifications/read-all", tag = "notifications", responses((status = 200, body = MarkedView)))]
-pub(crate) async fn read_all_notifications(State(state): State<AppState>, caller: Caller) -> Result<Json<MarkedView>, AppError> {
-    Ok(Json(MarkedView { marked: state.notifications.mark_all_read(caller.org(), caller.user.id).await? }))
+pub(crate) async fn read_all_notifications(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<MarkedView>, AppError> {
+    Ok(Json(MarkedView {
+        marked: state
+            .notifications
+            .mark_all_read(caller.org(), caller.user.id)
+            .await?,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/schedules", tag = "jobs", responses((status = 200, body = [ScheduleView]), (status = 403, body = crate::ErrorBody)))]
-pub(crate) async fn list_schedules(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ScheduleView>>, AppError> {
+pub(crate) async fn list_schedules(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<ScheduleView>>, AppError> {
     caller.require_admin()?;
-    Ok(Json(state.scheduler.list(caller.org()).await?.into_iter().map(ScheduleView::from).collect()))
+    Ok(Json(
+        state
+            .scheduler
+            .list(caller.org())
+            .await?
+            .into_iter()
+            .map(ScheduleView::from)
+            .collect(),
+    ))
 }

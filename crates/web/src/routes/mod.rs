@@ -26,7 +26,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .merge(ops::router())
         .route("/api/openapi.json", axum::routing::get(openapi::serve))
-        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
@@ -36,9 +39,17 @@ pub(crate) fn router(state: AppState) -> Router {
 async fn count_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
-    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
-    state.metrics.record_request(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    state.metrics.record_request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }
 
@@ -77,12 +88,20 @@ impl IntoResponse for PageError {
 }
 
 pub(crate) fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// Redirect after a POST (303 so the browser GETs).
 pub(crate) fn see_other(location: &str) -> Response {
-    (StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, location.to_owned())]).into_response()
+    (
+        StatusCode::SEE_OTHER,
+        [(axum::http::header::LOCATION, location.to_owned())],
+    )
+        .into_response()
 }
 
 /// `path?flash=...` or `path?error=...`, URL-encoded.

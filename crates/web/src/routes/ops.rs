@@ -15,13 +15,36 @@ pub(super) fn router() -> Router<AppState> {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/assets/app.css", get(|| async { asset("text/css; charset=utf-8", include_str!("../../assets/app.css")) }))
-        .route("/assets/app.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("../../assets/app.js")) }))
+        .route(
+            "/assets/app.css",
+            get(|| async {
+                asset(
+                    "text/css; charset=utf-8",
+                    include_str!("../../assets/app.css"),
+                )
+            }),
+        )
+        .route(
+            "/assets/app.js",
+            get(|| async {
+                asset(
+                    "text/javascript; charset=utf-8",
+                    include_str!("../../assets/app.js"),
+                )
+            }),
+        )
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// Ready when the database answers and its schema is current.
@@ -44,12 +67,26 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let jobs: Vec<(String, i64)> = match sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").fetch_all(state.db.pool()).await {
-        Ok(rows) => rows.iter().filter_map(|r| Some((r.try_get("state").ok()?, r.try_get("n").ok()?))).collect(),
-        Err(error) => {
-            tracing::warn!(%error, "metrics: counting jobs failed");
-            Vec::new()
-        }
-    };
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render(&jobs)).into_response()
+    let jobs: Vec<(String, i64)> =
+        match sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+            .fetch_all(state.db.pool())
+            .await
+        {
+            Ok(rows) => rows
+                .iter()
+                .filter_map(|r| Some((r.try_get("state").ok()?, r.try_get("n").ok()?)))
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%error, "metrics: counting jobs failed");
+                Vec::new()
+            }
+        };
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(&jobs),
+    )
+        .into_response()
 }

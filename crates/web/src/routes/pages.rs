@@ -11,7 +11,9 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::{PageError, see_other};
-use crate::auth::{LOGIN_CSRF_COOKIE, PageCaller, SESSION_COOKIE, client_ip, cookie, same_secret, set_cookie};
+use crate::auth::{
+    LOGIN_CSRF_COOKIE, PageCaller, SESSION_COOKIE, client_ip, cookie, same_secret, set_cookie,
+};
 use crate::i18n::LANG_COOKIE;
 use crate::render::{bare, page};
 use crate::{AppState, Caller, Lang, translate};
@@ -32,17 +34,45 @@ pub(super) fn router() -> Router<AppState> {
 
 /// (path, nav key, title key, description key) of the capabilities still to land.
 const SECTIONS: &[(&str, &str, &str, &str)] = &[
-    ("/inventory", "inventory", "nav.inventory", "section.inventory.desc"),
-    ("/campaigns", "campaigns", "nav.campaigns", "section.campaigns.desc"),
+    (
+        "/inventory",
+        "inventory",
+        "nav.inventory",
+        "section.inventory.desc",
+    ),
+    (
+        "/campaigns",
+        "campaigns",
+        "nav.campaigns",
+        "section.campaigns.desc",
+    ),
     ("/cpc", "cpc", "nav.cpc", "section.cpc.desc"),
     ("/reports", "reports", "nav.reports", "section.reports.desc"),
     ("/shops", "shops", "nav.shops", "section.shops.desc"),
-    ("/insights", "insights", "nav.insights", "section.insights.desc"),
+    (
+        "/insights",
+        "insights",
+        "nav.insights",
+        "section.insights.desc",
+    ),
 ];
 
-async fn dashboard(State(state): State<AppState>, PageCaller(caller): PageCaller, lang: Lang) -> Result<Response, PageError> {
+async fn dashboard(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    lang: Lang,
+) -> Result<Response, PageError> {
     let counts = state.jobs.counts(caller.org()).await?;
-    let recent = state.jobs.list(caller.org(), &JobFilter { limit: Some(5), ..JobFilter::default() }).await?;
+    let recent = state
+        .jobs
+        .list(
+            caller.org(),
+            &JobFilter {
+                limit: Some(5),
+                ..JobFilter::default()
+            },
+        )
+        .await?;
     let sections: Vec<_> = SECTIONS
         .iter()
         .map(|(path, _, title, desc)| context! { path => path, label => translate(lang, title), desc => translate(lang, desc) })
@@ -52,14 +82,28 @@ async fn dashboard(State(state): State<AppState>, PageCaller(caller): PageCaller
         recent_jobs => recent.iter().map(super::activity::job_row).collect::<Vec<_>>(),
         sections => sections,
     };
-    Ok(page(&state, &caller, lang, "dashboard.html", "dashboard", extra).await?.into_response())
+    Ok(
+        page(&state, &caller, lang, "dashboard.html", "dashboard", extra)
+            .await?
+            .into_response(),
+    )
 }
 
-async fn section(State(state): State<AppState>, PageCaller(caller): PageCaller, lang: Lang, request: Request) -> Result<Response, PageError> {
+async fn section(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    lang: Lang,
+    request: Request,
+) -> Result<Response, PageError> {
     let path = request.uri().path();
-    let (_, key, title, desc) = SECTIONS.iter().find(|(p, ..)| *p == path).ok_or(crate::AppError::NotFound)?;
+    let (_, key, title, desc) = SECTIONS
+        .iter()
+        .find(|(p, ..)| *p == path)
+        .ok_or(crate::AppError::NotFound)?;
     let extra = context! { title => translate(lang, title), desc => translate(lang, desc) };
-    Ok(page(&state, &caller, lang, "section.html", key, extra).await?.into_response())
+    Ok(page(&state, &caller, lang, "section.html", key, extra)
+        .await?
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,21 +114,47 @@ struct LoginQuery {
 /// Only same-site paths are followed after login (no open redirect).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
 
-async fn login_form(State(state): State<AppState>, lang: Lang, caller: PageCallerOpt, Query(query): Query<LoginQuery>) -> Result<Response, PageError> {
+async fn login_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    caller: PageCallerOpt,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, PageError> {
     if caller.0.is_some() {
         return Ok(see_other(&safe_next(query.next.as_deref())));
     }
-    render_login(&state, lang, StatusCode::OK, None, "", &safe_next(query.next.as_deref()))
+    render_login(
+        &state,
+        lang,
+        StatusCode::OK,
+        None,
+        "",
+        &safe_next(query.next.as_deref()),
+    )
 }
 
-fn render_login(state: &AppState, lang: Lang, status: StatusCode, error: Option<String>, email: &str, next: &str) -> Result<Response, PageError> {
+fn render_login(
+    state: &AppState,
+    lang: Lang,
+    status: StatusCode,
+    error: Option<String>,
+    email: &str,
+    next: &str,
+) -> Result<Response, PageError> {
     let login_csrf = crate::auth::new_login_csrf();
-    let html = bare(state, lang, "login.html", context! { error => error, email => email, next => next, login_csrf => login_csrf.clone() })?;
+    let html = bare(
+        state,
+        lang,
+        "login.html",
+        context! { error => error, email => email, next => next, login_csrf => login_csrf.clone() },
+    )?;
     let cookie = set_cookie(state, LOGIN_CSRF_COOKIE, &login_csrf, 3600);
     Ok((status, [(header::SET_COOKIE, cookie)], html).into_response())
 }
@@ -97,45 +167,103 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login(State(state): State<AppState>, lang: Lang, headers: HeaderMap, request: Request) -> Result<Response, PageError> {
-    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
-    let Form(form): Form<LoginForm> = Form::from_request(request, &state).await.map_err(|e| crate::AppError::BadRequest(e.body_text()))?;
+async fn login(
+    State(state): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    request: Request,
+) -> Result<Response, PageError> {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
+    let Form(form): Form<LoginForm> = Form::from_request(request, &state)
+        .await
+        .map_err(|e| crate::AppError::BadRequest(e.body_text()))?;
     let next = safe_next(form.next.as_deref());
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if !same_secret(&form.csrf_token, &expected) {
-        return render_login(&state, lang, StatusCode::FORBIDDEN, Some(translate(lang, "login.expired")), &form.email, &next);
+        return render_login(
+            &state,
+            lang,
+            StatusCode::FORBIDDEN,
+            Some(translate(lang, "login.expired")),
+            &form.email,
+            &next,
+        );
     }
     let ip = client_ip(&headers, peer);
-    match state.accounts.authenticate(&form.email, &form.password, &ip).await {
+    match state
+        .accounts
+        .authenticate(&form.email, &form.password, &ip)
+        .await
+    {
         Ok(user) => {
             state.metrics.record_login("success");
-            let session = state.accounts.create_session(user.id).await.map_err(crate::AppError::from)?;
+            let session = state
+                .accounts
+                .create_session(user.id)
+                .await
+                .map_err(crate::AppError::from)?;
             tracing::info!(user = %user.id, org = %user.org_id, "signed in");
             let max_age = adpool_accounts::SESSION_TTL_MILLIS / 1000;
             let mut response = see_other(&next);
             let headers = response.headers_mut();
-            headers.append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &session.token, max_age).parse().map_err(|_| crate::AppError::Internal("cookie".into()))?);
-            headers.append(header::SET_COOKIE, set_cookie(&state, LOGIN_CSRF_COOKIE, "", 0).parse().map_err(|_| crate::AppError::Internal("cookie".into()))?);
+            headers.append(
+                header::SET_COOKIE,
+                set_cookie(&state, SESSION_COOKIE, &session.token, max_age)
+                    .parse()
+                    .map_err(|_| crate::AppError::Internal("cookie".into()))?,
+            );
+            headers.append(
+                header::SET_COOKIE,
+                set_cookie(&state, LOGIN_CSRF_COOKIE, "", 0)
+                    .parse()
+                    .map_err(|_| crate::AppError::Internal("cookie".into()))?,
+            );
             Ok(response)
         }
         Err(AccountsError::Throttled { .. }) => {
             state.metrics.record_login("throttled");
-            render_login(&state, lang, StatusCode::TOO_MANY_REQUESTS, Some(translate(lang, "login.throttled")), &form.email, &next)
+            render_login(
+                &state,
+                lang,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(translate(lang, "login.throttled")),
+                &form.email,
+                &next,
+            )
         }
         Err(AccountsError::InvalidCredentials) => {
             state.metrics.record_login("failure");
-            render_login(&state, lang, StatusCode::UNAUTHORIZED, Some(translate(lang, "login.failed")), &form.email, &next)
+            render_login(
+                &state,
+                lang,
+                StatusCode::UNAUTHORIZED,
+                Some(translate(lang, "login.failed")),
+                &form.email,
+                &next,
+            )
         }
         Err(other) => Err(PageError::from(other)),
     }
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap, _caller: Caller) -> Result<Response, PageError> {
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    _caller: Caller,
+) -> Result<Response, PageError> {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         state.accounts.end_session(&token).await?;
     }
     let mut response = see_other("/login");
-    response.headers_mut().insert(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", 0).parse().map_err(|_| crate::AppError::Internal("cookie".into()))?);
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(&state, SESSION_COOKIE, "", 0)
+            .parse()
+            .map_err(|_| crate::AppError::Internal("cookie".into()))?,
+    );
     Ok(response)
 }
 
@@ -145,7 +273,11 @@ struct LangForm {
     next: Option<String>,
 }
 
-async fn switch_language(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<LangForm>) -> Response {
+async fn switch_language(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LangForm>,
+) -> Response {
     let lang = Lang::parse(&form.lang).unwrap_or(Lang::Ko);
     let back = form.next.or_else(|| {
         headers
@@ -166,8 +298,13 @@ struct PageCallerOpt(Option<Caller>);
 
 impl FromRequestParts<AppState> for PageCallerOpt {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(PageCallerOpt(Caller::from_request_parts(parts, state).await.ok()))
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(PageCallerOpt(
+            Caller::from_request_parts(parts, state).await.ok(),
+        ))
     }
 }
 
