@@ -127,12 +127,20 @@ impl Config {
 /// `line 2: unknown field `databse_url`, expected one of ...`.
 fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
     let message = error.message().trim().replace('\n', " ");
-    match error.span() {
-        Some(span) => format!(
-            "line {}: {message}",
-            text[..span.start.min(text.len())].matches('\n').count() + 1
-        ),
-        None => message,
+    let Some(span) = error.span() else {
+        return message;
+    };
+    let start = span.start.min(text.len());
+    let line_number = text[..start].matches('\n').count() + 1;
+    // Type errors point at the value; name the key written before it on that line.
+    let line = text[..start].rsplit('\n').next().unwrap_or_default();
+    match line
+        .split_once('=')
+        .map(|(key, _)| key.trim())
+        .filter(|key| !key.is_empty())
+    {
+        Some(key) if !message.contains(key) => format!("line {line_number}, key {key}: {message}"),
+        _ => format!("line {line_number}: {message}"),
     }
 }
 

@@ -1,7 +1,7 @@
-//! Embedded schema migrations, one file per version for each dialect.
-//!
-//! Both dialects carry the same versions with the same meaning; the SQL differs only where the
-//! databases do (identity columns, partial indexes). All pending migrations apply in ONE
+//! Embedded schema migrations: one file per version in `migrations/`, shared by both
+//! databases; the few spellings that differ are tokens rendered by
+//! [`Dialect::render_migration`], so the schema has one source of truth. All pending migrations
+//! apply in ONE
 //! transaction, under an advisory lock on PostgreSQL, so concurrent starts never race and a
 //! failure leaves the schema as it was.
 
@@ -13,8 +13,7 @@ use crate::{Db, Dialect, StoreError};
 struct Migration {
     version: i64,
     name: &'static str,
-    sqlite: &'static str,
-    postgres: &'static str,
+    sql: &'static str,
 }
 
 macro_rules! migration {
@@ -22,8 +21,7 @@ macro_rules! migration {
         Migration {
             version: $version,
             name: $name,
-            sqlite: include_str!(concat!("../migrations/sqlite/", $file)),
-            postgres: include_str!(concat!("../migrations/postgres/", $file)),
+            sql: include_str!(concat!("../migrations/", $file)),
         }
     };
 }
@@ -46,11 +44,8 @@ pub struct AppliedMigration {
 }
 
 impl Migration {
-    fn sql(&self, dialect: Dialect) -> &'static str {
-        match dialect {
-            Dialect::Sqlite => self.sqlite,
-            Dialect::Postgres => self.postgres,
-        }
+    fn sql(&self, dialect: Dialect) -> String {
+        dialect.render_migration(self.sql)
     }
 
     fn checksum(&self, dialect: Dialect) -> String {
@@ -116,7 +111,7 @@ impl Db {
                 name: migration.name,
                 source,
             };
-            sqlx::raw_sql(migration.sql(dialect))
+            sqlx::raw_sql(sqlx::AssertSqlSafe(migration.sql(dialect)))
                 .execute(&mut *tx)
                 .await
                 .map_err(failed)?;

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use super::{Flash, PageError, see_other, with_flash};
+use super::{Flash, PageError, back_to, see_other};
 use crate::auth::PageCaller;
 use crate::render::page;
 use crate::{AppError, AppState, Lang};
@@ -110,19 +110,12 @@ async fn retry_job(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     caller.require_operator()?;
-    Ok(match state.jobs.retry(caller.org(), JobId(id)).await {
-        Ok(job) => {
-            state.worker_wake.notify_one();
-            see_other(&with_flash(
-                "/jobs",
-                "flash",
-                &format!("#{} {}", job.id, job.state.as_str()),
-            ))
-        }
-        Err(adpool_jobs::JobsError::Conflict(message)) => {
-            see_other(&with_flash("/jobs", "error", &message))
-        }
-        Err(error) => return Err(error.into()),
+    let result = state.jobs.retry(caller.org(), JobId(id)).await;
+    if result.is_ok() {
+        state.worker_wake.notify_one();
+    }
+    back_to("/jobs", result, |job| {
+        format!("#{} {}", job.id, job.state.as_str())
     })
 }
 
@@ -132,16 +125,9 @@ async fn cancel_job(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     caller.require_operator()?;
-    Ok(match state.jobs.cancel(caller.org(), JobId(id)).await {
-        Ok(job) => see_other(&with_flash(
-            "/jobs",
-            "flash",
-            &format!("#{} {}", job.id, job.state.as_str()),
-        )),
-        Err(adpool_jobs::JobsError::Conflict(message)) => {
-            see_other(&with_flash("/jobs", "error", &message))
-        }
-        Err(error) => return Err(error.into()),
+    let result = state.jobs.cancel(caller.org(), JobId(id)).await;
+    back_to("/jobs", result, |job| {
+        format!("#{} {}", job.id, job.state.as_str())
     })
 }
 

@@ -8,10 +8,10 @@ use axum::routing::{get, post};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{Flash, PageError, see_other, with_flash};
+use super::{Flash, PageError, back_to, see_other};
 use crate::auth::PageCaller;
 use crate::render::page;
-use crate::{AppError, AppState, Lang, translate};
+use crate::{AppState, Lang, translate};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -77,17 +77,8 @@ async fn create_user(
             .await
     }
     .await;
-    Ok(match result {
-        Ok(user) => see_other(&with_flash(
-            "/admin/users",
-            "flash",
-            &format!("{} {}", translate(lang, "admin.saved"), user.email),
-        )),
-        Err(error) => see_other(&with_flash(
-            "/admin/users",
-            "error",
-            &AppError::from(error).message(),
-        )),
+    back_to("/admin/users", result, |user| {
+        format!("{} {}", translate(lang, "admin.saved"), user.email)
     })
 }
 
@@ -120,19 +111,7 @@ async fn update_user(
         }
         Err(error) => Err(error),
     };
-    Ok(match result {
-        Ok(_) => see_other(&with_flash(
-            "/admin/users",
-            "flash",
-            &translate(lang, "admin.saved"),
-        )),
-        Err(adpool_accounts::AccountsError::NotFound) => return Err(PageError(AppError::NotFound)),
-        Err(error) => see_other(&with_flash(
-            "/admin/users",
-            "error",
-            &AppError::from(error).message(),
-        )),
-    })
+    back_to("/admin/users", result, |_| translate(lang, "admin.saved"))
 }
 
 async fn organization_page(
@@ -173,24 +152,13 @@ async fn update_organization(
         name: Some(form.name),
         webhook_url: Some(form.webhook_url),
     };
-    Ok(
-        match state
-            .accounts
-            .update_organization(caller.org(), update)
-            .await
-        {
-            Ok(_) => see_other(&with_flash(
-                "/admin/organization",
-                "flash",
-                &translate(lang, "admin.saved"),
-            )),
-            Err(error) => see_other(&with_flash(
-                "/admin/organization",
-                "error",
-                &AppError::from(error).message(),
-            )),
-        },
-    )
+    let result = state
+        .accounts
+        .update_organization(caller.org(), update)
+        .await;
+    back_to("/admin/organization", result, |_| {
+        translate(lang, "admin.saved")
+    })
 }
 
 async fn tokens_page(
@@ -258,11 +226,7 @@ async fn create_token(
             )
             .await
         }
-        Err(error) => Ok(see_other(&with_flash(
-            "/admin/tokens",
-            "error",
-            &AppError::from(error).message(),
-        ))),
+        Err(error) => back_to("/admin/tokens", Err::<(), _>(error), |()| String::new()),
     }
 }
 
@@ -273,12 +237,8 @@ async fn revoke_token(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     caller.require_admin()?;
-    state.accounts.revoke_api_token(caller.org(), id).await?;
-    Ok(see_other(&with_flash(
-        "/admin/tokens",
-        "flash",
-        &translate(lang, "admin.saved"),
-    )))
+    let result = state.accounts.revoke_api_token(caller.org(), id).await;
+    back_to("/admin/tokens", result, |_| translate(lang, "admin.saved"))
 }
 
 async fn schedules_page(

@@ -110,6 +110,20 @@ pub(crate) fn with_flash(path: &str, key: &str, message: &str) -> String {
     format!("{path}?{key}={encoded}")
 }
 
+/// After a form POST: back to `path` with `ok(value)` as the flash, or with the error's
+/// message. A missing object stays a 404 page and an internal error a 500 page.
+pub(crate) fn back_to<T, E: Into<AppError>>(
+    path: &str,
+    result: Result<T, E>,
+    ok: impl FnOnce(T) -> String,
+) -> Result<Response, PageError> {
+    match result.map_err(Into::into) {
+        Ok(value) => Ok(see_other(&with_flash(path, "flash", &ok(value)))),
+        Err(error @ (AppError::NotFound | AppError::Internal(_))) => Err(PageError(error)),
+        Err(error) => Ok(see_other(&with_flash(path, "error", &error.message()))),
+    }
+}
+
 /// The flash message and its kind from `?flash=` / `?error=`.
 #[derive(Debug, Default, serde::Deserialize)]
 pub(crate) struct Flash {
