@@ -75,6 +75,13 @@ test("sign in, see the dashboard, sign out", async () => {
   assert.ok(await page.isVisible("text=demo.walkthrough"));
   await page.screenshot({ path: path.join(output, "03-jobs.png"), fullPage: true });
 
+  await page.click("nav.mainnav >> text=관리");
+  await page.waitForSelector("text=ops@demo.adpool.kr");
+  await page.click("header >> text=English");
+  await page.waitForSelector("nav.mainnav >> text=Inventory");
+  assert.ok(await page.isVisible("h2 >> text=Add user"), "the toggle switches the page to English");
+  await page.screenshot({ path: path.join(output, "04-admin-users-en.png"), fullPage: true });
+
   await page.click('[data-testid="logout"]');
   await page.waitForURL(/\/login$/);
   await page.goto(`${baseUrl}/`);

@@ -275,8 +275,7 @@ pub(crate) fn form_field(body: &[u8], name: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
-/// 401 for anonymous API calls that reach a handler needing a caller is done by [`Caller`];
-/// this helper names the client address for login throttling.
+/// The client address that login throttling counts failures against.
 pub(crate) fn client_ip(headers: &HeaderMap, connect_info: Option<std::net::SocketAddr>) -> String {
     // Only trust X-Forwarded-For's first hop when there is no direct peer (tests, proxies on
     // the same host); a direct peer address is authoritative.

@@ -2,7 +2,7 @@
 
 use adpool_accounts::AccountsError;
 use adpool_jobs::JobFilter;
-use axum::extract::{Form, Query, Request, State};
+use axum::extract::{Form, FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -307,8 +307,6 @@ impl FromRequestParts<AppState> for PageCallerOpt {
         ))
     }
 }
-
-use axum::extract::FromRequest;
 
 #[cfg(test)]
 mod tests {
