@@ -69,6 +69,16 @@ impl Dialect {
         sql.replace("{{id}}", id)
     }
 
+    /// `CREATE TEMP TABLE name (columns)` that lives until the transaction ends on PostgreSQL;
+    /// on SQLite the caller drops it before committing (SQLite has no `ON COMMIT DROP`, but its
+    /// DDL is transactional, so a rollback removes it too).
+    pub fn create_temp_table(self, name: &str, columns: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("CREATE TEMP TABLE {name} ({columns})"),
+            Dialect::Postgres => format!("CREATE TEMP TABLE {name} ({columns}) ON COMMIT DROP"),
+        }
+    }
+
     /// How many rows one multi-row `INSERT` may carry, so that bulk loads stay under each
     /// database's bound-parameter limit (SQLite 32,766; PostgreSQL 65,535).
     pub fn max_rows_per_insert(self, columns: usize) -> usize {

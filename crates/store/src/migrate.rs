@@ -26,7 +26,10 @@ macro_rules! migration {
     };
 }
 
-const MIGRATIONS: &[Migration] = &[migration!(1, "foundation", "0001_foundation.sql")];
+const MIGRATIONS: &[Migration] = &[
+    migration!(1, "foundation", "0001_foundation.sql"),
+    migration!(2, "inventory", "0002_inventory.sql"),
+];
 
 /// How many migrations this binary carries.
 pub const MIGRATION_COUNT: usize = MIGRATIONS.len();
