@@ -116,6 +116,19 @@ impl Accounts {
         Ok(row.as_ref().map(Organization::from_row).transpose()?)
     }
 
+    /// Every organization, by name: for operators at the machine (the CLI), never for requests.
+    pub async fn all_organizations(&self) -> Result<Vec<Organization>, AccountsError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM organizations ORDER BY name"
+        )))
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(Organization::from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
     /// Changes the caller's own organization.
     pub async fn update_organization(
         &self,

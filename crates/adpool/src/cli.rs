@@ -49,6 +49,16 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Import vendor forecasts.
+    Forecast {
+        #[command(subcommand)]
+        command: crate::inventory_cli::ForecastCommand,
+    },
+    /// Build, confirm and export forecast-pool inventory.
+    Inventory {
+        #[command(subcommand)]
+        command: crate::inventory_cli::InventoryCommand,
+    },
 }
 
 /// Options of `serve`.
@@ -133,6 +143,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 db.display_url()
             );
             Ok(())
+        }
+        Command::Forecast { command } => {
+            let db = server::open_database(&config.database_url).await?;
+            crate::inventory_cli::forecast(db, command).await
+        }
+        Command::Inventory { command } => {
+            let db = server::open_database(&config.database_url).await?;
+            crate::inventory_cli::inventory(db, command).await
         }
         Command::User {
             command: UserCommand::Create(args),

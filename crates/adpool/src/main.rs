@@ -6,6 +6,7 @@
 mod cli;
 mod config;
 mod demo;
+mod inventory_cli;
 mod server;
 
 use std::process::ExitCode;

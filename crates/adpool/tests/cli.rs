@@ -176,3 +176,123 @@ fn serve_answers_on_its_port_and_stops_cleanly_on_sigterm() {
         started.elapsed()
     );
 }
+
+#[test]
+fn the_forecast_pipeline_runs_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = adpool(
+        dir.path(),
+        &[
+            "user",
+            "create",
+            "--email",
+            "ops@rep.kr",
+            "--org",
+            "Rep",
+            "--password",
+            "correct horse battery",
+        ],
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let mut csv = String::from("media,meta_id,part,date,hour,impressions\n");
+    for day in 1..=31 {
+        csv.push_str(&format!(
+            "KBS,PRG-1,PC_VOD,2026-12-{day:02},20,{}\n",
+            1000 + day
+        ));
+        csv.push_str(&format!(
+            "KBS,PRG-1,PC_LIVE,2026-12-{day:02},21,{}\n",
+            100 + day
+        ));
+    }
+    std::fs::write(dir.path().join("forecast.csv"), csv).unwrap();
+    let import = adpool(dir.path(), &["forecast", "import", "forecast.csv"]);
+    assert!(import.status.success(), "{}", stderr(&import));
+    assert!(
+        stdout(&import).starts_with("imported 62 rows from forecast.csv"),
+        "{}",
+        stdout(&import)
+    );
+    assert!(
+        stdout(&import).contains("1 new media, 1 new meta_ids"),
+        "{}",
+        stdout(&import)
+    );
+
+    let unconfirmed = adpool(
+        dir.path(),
+        &["inventory", "build-unit", "--month", "2026-12"],
+    );
+    assert_eq!(unconfirmed.status.code(), Some(1));
+    assert!(
+        stderr(&unconfirmed).contains("has no standard inventory yet"),
+        "{}",
+        stderr(&unconfirmed)
+    );
+    for step in [
+        ["inventory", "build-standard", "--month", "2026-12"],
+        ["inventory", "confirm", "--month", "2026-12"],
+        ["inventory", "build-unit", "--month", "2026-12"],
+    ] {
+        let output = adpool(dir.path(), &step);
+        assert!(output.status.success(), "{step:?}: {}", stderr(&output));
+    }
+    let standard = adpool(
+        dir.path(),
+        &[
+            "inventory",
+            "export",
+            "--level",
+            "standard",
+            "--month",
+            "2026-12",
+        ],
+    );
+    let total: i64 = (1..=31).map(|d| 1000 + d + 100 + d).sum();
+    assert_eq!(
+        stdout(&standard),
+        format!(
+            "media,meta_id,platform,month,forecast_qty,qty,change_rate\nKBS,PRG-1,PC,2026-12,{total},{total},\n"
+        )
+    );
+    let unit = adpool(
+        dir.path(),
+        &[
+            "inventory",
+            "export",
+            "--level",
+            "unit",
+            "--month",
+            "2026-12",
+            "-o",
+            "unit.csv",
+        ],
+    );
+    assert!(unit.status.success(), "{}", stderr(&unit));
+    let unit = std::fs::read_to_string(dir.path().join("unit.csv")).unwrap();
+    assert_eq!(unit.lines().count(), 32);
+    assert!(
+        unit.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("KBS,PRG-1,PC,2026-12-01,")
+    );
+
+    std::fs::write(
+        dir.path().join("bad.csv"),
+        "media,meta_id,part,date,hour,impressions\nKBS,PRG-1,RADIO,2026-12-01,0,5\n",
+    )
+    .unwrap();
+    let bad = adpool(dir.path(), &["forecast", "import", "bad.csv"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).contains("bad.csv: row 2, column part, value 'RADIO': unknown part"),
+        "{}",
+        stderr(&bad)
+    );
+    assert!(
+        stderr(&bad).contains("nothing was imported"),
+        "{}",
+        stderr(&bad)
+    );
+}

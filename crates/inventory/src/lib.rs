@@ -31,9 +31,9 @@ mod unit;
 pub use adpool_core::{OrgId, UserId};
 pub use catalog::{DEFAULT_PART_PLATFORMS, MediaEntry, MetaEntry};
 pub use error::{InventoryError, RowError};
-pub use export::{ExportLevel, write_csv};
+pub use export::{ExportLevel, format_ppm, write_csv, write_xlsx};
 pub use forecast_import::{ImportSummary, MAX_LISTED_ERRORS};
-pub use standard::{StandardBuild, StandardRow};
+pub use standard::{MonthState, StandardBuild, StandardRow, change_rate_ppm};
 pub use types::{Month, Platform};
 pub use unit::{UnitBuild, UnitRow};
 

@@ -1,0 +1,287 @@
+//! `adpool forecast ...` and `adpool inventory ...`: the forecast-pool pipeline from a shell,
+//! with progress bars and one summary line at the end.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adpool_accounts::{Accounts, OrgId};
+use adpool_core::SystemClock;
+use adpool_inventory::{ExportLevel, Inventory, InventoryError, Month, Progress};
+use adpool_store::Db;
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// `adpool forecast` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ForecastCommand {
+    /// Import a vendor forecast (.csv or .xlsx with header media,meta_id,part,date,hour,impressions).
+    Import(ImportArgs),
+}
+
+/// Options of `forecast import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The forecast file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub org: OrgArg,
+}
+
+/// Which organization's inventory (default: the only one there is).
+#[derive(Debug, Args)]
+pub struct OrgArg {
+    /// Organization name; may be omitted when the database has exactly one.
+    #[arg(long, value_name = "NAME")]
+    pub org: Option<String>,
+}
+
+/// `adpool inventory` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum InventoryCommand {
+    /// Build a month's standard inventory from the forecast.
+    BuildStandard(MonthArgs),
+    /// Confirm a month's standard inventory (required before the unit build).
+    Confirm(MonthArgs),
+    /// Build a confirmed month's daily unit inventory.
+    BuildUnit(MonthArgs),
+    /// Export standard or unit inventory as CSV or XLSX.
+    Export(ExportArgs),
+}
+
+/// A month and an organization.
+#[derive(Debug, Args)]
+pub struct MonthArgs {
+    /// The month, YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: String,
+    #[command(flatten)]
+    pub org: OrgArg,
+}
+
+/// Options of `inventory export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// standard or unit.
+    #[arg(long, value_parser = ["standard", "unit"])]
+    pub level: String,
+    /// The month, YYYY-MM.
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: String,
+    /// csv (default) or xlsx.
+    #[arg(long, default_value = "csv", value_parser = ["csv", "xlsx"])]
+    pub format: String,
+    /// Output file (default: standard output).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub org: OrgArg,
+}
+
+async fn organization(db: &Db, arg: &OrgArg) -> anyhow::Result<OrgId> {
+    let accounts = Accounts::new(db.clone(), Arc::new(SystemClock));
+    if let Some(name) = &arg.org {
+        return Ok(accounts
+            .organization_by_name(name)
+            .await?
+            .with_context(|| format!("no organization named '{name}'"))?
+            .id);
+    }
+    match accounts.all_organizations().await?.as_slice() {
+        [only] => Ok(only.id),
+        [] => bail!(
+            "there is no organization yet: create one with `adpool user create --org NAME ...`"
+        ),
+        many => {
+            let names: Vec<&str> = many.iter().map(|o| o.name.as_str()).collect();
+            bail!(
+                "several organizations exist; choose one with --org ({})",
+                names.join(", ")
+            )
+        }
+    }
+}
+
+fn bar(message: &str) -> ProgressBar {
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {human_pos}/{human_len} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(message.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+fn track(bar: &ProgressBar) -> impl FnMut(Progress) + Send + '_ {
+    move |progress: Progress| {
+        if let Some(total) = progress.total {
+            bar.set_length(total);
+        }
+        bar.set_position(progress.done);
+    }
+}
+
+/// Prints a rejected file's errors, one per line, then fails with the summary.
+fn explain(error: InventoryError) -> anyhow::Error {
+    if let InventoryError::Rows {
+        file,
+        errors,
+        total,
+    } = &error
+    {
+        for row_error in errors {
+            eprintln!("{file}: {row_error}");
+        }
+        if *total > errors.len() as u64 {
+            eprintln!("{file}: ... and {} more", *total - errors.len() as u64);
+        }
+        return anyhow::anyhow!("{file}: {total} invalid value(s); nothing was imported");
+    }
+    error.into()
+}
+
+/// `adpool forecast import`.
+pub async fn forecast(db: Db, command: ForecastCommand) -> anyhow::Result<()> {
+    let ForecastCommand::Import(args) = command;
+    let org = organization(&db, &args.org).await?;
+    let inventory = Inventory::new(db, Arc::new(SystemClock));
+    let progress = bar("importing rows");
+    let summary = inventory
+        .import_forecast_file(org, &args.file, &mut track(&progress))
+        .await
+        .map_err(explain);
+    progress.finish_and_clear();
+    let summary = summary?;
+    println!(
+        "imported {} rows from {} in {:.1} s ({} rows/s): media {}; months {}; {} new media, {} new meta_ids",
+        summary.rows,
+        summary.file,
+        summary.elapsed_ms as f64 / 1000.0,
+        summary.rows * 1000 / summary.elapsed_ms.max(1),
+        summary.media.join(", "),
+        summary.months.join(", "),
+        summary.new_media.len(),
+        summary.new_meta_ids.len(),
+    );
+    if !summary.new_meta_ids.is_empty() {
+        let shown: Vec<&str> = summary
+            .new_meta_ids
+            .iter()
+            .take(20)
+            .map(String::as_str)
+            .collect();
+        let more = summary.new_meta_ids.len().saturating_sub(shown.len());
+        println!(
+            "new meta_ids: {}{}",
+            shown.join(", "),
+            if more > 0 {
+                format!(" ... and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
+}
+
+/// `adpool inventory ...`.
+pub async fn inventory(db: Db, command: InventoryCommand) -> anyhow::Result<()> {
+    let inventory = Inventory::new(db.clone(), Arc::new(SystemClock));
+    let holder = format!("cli (pid {})", std::process::id());
+    match command {
+        InventoryCommand::BuildStandard(args) => {
+            let (org, month) = (
+                organization(&db, &args.org).await?,
+                args.month.parse::<Month>()?,
+            );
+            let progress = bar("building standard inventory");
+            let build = inventory
+                .build_standard(org, month, &holder, &mut track(&progress))
+                .await;
+            progress.finish_and_clear();
+            let build = build?;
+            println!(
+                "standard inventory {month}: {} rows ({} new, {} changed, {} removed) in {:.1} s{}",
+                build.rows,
+                build.created,
+                build.updated,
+                build.removed,
+                build.elapsed_ms as f64 / 1000.0,
+                if build.unconfirmed {
+                    "; the month changed and must be confirmed again"
+                } else {
+                    ""
+                }
+            );
+        }
+        InventoryCommand::Confirm(args) => {
+            let (org, month) = (
+                organization(&db, &args.org).await?,
+                args.month.parse::<Month>()?,
+            );
+            inventory.confirm_month(org, month, None).await?;
+            println!(
+                "{month} confirmed; build its unit inventory with `adpool inventory build-unit --month {month}`"
+            );
+        }
+        InventoryCommand::BuildUnit(args) => {
+            let (org, month) = (
+                organization(&db, &args.org).await?,
+                args.month.parse::<Month>()?,
+            );
+            let progress = bar("building unit inventory");
+            let build = inventory
+                .build_unit(org, month, &holder, &mut track(&progress))
+                .await;
+            progress.finish_and_clear();
+            let build = build?;
+            println!(
+                "unit inventory {month}: {} daily rows from {} standard rows in {:.1} s{}",
+                build.unit_rows,
+                build.standard_rows,
+                build.elapsed_ms as f64 / 1000.0,
+                if build.oversold > 0 {
+                    format!(
+                        "; WARNING: {} day(s) oversold (total below reserved)",
+                        build.oversold
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
+        InventoryCommand::Export(args) => {
+            let (org, month) = (
+                organization(&db, &args.org).await?,
+                args.month.parse::<Month>()?,
+            );
+            let level = ExportLevel::parse(&args.level)?;
+            let mut buffer = Vec::new();
+            let rows = if args.format == "xlsx" {
+                adpool_inventory::write_xlsx(&inventory, org, level, month, &mut buffer).await?
+            } else {
+                adpool_inventory::write_csv(&inventory, org, level, month, &mut buffer).await?
+            };
+            match &args.output {
+                Some(path) => {
+                    std::fs::write(path, &buffer)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("wrote {rows} rows to {}", path.display());
+                }
+                None => {
+                    use std::io::Write;
+                    std::io::stdout()
+                        .write_all(&buffer)
+                        .context("writing to standard output")?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
