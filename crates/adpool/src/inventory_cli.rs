@@ -127,6 +127,22 @@ fn track(bar: &ProgressBar) -> impl FnMut(Progress) + Send + '_ {
     }
 }
 
+/// Writes to standard output; a closed pipe (`| head`) ends the output quietly instead of
+/// panicking the way `println!` does.
+fn say(text: impl AsRef<str>) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out
+        .write_all(text.as_ref().as_bytes())
+        .and_then(|()| out.write_all(b"\n"))
+    {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(error).context("writing to standard output")
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Prints a rejected file's errors, one per line, then fails with the summary.
 fn explain(error: InventoryError) -> anyhow::Error {
     if let InventoryError::Rows {
@@ -158,7 +174,7 @@ pub async fn forecast(db: Db, command: ForecastCommand) -> anyhow::Result<()> {
         .map_err(explain);
     progress.finish_and_clear();
     let summary = summary?;
-    println!(
+    say(format!(
         "imported {} rows from {} in {:.1} s ({} rows/s): media {}; months {}; {} new media, {} new meta_ids",
         summary.rows,
         summary.file,
@@ -168,7 +184,7 @@ pub async fn forecast(db: Db, command: ForecastCommand) -> anyhow::Result<()> {
         summary.months.join(", "),
         summary.new_media.len(),
         summary.new_meta_ids.len(),
-    );
+    ))?;
     if !summary.new_meta_ids.is_empty() {
         let shown: Vec<&str> = summary
             .new_meta_ids
@@ -177,7 +193,7 @@ pub async fn forecast(db: Db, command: ForecastCommand) -> anyhow::Result<()> {
             .map(String::as_str)
             .collect();
         let more = summary.new_meta_ids.len().saturating_sub(shown.len());
-        println!(
+        say(format!(
             "new meta_ids: {}{}",
             shown.join(", "),
             if more > 0 {
@@ -185,7 +201,7 @@ pub async fn forecast(db: Db, command: ForecastCommand) -> anyhow::Result<()> {
             } else {
                 String::new()
             }
-        );
+        ))?;
     }
     Ok(())
 }
@@ -206,7 +222,7 @@ pub async fn inventory(db: Db, command: InventoryCommand) -> anyhow::Result<()> 
                 .await;
             progress.finish_and_clear();
             let build = build?;
-            println!(
+            say(format!(
                 "standard inventory {month}: {} rows ({} new, {} changed, {} removed) in {:.1} s{}",
                 build.rows,
                 build.created,
@@ -218,7 +234,7 @@ pub async fn inventory(db: Db, command: InventoryCommand) -> anyhow::Result<()> 
                 } else {
                     ""
                 }
-            );
+            ))?;
         }
         InventoryCommand::Confirm(args) => {
             let (org, month) = (
@@ -226,9 +242,9 @@ pub async fn inventory(db: Db, command: InventoryCommand) -> anyhow::Result<()> 
                 args.month.parse::<Month>()?,
             );
             inventory.confirm_month(org, month, None).await?;
-            println!(
+            say(format!(
                 "{month} confirmed; build its unit inventory with `adpool inventory build-unit --month {month}`"
-            );
+            ))?;
         }
         InventoryCommand::BuildUnit(args) => {
             let (org, month) = (
@@ -241,7 +257,7 @@ pub async fn inventory(db: Db, command: InventoryCommand) -> anyhow::Result<()> 
                 .await;
             progress.finish_and_clear();
             let build = build?;
-            println!(
+            say(format!(
                 "unit inventory {month}: {} daily rows from {} standard rows in {:.1} s{}",
                 build.unit_rows,
                 build.standard_rows,
@@ -254,7 +270,7 @@ pub async fn inventory(db: Db, command: InventoryCommand) -> anyhow::Result<()> 
                 } else {
                     String::new()
                 }
-            );
+            ))?;
         }
         InventoryCommand::Export(args) => {
             let (org, month) = (

@@ -6,7 +6,7 @@
 //! Any invalid row rolls the whole transaction back, including media and meta_ids it would have
 //! registered; the error lists every problem (up to [`MAX_LISTED_ERRORS`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -23,7 +23,7 @@ use crate::{Inventory, InventoryError, OrgId, Progress, ProgressFn, RowError};
 
 /// Errors listed in full; beyond this only the count grows.
 pub const MAX_LISTED_ERRORS: usize = 1000;
-/// Rows per staging insert (7 values each, well under both databases' parameter limits).
+/// Rows per staging insert (7 values each, under both databases' parameter limits).
 const CHUNK_ROWS: usize = 2000;
 /// The header a forecast file must have.
 pub const FORECAST_COLUMNS: [&str; 6] = ["media", "meta_id", "part", "date", "hour", "impressions"];
@@ -164,6 +164,7 @@ impl Inventory {
             media.iter().map(|(code, id)| (*id, code.clone())).collect();
         let mut chunk: Vec<StagedRow> = Vec::with_capacity(CHUNK_ROWS);
         let mut rows: u64 = 0;
+        let mut staging_time = std::time::Duration::ZERO;
         while let Some(next) = source.next_row() {
             let (row, cells) = next?;
             rows += 1;
@@ -264,14 +265,16 @@ impl Inventory {
                 impressions: impressions_value,
             });
             if chunk.len() == CHUNK_ROWS {
-                stage(&mut tx, &mut chunk, &mut errors).await?;
+                let staging = Instant::now();
+                stage(&mut tx, dialect, &mut chunk, &mut errors).await?;
+                staging_time += staging.elapsed();
                 progress(Progress {
                     done: rows,
                     total: None,
                 });
             }
         }
-        stage(&mut tx, &mut chunk, &mut errors).await?;
+        stage(&mut tx, dialect, &mut chunk, &mut errors).await?;
         progress(Progress {
             done: rows,
             total: Some(rows),
@@ -291,7 +294,15 @@ impl Inventory {
                 message: "the file has a header but no rows".into(),
             });
         }
+        let replacing = Instant::now();
         let months = replace_forecast(&mut tx, org).await?;
+        tracing::debug!(
+            read_and_validate_ms =
+                (replacing.duration_since(started) - staging_time).as_millis() as u64,
+            staging_ms = staging_time.as_millis() as u64,
+            replace_ms = replacing.elapsed().as_millis() as u64,
+            "forecast import phases"
+        );
         if dialect == adpool_store::Dialect::Sqlite {
             sqlx::raw_sql("DROP TABLE temp.forecast_import")
                 .execute(&mut *tx)
@@ -336,8 +347,10 @@ impl Inventory {
 }
 
 /// Writes a chunk to the staging table; rows whose key is already staged are duplicates.
+/// (`rows_affected` instead of `RETURNING`: returned rows cross sqlx's worker channel one by one.)
 async fn stage(
     tx: &mut DbTx,
+    dialect: adpool_store::Dialect,
     chunk: &mut Vec<StagedRow>,
     errors: &mut Errors,
 ) -> Result<(), InventoryError> {
@@ -347,23 +360,8 @@ async fn stage(
     let mut sql = String::from(
         "INSERT INTO forecast_import (row_no, media_id, meta_id, part, date, hour, impressions) VALUES ",
     );
-    for i in 0..chunk.len() {
-        let b = i * 7;
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str(&format!(
-            "(${},${},${},${},${},${},${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7
-        ));
-    }
-    sql.push_str(" ON CONFLICT (meta_id, part, date, hour) DO NOTHING RETURNING row_no");
+    sql.push_str(&dialect.values_rows(chunk.len(), 7));
+    sql.push_str(" ON CONFLICT (meta_id, part, date, hour) DO NOTHING");
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for row in chunk.iter() {
         query = query
@@ -375,17 +373,11 @@ async fn stage(
             .bind(row.hour)
             .bind(row.impressions);
     }
-    let inserted: HashSet<i64> = query
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| r.try_get::<i64, _>(0))
-        .collect::<Result<_, _>>()?;
-    if inserted.len() < chunk.len() {
-        for row in chunk
-            .iter()
-            .filter(|r| !inserted.contains(&i64::try_from(r.row).unwrap_or(i64::MAX)))
-        {
+    let inserted = query.execute(&mut **tx).await?.rows_affected();
+    if inserted < chunk.len() as u64 {
+        // Rare: some keys were already staged. Each row's key now belongs to exactly one staged
+        // row; where that row is not this one, this one is the duplicate.
+        for row in chunk.iter() {
             let first: i64 = sqlx::query("SELECT row_no FROM forecast_import WHERE meta_id = $1 AND part = $2 AND date = $3 AND hour = $4")
                 .bind(row.meta_id)
                 .bind(row.part.as_str())
@@ -394,12 +386,14 @@ async fn stage(
                 .fetch_one(&mut **tx)
                 .await?
                 .try_get(0)?;
-            errors.push(
-                row.row,
-                "media,meta_id,part,date,hour",
-                &row.key,
-                format!("duplicate key (first at row {first})"),
-            );
+            if first != i64::try_from(row.row).unwrap_or(i64::MAX) {
+                errors.push(
+                    row.row,
+                    "media,meta_id,part,date,hour",
+                    &row.key,
+                    format!("duplicate key (first at row {first})"),
+                );
+            }
         }
     }
     chunk.clear();

@@ -207,24 +207,7 @@ impl Inventory {
             let mut sql = String::from(
                 "INSERT INTO standard_inventory (org_id, media_id, meta_id, platform, month, forecast_qty, qty, change_rate_ppm, updated_at) VALUES ",
             );
-            for i in 0..batch.len() {
-                let b = i * 9;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "(${},${},${},${},${},${},${},${},${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9
-                ));
-            }
+            sql.push_str(&self.db.dialect().values_rows(batch.len(), 9));
             sql.push_str(
                 " ON CONFLICT (meta_id, platform, month) DO UPDATE SET forecast_qty = excluded.forecast_qty,
                    change_rate_ppm = excluded.change_rate_ppm, updated_at = excluded.updated_at,

@@ -210,23 +210,7 @@ impl Inventory {
         let mut sql = String::from(
             "INSERT INTO unit_inventory (org_id, media_id, meta_id, platform, date, month, total, updated_at) VALUES ",
         );
-        for i in 0..pending.len() {
-            let b = i * UNIT_COLUMNS;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(${},${},${},${},${},${},${},${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8
-            ));
-        }
+        sql.push_str(&self.db.dialect().values_rows(pending.len(), UNIT_COLUMNS));
         sql.push_str(" ON CONFLICT (meta_id, platform, date) DO UPDATE SET total = excluded.total, updated_at = excluded.updated_at");
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         let month_text = month.to_string();
