@@ -23,6 +23,7 @@ mod catalog;
 mod error;
 mod export;
 mod forecast_import;
+mod jobs;
 mod sources;
 mod standard;
 mod types;
@@ -33,7 +34,11 @@ pub use catalog::{DEFAULT_PART_PLATFORMS, MediaEntry, MetaEntry};
 pub use error::{InventoryError, RowError};
 pub use export::{ExportLevel, format_ppm, write_csv, write_xlsx};
 pub use forecast_import::{ImportSummary, MAX_LISTED_ERRORS};
-pub use standard::{MonthState, StandardBuild, StandardRow, change_rate_ppm};
+pub use jobs::{BUILD_STANDARD_JOB, BUILD_UNIT_JOB, BuildHandler, build_job};
+pub use standard::{
+    AuditEntry, MonthState, MonthSummary, StandardBuild, StandardFilter, StandardRow,
+    change_rate_ppm,
+};
 pub use types::{Month, Platform};
 pub use unit::{UnitBuild, UnitRow};
 

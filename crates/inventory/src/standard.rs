@@ -67,6 +67,71 @@ pub struct MonthState {
     pub confirmed_at: Option<i64>,
 }
 
+/// Which standard rows an operation applies to; `None` fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StandardFilter {
+    /// Media code.
+    pub media: Option<String>,
+    /// Platform.
+    pub platform: Option<Platform>,
+    /// Content owner code.
+    pub content_owner: Option<String>,
+}
+
+impl StandardFilter {
+    /// True when `row` matches.
+    pub fn matches(&self, row: &StandardRow) -> bool {
+        self.media.as_ref().is_none_or(|m| *m == row.media)
+            && self.platform.is_none_or(|p| p == row.platform)
+            && self
+                .content_owner
+                .as_ref()
+                .is_none_or(|co| Some(co) == row.content_owner.as_ref())
+    }
+}
+
+/// One audited correction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// The standard row.
+    pub standard_id: i64,
+    /// Media code.
+    pub media: String,
+    /// meta_id code.
+    pub meta_id: String,
+    /// Platform.
+    pub platform: Platform,
+    /// Who (display name), when known.
+    pub user: Option<String>,
+    /// Quantity before.
+    pub old_qty: i64,
+    /// Quantity after.
+    pub new_qty: i64,
+    /// Why.
+    pub note: String,
+    /// When (UTC ms).
+    pub changed_at: i64,
+}
+
+/// A month that has a forecast or standard inventory, with its state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MonthSummary {
+    /// The month.
+    pub month: Month,
+    /// Forecast rows (daily, per part) stored for it.
+    pub forecast_rows: i64,
+    /// Standard rows.
+    pub standard_rows: i64,
+    /// Unit rows.
+    pub unit_rows: i64,
+    /// Unit rows whose total is below reserved.
+    pub oversold: i64,
+    /// Last standard build.
+    pub built_at: Option<i64>,
+    /// Confirmation.
+    pub confirmed_at: Option<i64>,
+}
+
 /// `(current - previous) / previous` in millionths, rounded half away from zero; `None` when the
 /// previous month has no forecast or zero.
 pub fn change_rate_ppm(current: i64, previous: Option<i64>) -> Option<i64> {
@@ -416,6 +481,118 @@ impl Inventory {
             .await?;
         tx.commit().await?;
         Ok(StandardRow::from_row(&row)?)
+    }
+
+    /// Sets every row matching `filter` to `percent_bp` (basis points, 8000 = 80%) of its
+    /// forecast, rounded half up; each change audited. Returns how many rows changed.
+    pub async fn set_standard_percent(
+        &self,
+        org: OrgId,
+        month: Month,
+        filter: &StandardFilter,
+        percent_bp: i64,
+        user: Option<UserId>,
+    ) -> Result<u64, InventoryError> {
+        if !(0..=100_000).contains(&percent_bp) {
+            return Err(InventoryError::Invalid {
+                field: "percent",
+                message: format!("{} must be between 0% and 1000%", percent_bp as f64 / 100.0),
+            });
+        }
+        let note = format!(
+            "set to {}.{:02}% of forecast",
+            percent_bp / 100,
+            percent_bp % 100
+        );
+        let mut changed = 0;
+        for row in self
+            .standard_rows(org, month)
+            .await?
+            .into_iter()
+            .filter(|r| filter.matches(r))
+        {
+            let qty = i64::try_from(
+                (i128::from(row.forecast_qty) * i128::from(percent_bp) + 5_000) / 10_000,
+            )
+            .unwrap_or(i64::MAX);
+            if qty != row.qty {
+                self.set_standard_qty(org, row.id, qty, user, &note).await?;
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// The month's corrections, newest first.
+    pub async fn audit_entries(
+        &self,
+        org: OrgId,
+        month: Month,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, InventoryError> {
+        let rows = sqlx::query(
+            "SELECT a.standard_id, m.code AS media, mi.code AS meta_code, s.platform, u.display_name, a.old_qty, a.new_qty, a.note, a.changed_at
+             FROM standard_audit a
+             JOIN standard_inventory s ON s.id = a.standard_id
+             JOIN media m ON m.id = s.media_id JOIN meta_ids mi ON mi.id = s.meta_id
+             LEFT JOIN users u ON u.id = a.user_id
+             WHERE a.org_id = $1 AND s.month = $2 ORDER BY a.id DESC LIMIT $3",
+        )
+        .bind(org.get())
+        .bind(month.to_string())
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let platform: String = r.try_get("platform")?;
+                Ok(AuditEntry {
+                    standard_id: r.try_get("standard_id")?,
+                    media: r.try_get("media")?,
+                    meta_id: r.try_get("meta_code")?,
+                    platform: Platform::parse(&platform).unwrap_or(Platform::Pc),
+                    user: r.try_get("display_name")?,
+                    old_qty: r.try_get("old_qty")?,
+                    new_qty: r.try_get("new_qty")?,
+                    note: r.try_get("note")?,
+                    changed_at: r.try_get("changed_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Every month with a forecast or inventory, newest first.
+    pub async fn months(&self, org: OrgId) -> Result<Vec<MonthSummary>, InventoryError> {
+        let rows = sqlx::query(
+            "SELECT month,
+                    (SELECT COUNT(*) FROM forecast_daily f WHERE f.org_id = $1 AND f.month = x.month) AS forecast_rows,
+                    (SELECT COUNT(*) FROM standard_inventory s WHERE s.org_id = $1 AND s.month = x.month) AS standard_rows,
+                    (SELECT COUNT(*) FROM unit_inventory u WHERE u.org_id = $1 AND u.month = x.month) AS unit_rows,
+                    (SELECT COUNT(*) FROM unit_inventory u WHERE u.org_id = $1 AND u.month = x.month AND u.total < u.reserved) AS oversold,
+                    (SELECT built_at FROM standard_months sm WHERE sm.org_id = $1 AND sm.month = x.month) AS built_at,
+                    (SELECT confirmed_at FROM standard_months sm WHERE sm.org_id = $1 AND sm.month = x.month) AS confirmed_at
+             FROM (SELECT DISTINCT month FROM forecast_daily WHERE org_id = $1
+                   UNION SELECT month FROM standard_months WHERE org_id = $1) x
+             ORDER BY month DESC",
+        )
+        .bind(org.get())
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let month: String = r.try_get("month")?;
+                Ok(MonthSummary {
+                    month: month.parse()?,
+                    forecast_rows: r.try_get("forecast_rows")?,
+                    standard_rows: r.try_get("standard_rows")?,
+                    unit_rows: r.try_get("unit_rows")?,
+                    oversold: r.try_get("oversold")?,
+                    built_at: r.try_get("built_at")?,
+                    confirmed_at: r.try_get("confirmed_at")?,
+                })
+            })
+            .collect()
     }
 
     /// Confirms a built month so its unit inventory may be built.

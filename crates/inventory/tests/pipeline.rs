@@ -804,3 +804,58 @@ async fn one_organization_never_sees_another_s_inventory() {
         Err(InventoryError::Conflict(_))
     ));
 }
+
+#[tokio::test]
+async fn bulk_percent_of_forecast_changes_only_the_filtered_rows_and_audits_each() {
+    let s = setup().await;
+    s.import(&s.csv("f.csv", &forecast_rows())).await.unwrap();
+    let december: Month = "2026-12".parse().unwrap();
+    s.inventory
+        .build_standard(s.org, december, "test", &mut |_| {})
+        .await
+        .unwrap();
+    let filter = adpool_inventory::StandardFilter {
+        media: Some("KBS".into()),
+        ..Default::default()
+    };
+    let changed = s
+        .inventory
+        .set_standard_percent(s.org, december, &filter, 8000, None)
+        .await
+        .unwrap();
+    assert_eq!(changed, 3, "KBS has three rows (PC, MOBILE, APP)");
+    for row in s.inventory.standard_rows(s.org, december).await.unwrap() {
+        if row.media == "KBS" {
+            assert_eq!(row.qty, (row.forecast_qty * 8000 + 5000) / 10_000);
+        } else {
+            assert_eq!(row.qty, row.forecast_qty);
+        }
+    }
+    let audit = s
+        .inventory
+        .audit_entries(s.org, december, 100)
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 3);
+    assert!(
+        audit
+            .iter()
+            .all(|a| a.note == "set to 80.00% of forecast" && a.media == "KBS")
+    );
+    assert!(matches!(
+        s.inventory
+            .set_standard_percent(s.org, december, &filter, -1, None)
+            .await,
+        Err(InventoryError::Invalid { .. })
+    ));
+    let months = s.inventory.months(s.org).await.unwrap();
+    assert_eq!(
+        months
+            .iter()
+            .map(|m| m.month.to_string())
+            .collect::<Vec<_>>(),
+        vec!["2026-12", "2026-11"]
+    );
+    assert_eq!((months[0].standard_rows, months[1].standard_rows), (5, 0));
+    assert!(s.inventory.months(s.other_org).await.unwrap().is_empty());
+}

@@ -32,6 +32,13 @@ pub enum AppError {
         /// What is wrong.
         message: String,
     },
+    /// 422: an uploaded file was refused; `details` lists what is wrong with it.
+    InvalidFile {
+        /// Summary.
+        message: String,
+        /// E.g. `{ "errors": [{ "row", "column", "value", "reason" }], "total": 3 }`.
+        details: Value,
+    },
     /// 429: too many attempts.
     Throttled {
         /// Seconds to wait.
@@ -69,7 +76,9 @@ impl AppError {
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Validation { .. } | AppError::InvalidFile { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -86,6 +95,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::Validation { .. } => "validation_failed",
+            AppError::InvalidFile { .. } => "invalid_file",
             AppError::Throttled { .. } => "too_many_attempts",
             AppError::Internal(_) => "internal",
         }
@@ -94,7 +104,9 @@ impl AppError {
     /// The message shown to the client (never the cause of a 500).
     pub fn message(&self) -> String {
         match self {
-            AppError::BadRequest(m) | AppError::Conflict(m) => m.clone(),
+            AppError::BadRequest(m)
+            | AppError::Conflict(m)
+            | AppError::InvalidFile { message: m, .. } => m.clone(),
             AppError::Unauthorized => "sign in or send a valid API token".into(),
             AppError::InvalidCredentials => "invalid email or password".into(),
             AppError::Forbidden => "your role does not allow this".into(),
@@ -192,6 +204,37 @@ impl From<JobsError> for AppError {
                 message,
             },
             JobsError::Store(_) => AppError::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<adpool_inventory::InventoryError> for AppError {
+    fn from(error: adpool_inventory::InventoryError) -> Self {
+        use adpool_inventory::InventoryError;
+        match error {
+            InventoryError::NotFound => AppError::NotFound,
+            InventoryError::Invalid { field, message } => AppError::Validation {
+                field: field.into(),
+                message,
+            },
+            InventoryError::Conflict(message) => AppError::Conflict(message),
+            InventoryError::File { file, message } => AppError::InvalidFile {
+                message: format!("{file}: {message}"),
+                details: serde_json::json!({ "file": file, "errors": [], "total": 0 }),
+            },
+            InventoryError::Rows {
+                ref file,
+                ref errors,
+                total,
+            } => AppError::InvalidFile {
+                message: error.to_string(),
+                details: serde_json::json!({
+                    "file": file,
+                    "total": total,
+                    "errors": errors.iter().map(|e| serde_json::json!({ "row": e.row, "column": e.column, "value": e.value, "reason": e.reason })).collect::<Vec<_>>(),
+                }),
+            },
+            InventoryError::Store(_) => AppError::Internal(error.to_string()),
         }
     }
 }

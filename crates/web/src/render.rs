@@ -39,6 +39,18 @@ pub(crate) const TEMPLATE_SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/notifications.html"),
     ),
     ("error.html", include_str!("../templates/error.html")),
+    (
+        "inventory.html",
+        include_str!("../templates/inventory.html"),
+    ),
+    (
+        "inventory_standard.html",
+        include_str!("../templates/inventory_standard.html"),
+    ),
+    (
+        "inventory_unit.html",
+        include_str!("../templates/inventory_unit.html"),
+    ),
 ];
 
 pub(crate) struct Templates {

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use adpool_accounts::Accounts;
 use adpool_core::SharedClock;
+use adpool_inventory::Inventory;
 use adpool_jobs::{Jobs, Notifications, Scheduler};
 use adpool_store::Db;
 use tokio::sync::Notify;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub accounts: Accounts,
     /// The job queue.
     pub jobs: Jobs,
+    /// Forecast-pool inventory.
+    pub inventory: Inventory,
     /// Notifications.
     pub notifications: Notifications,
     /// Cron schedules.
@@ -48,6 +51,7 @@ impl AppState {
             accounts: Accounts::new(db.clone(), clock.clone()),
             notifications: Notifications::new(jobs.clone()),
             scheduler: Scheduler::new(jobs.clone()),
+            inventory: Inventory::new(db.clone(), clock.clone()),
             jobs,
             db,
             clock,

@@ -33,7 +33,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/notifications/{id}/read", post(read_notification))
         .route("/notifications/read-all", post(read_all_notifications))
         .route("/schedules", get(list_schedules))
-        .fallback(|| async { AppError::NotFound })
 }
 
 /// A JSON body whose rejection is answered in the API's error shape.

@@ -3,6 +3,8 @@
 mod activity;
 mod admin;
 pub(crate) mod api;
+mod inventory;
+mod inventory_api;
 pub(crate) mod openapi;
 mod ops;
 mod pages;
@@ -23,7 +25,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(pages::router())
         .merge(admin::router())
         .merge(activity::router())
-        .nest("/api/v1", api::router())
+        .merge(inventory::router())
+        .nest("/api/v1", api::router().merge(inventory_api::router()))
         .merge(ops::router())
         .route("/api/openapi.json", axum::routing::get(openapi::serve))
         .layer(middleware::from_fn_with_state(
