@@ -94,6 +94,7 @@ fn remove_demo_files() -> anyhow::Result<()> {
 
 /// Fills a migrated, empty database with the demo data.
 pub async fn seed(db: &adpool_store::Db, clock: SharedClock) -> anyhow::Result<()> {
+    let clock_for_inventory = clock.clone();
     let accounts = Accounts::new(db.clone(), clock.clone());
     let jobs = adpool_jobs::Jobs::new(db.clone(), clock);
     let notifications = Notifications::new(jobs.clone());
@@ -142,6 +143,164 @@ pub async fn seed(db: &adpool_store::Db, clock: SharedClock) -> anyhow::Result<(
             .max_attempts(1),
     )
     .await?;
+    seed_inventory(db, clock_for_inventory, media.id, admin.id)
+        .await
+        .context("demo inventory")?;
+    Ok(())
+}
+
+/// Content owners (방송사) and their programs, as the demo catalog.
+const DEMO_PROGRAMS: &[(&str, &str, &str, &[(&str, &str)])] = &[
+    (
+        "KBS",
+        "한국방송공사",
+        "program",
+        &[
+            ("KBS-1N2D", "1박 2일"),
+            ("KBS-SUPERMAN", "슈퍼맨이 돌아왔다"),
+            ("KBS-MUSICBANK", "뮤직뱅크"),
+        ],
+    ),
+    (
+        "MBC",
+        "문화방송",
+        "program",
+        &[
+            ("MBC-IAMSOLO", "나 혼자 산다"),
+            ("MBC-HANGOUT", "놀면 뭐하니?"),
+            ("MBC-RADIOSTAR", "라디오스타"),
+        ],
+    ),
+    (
+        "SBS",
+        "SBS",
+        "program",
+        &[
+            ("SBS-RUNNINGMAN", "런닝맨"),
+            ("SBS-MYLITTLEOLDBOY", "미운 우리 새끼"),
+        ],
+    ),
+    (
+        "JTBC",
+        "JTBC",
+        "program",
+        &[
+            ("JTBC-KNOWINGBROS", "아는 형님"),
+            ("JTBC-STRONGBASEBALL", "최강야구"),
+        ],
+    ),
+];
+
+/// Media (VOD services) whose inventory the demo organization sells, with their size.
+const DEMO_MEDIA: &[(&str, u64)] = &[("WAVVE", 3), ("TVING", 2)];
+
+/// Two months of realistic forecast (this month and next), imported through the real import,
+/// built, corrected and confirmed the way an ad-ops team would.
+async fn seed_inventory(
+    db: &adpool_store::Db,
+    clock: SharedClock,
+    org: adpool_core::OrgId,
+    admin: adpool_core::UserId,
+) -> anyhow::Result<()> {
+    use adpool_inventory::{Inventory, MetaDetails, Month, StandardFilter};
+    let inventory = Inventory::new(db.clone(), clock.clone());
+    let this_month = Month::of(clock.today());
+    let months = [this_month, this_month.next()];
+    let folder = tempfile::tempdir()?;
+    let path = folder.path().join("demo-forecast.csv");
+    let mut csv = String::from("media,meta_id,part,date,hour,impressions\n");
+    let mut noise: u64 = 20_261_121;
+    for (media, scale) in DEMO_MEDIA {
+        for (program_index, (_, _, _, programs)) in DEMO_PROGRAMS.iter().enumerate() {
+            for (meta_index, (meta, _)) in programs.iter().enumerate() {
+                let popularity = 12 - (program_index * 2 + meta_index) as u64;
+                for month in months {
+                    for day in month.days() {
+                        let weekend = matches!(
+                            chrono::Datelike::weekday(&day.naive()),
+                            chrono::Weekday::Sat | chrono::Weekday::Sun
+                        );
+                        for (part, share) in
+                            [("PC_VOD", 2), ("MOBILE_VOD", 5), ("APP_VOD", 4), ("CTV", 3)]
+                        {
+                            for hour in (0..24).step_by(2) {
+                                let evening = if (19..=23).contains(&hour) {
+                                    3
+                                } else if hour < 7 {
+                                    1
+                                } else {
+                                    2
+                                };
+                                noise = noise
+                                    .wrapping_mul(6_364_136_223_846_793_005)
+                                    .wrapping_add(1_442_695_040_888_963_407);
+                                let base = scale
+                                    * popularity
+                                    * share
+                                    * evening
+                                    * if weekend { 13 } else { 10 }
+                                    * 9;
+                                let impressions = base + (noise >> 33) % (base / 4 + 1);
+                                csv.push_str(&format!(
+                                    "{media},{meta},{part},{day},{hour},{impressions}\n"
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    std::fs::write(&path, csv)?;
+    inventory
+        .import_forecast_file(org, &path, &mut |_| {})
+        .await?;
+    for (co, co_name, kind, programs) in DEMO_PROGRAMS {
+        inventory.ensure_content_owner(org, co, co_name).await?;
+        for (media, _) in DEMO_MEDIA {
+            for (meta, name) in programs.iter() {
+                let details = MetaDetails {
+                    name: Some((*name).into()),
+                    content_owner: Some((*co).into()),
+                    kind: Some((*kind).into()),
+                };
+                inventory.update_meta(org, media, meta, &details).await?;
+            }
+        }
+    }
+    for month in months {
+        inventory
+            .build_standard(org, month, "demo", &mut |_| {})
+            .await?;
+        // Ad ops sells CTV conservatively: 80% of the vendor forecast.
+        let ctv = StandardFilter {
+            platform: Some(adpool_inventory::Platform::Ctv),
+            ..StandardFilter::default()
+        };
+        inventory
+            .set_standard_percent(org, month, &ctv, 8_000, Some(admin))
+            .await?;
+        inventory.confirm_month(org, month, Some(admin)).await?;
+        inventory
+            .build_unit(org, month, "demo", &mut |_| {})
+            .await?;
+    }
+    // A late correction next month: it needs confirming again before the next unit build.
+    let next = inventory.standard_rows(org, months[1]).await?;
+    if let Some(row) = next
+        .iter()
+        .find(|r| r.meta_id == "KBS-MUSICBANK" && r.platform == adpool_inventory::Platform::Mobile)
+    {
+        inventory
+            .set_standard_qty(
+                org,
+                row.id,
+                row.qty / 2,
+                Some(admin),
+                "방송 휴방 예정 (broadcast break)",
+            )
+            .await?;
+    }
     Ok(())
 }
 

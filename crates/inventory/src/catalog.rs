@@ -151,7 +151,100 @@ pub(crate) async fn register_meta(
         .try_get("id")
 }
 
+/// A meta_id's descriptive fields, as an operator or a catalog file sets them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetaDetails {
+    /// Display name, e.g. the program title.
+    pub name: Option<String>,
+    /// Content owner code (created when new).
+    pub content_owner: Option<String>,
+    /// program, channel or keyword.
+    pub kind: Option<String>,
+}
+
 impl Inventory {
+    /// Creates or renames a content owner (방송사) by code; returns its id.
+    pub async fn ensure_content_owner(
+        &self,
+        org: OrgId,
+        code: &str,
+        name: &str,
+    ) -> Result<i64, InventoryError> {
+        let code = code.trim();
+        if code.is_empty() {
+            return Err(InventoryError::Invalid {
+                field: "content_owner",
+                message: "the code must not be empty".into(),
+            });
+        }
+        let row = sqlx::query(
+            "INSERT INTO content_owners (org_id, code, name, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (org_id, code) DO UPDATE SET name = excluded.name RETURNING id",
+        )
+        .bind(org.get())
+        .bind(code)
+        .bind(if name.trim().is_empty() {
+            code
+        } else {
+            name.trim()
+        })
+        .bind(self.now())
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// Sets a meta_id's name, content owner and kind; `None` fields stay as they are.
+    pub async fn update_meta(
+        &self,
+        org: OrgId,
+        media: &str,
+        meta: &str,
+        details: &MetaDetails,
+    ) -> Result<(), InventoryError> {
+        if let Some(kind) = &details.kind {
+            if !["program", "channel", "keyword"].contains(&kind.as_str()) {
+                return Err(InventoryError::Invalid {
+                    field: "kind",
+                    message: format!("'{kind}' is not program, channel or keyword"),
+                });
+            }
+        }
+        let co_id = match &details.content_owner {
+            Some(code) => {
+                let row =
+                    sqlx::query("SELECT id FROM content_owners WHERE org_id = $1 AND code = $2")
+                        .bind(org.get())
+                        .bind(code)
+                        .fetch_optional(self.db.pool())
+                        .await?;
+                match row {
+                    Some(row) => Some(row.try_get::<i64, _>("id")?),
+                    None => Some(self.ensure_content_owner(org, code, code).await?),
+                }
+            }
+            None => None,
+        };
+        let updated = sqlx::query(
+            "UPDATE meta_ids SET name = COALESCE($1, name), co_id = COALESCE($2, co_id), kind = COALESCE($3, kind)
+             WHERE org_id = $4 AND code = $5 AND media_id = (SELECT id FROM media WHERE org_id = $4 AND code = $6)",
+        )
+        .bind(details.name.as_deref())
+        .bind(co_id)
+        .bind(details.kind.as_deref())
+        .bind(org.get())
+        .bind(meta)
+        .bind(media)
+        .execute(self.db.pool())
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            Err(InventoryError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
     /// The organization's media, by code.
     pub async fn media(&self, org: OrgId) -> Result<Vec<MediaEntry>, InventoryError> {
         let rows = sqlx::query("SELECT id, code, name FROM media WHERE org_id = $1 ORDER BY code")

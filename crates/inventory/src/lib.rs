@@ -30,7 +30,7 @@ mod types;
 mod unit;
 
 pub use adpool_core::{OrgId, UserId};
-pub use catalog::{DEFAULT_PART_PLATFORMS, MediaEntry, MetaEntry};
+pub use catalog::{DEFAULT_PART_PLATFORMS, MediaEntry, MetaDetails, MetaEntry};
 pub use error::{InventoryError, RowError};
 pub use export::{ExportLevel, format_ppm, write_csv, write_xlsx};
 pub use forecast_import::{ImportSummary, MAX_LISTED_ERRORS};

@@ -76,6 +76,13 @@ impl Templates {
             let sign = if value < 0 { "-" } else { "" };
             format!("{sign}{}", group_thousands(value.unsigned_abs()))
         });
+        env.add_filter("compact", |state: &State, value: i64| {
+            let lang = state
+                .lookup("lang")
+                .and_then(|v| v.as_str().and_then(Lang::parse))
+                .unwrap_or(Lang::Ko);
+            compact_number(lang, value)
+        });
         env.add_filter("kst", |value: Option<i64>| {
             value
                 .map(format_kst_datetime)
@@ -90,6 +97,28 @@ impl Templates {
             .and_then(|t| t.render(ctx))
             .map_err(|e| AppError::Internal(format!("rendering {name}: {e:#}")))
     }
+}
+
+/// A short number for tight spaces: 만/억 in Korean (1,488,561 -> 149만), K/M/B in English.
+pub(crate) fn compact_number(lang: Lang, value: i64) -> String {
+    let magnitude = value.unsigned_abs() as f64;
+    let sign = if value < 0 { "-" } else { "" };
+    let units: &[(f64, &str)] = match lang {
+        Lang::Ko => &[(1e8, "억"), (1e4, "만")],
+        Lang::En => &[(1e9, "B"), (1e6, "M"), (1e3, "K")],
+    };
+    for (size, unit) in units {
+        if magnitude >= *size {
+            let scaled = magnitude / size;
+            let text = if scaled >= 100.0 {
+                format!("{scaled:.0}")
+            } else {
+                format!("{scaled:.1}")
+            };
+            return format!("{sign}{}{unit}", text.trim_end_matches(".0"));
+        }
+    }
+    value.to_string()
 }
 
 /// The main navigation: (key, path, label key).
@@ -155,4 +184,22 @@ pub(crate) fn bare(
     let ctx =
         context! { ..context! { lang => lang.code(), other_lang => lang.other().code() }, ..extra };
     state.templates.render(template, ctx).map(Html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact_number;
+    use crate::Lang;
+
+    #[test]
+    fn compact_numbers_read_naturally() {
+        assert_eq!(compact_number(Lang::Ko, 1_488_561), "149만");
+        assert_eq!(compact_number(Lang::Ko, 148_861), "14.9만");
+        assert_eq!(compact_number(Lang::Ko, 250_000_000), "2.5억");
+        assert_eq!(compact_number(Lang::Ko, 9_999), "9999");
+        assert_eq!(compact_number(Lang::En, 1_488_561), "1.5M");
+        assert_eq!(compact_number(Lang::En, 150_000), "150K");
+        assert_eq!(compact_number(Lang::En, -2_000), "-2K");
+        assert_eq!(compact_number(Lang::Ko, 30_000), "3만");
+    }
 }

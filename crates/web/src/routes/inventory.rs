@@ -305,7 +305,8 @@ async fn standard_page(
                 platform => r.platform.as_str(), forecast_qty => r.forecast_qty, qty => r.qty,
                 change_rate => r.change_rate_ppm.map(|p| format!("{:+.2}%", p as f64 / 10_000.0)),
                 change_rate_exact => r.change_rate_ppm.map(format_ppm), rate_class => rate_class,
-                edited => r.qty_edited_at.is_some(), percent_of_forecast => (r.forecast_qty > 0).then(|| r.qty * 100 / r.forecast_qty),
+                edited => r.qty_edited_at.is_some(),
+                percent_of_forecast => (r.forecast_qty > 0 && r.qty != r.forecast_qty).then(|| format!("{:.1}%", r.qty as f64 * 100.0 / r.forecast_qty as f64)),
             }
         })
         .collect();
@@ -513,7 +514,7 @@ fn calendars(month: Month, rows: &[UnitRow]) -> Vec<Value> {
             for (index, (total, reserved)) in per_day.iter().enumerate() {
                 let available = total - reserved;
                 let level = if *total <= 0 { 0 } else { ((available.max(0) * 4 + total - 1) / total).clamp(0, 4) };
-                cells.push(context! { day => index + 1, total => total, reserved => reserved, available => available, level => level, oversold => available < 0 });
+                cells.push(context! { day => index + 1, date => days.get(index).map(ToString::to_string), total => total, reserved => reserved, available => available, level => level, oversold => available < 0 });
             }
             while !cells.len().is_multiple_of(7) {
                 cells.push(Value::from(()));
