@@ -202,13 +202,15 @@ impl Inventory {
         meta: &str,
         details: &MetaDetails,
     ) -> Result<(), InventoryError> {
-        if let Some(kind) = &details.kind {
-            if !["program", "channel", "keyword"].contains(&kind.as_str()) {
-                return Err(InventoryError::Invalid {
-                    field: "kind",
-                    message: format!("'{kind}' is not program, channel or keyword"),
-                });
-            }
+        if let Some(kind) = details
+            .kind
+            .as_deref()
+            .filter(|k| !["program", "channel", "keyword"].contains(k))
+        {
+            return Err(InventoryError::Invalid {
+                field: "kind",
+                message: format!("'{kind}' is not program, channel or keyword"),
+            });
         }
         let co_id = match &details.content_owner {
             Some(code) => {
