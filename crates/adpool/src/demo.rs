@@ -149,8 +149,16 @@ pub async fn seed(db: &adpool_store::Db, clock: SharedClock) -> anyhow::Result<(
     Ok(())
 }
 
+/// A content owner of the demo catalog: (code, name, kind of its meta_ids, [(meta_id, title)]).
+type DemoOwner = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
 /// Content owners (방송사) and their programs, as the demo catalog.
-const DEMO_PROGRAMS: &[(&str, &str, &str, &[(&str, &str)])] = &[
+const DEMO_PROGRAMS: &[DemoOwner] = &[
     (
         "KBS",
         "한국방송공사",
