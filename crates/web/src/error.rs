@@ -129,6 +129,7 @@ impl AppError {
             AppError::Throttled { retry_after_secs } => {
                 serde_json::json!({ "retry_after_secs": retry_after_secs })
             }
+            AppError::InvalidFile { details, .. } => details.clone(),
             _ => serde_json::json!({}),
         }
     }

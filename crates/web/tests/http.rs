@@ -1061,3 +1061,416 @@ async fn operations_endpoints_answer() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// A multipart body with one file field named `file`.
+fn multipart(file_name: &str, content: &str) -> (String, Body) {
+    let boundary = "adpool-test-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n{content}\r\n--{boundary}--\r\n"
+    );
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        Body::from(body),
+    )
+}
+
+fn december_forecast() -> String {
+    let mut csv = String::from("media,meta_id,part,date,hour,impressions\n");
+    for day in 1..=31 {
+        csv.push_str(&format!(
+            "WAVVE,SBS-RUNNINGMAN,MOBILE_VOD,2026-12-{day:02},21,{}\n",
+            10_000 + day * 100
+        ));
+        csv.push_str(&format!(
+            "WAVVE,SBS-RUNNINGMAN,CTV,2026-12-{day:02},21,{}\n",
+            3_000 + day
+        ));
+    }
+    csv
+}
+
+impl TestApp {
+    async fn upload(&self, uri: &str, auth: &Auth, file_name: &str, content: &str) -> Reply {
+        let (content_type, body) = multipart(file_name, content);
+        let uri = match auth {
+            Auth::Session { csrf, .. } => format!("{uri}?csrf_token={csrf}"),
+            _ => uri.to_owned(),
+        };
+        self.send(
+            Method::POST,
+            &uri,
+            auth,
+            Some(body),
+            Some(&content_type),
+            &[],
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn an_operator_uploads_corrects_confirms_and_builds_inventory_in_the_browser() {
+    let t = TestApp::new().await;
+    let org = t.org("Media Rep").await;
+    t.user(org, "ops@rep.kr", Role::Operator).await;
+    let session = t.login("ops@rep.kr", PASSWORD).await.unwrap();
+
+    let bad = t.upload("/inventory/forecast", &session, "bad.csv", "media,meta_id,part,date,hour,impressions\nWAVVE,X,RADIO,2026-12-01,0,5\nWAVVE,X,CTV,2026-12-01,24,5\n").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("data-testid=\"import-errors\""));
+    assert!(
+        bad.body.contains("RADIO") && bad.body.contains("hour outside 0-23"),
+        "every error is listed"
+    );
+    assert!(
+        t.state.inventory.media(org).await.unwrap().is_empty(),
+        "nothing changed"
+    );
+
+    let good = t
+        .upload(
+            "/inventory/forecast",
+            &session,
+            "wavve-2026-12.csv",
+            &december_forecast(),
+        )
+        .await;
+    assert_eq!(good.status, StatusCode::OK, "{}", good.body);
+    assert!(good.body.contains("data-testid=\"import-summary\"") && good.body.contains("62"));
+
+    let build = t
+        .form("/inventory/2026-12/build-standard", &session, &[])
+        .await;
+    assert_eq!(build.status, StatusCode::SEE_OTHER);
+    assert!(
+        build.location().starts_with("/jobs/"),
+        "the build runs as a job: {}",
+        build.location()
+    );
+    // Run the queued job the way the worker does.
+    t.state
+        .inventory
+        .build_standard(org, "2026-12".parse().unwrap(), "test", &mut |_| {})
+        .await
+        .unwrap();
+
+    let page = t
+        .get("/inventory/2026-12/standard?platform=CTV", &session)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("data-testid=\"standard-table\""));
+    assert!(
+        !page.body.contains("<td>MOBILE</td>") && page.body.contains("<td>CTV</td>"),
+        "the platform filter applies"
+    );
+    let not_ready = t.form("/inventory/2026-12/build-unit", &session, &[]).await;
+    assert!(
+        not_ready.location().contains("error="),
+        "{}",
+        not_ready.location()
+    );
+
+    let ctv = t
+        .state
+        .inventory
+        .standard_rows(org, "2026-12".parse().unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.platform.as_str() == "CTV")
+        .unwrap();
+    let back = "/inventory/2026-12/standard?platform=CTV";
+    let edit = t
+        .form(
+            &format!("/inventory/standard/{}", ctv.id),
+            &session,
+            &[("qty", "90,000"), ("back", back)],
+        )
+        .await;
+    assert_eq!(edit.status, StatusCode::SEE_OTHER);
+    assert!(
+        edit.location()
+            .starts_with("/inventory/2026-12/standard?flash=")
+            && edit.location().ends_with("&platform=CTV"),
+        "{}",
+        edit.location()
+    );
+    let bad_qty = t
+        .form(
+            &format!("/inventory/standard/{}", ctv.id),
+            &session,
+            &[("qty", "lots"), ("back", back)],
+        )
+        .await;
+    assert!(bad_qty.location().contains("error="));
+    let bulk = t
+        .form(
+            "/inventory/2026-12/percent",
+            &session,
+            &[("percent", "80"), ("platform", "MOBILE")],
+        )
+        .await;
+    assert_eq!(bulk.status, StatusCode::SEE_OTHER);
+    let rows = t
+        .state
+        .inventory
+        .standard_rows(org, "2026-12".parse().unwrap())
+        .await
+        .unwrap();
+    let mobile = rows
+        .iter()
+        .find(|r| r.platform.as_str() == "MOBILE")
+        .unwrap();
+    assert_eq!(mobile.qty, (mobile.forecast_qty * 8000 + 5000) / 10_000);
+    assert_eq!(rows.iter().find(|r| r.id == ctv.id).unwrap().qty, 90_000);
+    let audited = t.get("/inventory/2026-12/standard", &session).await;
+    assert!(
+        audited.body.contains("set to 80.00% of forecast")
+            && audited.body.contains("edited in the standard table")
+    );
+
+    assert_eq!(
+        t.form("/inventory/2026-12/confirm", &session, &[])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let unit = t.form("/inventory/2026-12/build-unit", &session, &[]).await;
+    assert!(unit.location().starts_with("/jobs/"), "{}", unit.location());
+    t.state
+        .inventory
+        .build_unit(org, "2026-12".parse().unwrap(), "test", &mut |_| {})
+        .await
+        .unwrap();
+    let calendar = t.get("/inventory/2026-12/unit?media=WAVVE", &session).await;
+    assert_eq!(calendar.status, StatusCode::OK, "{}", calendar.body);
+    assert_eq!(
+        calendar.body.matches("data-testid=\"calendar\"").count(),
+        2,
+        "one calendar per media x platform"
+    );
+    let overview = t.get("/inventory", &session).await;
+    assert!(overview.body.contains("2026-12"));
+}
+
+#[tokio::test]
+async fn the_inventory_api_serves_the_same_data_and_refuses_what_it_must() {
+    let t = TestApp::new().await;
+    let org = t.org("Media Rep").await;
+    let other = t.org("Other Rep").await;
+    let ops = t.user(org, "ops@rep.kr", Role::Operator).await;
+    let analyst = t.user(org, "an@rep.kr", Role::Analyst).await;
+    let stranger = t.user(other, "ops@other.kr", Role::Operator).await;
+    let (ops, analyst, stranger) = (
+        t.token(&ops).await,
+        t.token(&analyst).await,
+        t.token(&stranger).await,
+    );
+
+    let refused = t
+        .upload(
+            "/api/v1/inventory/forecast",
+            &ops,
+            "f.csv",
+            "media,meta_id,part,date,hour,impressions\nWAVVE,X,PC_VOD,2026-12-01,0,-1\n",
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error = refused.json();
+    assert_eq!(error["error"]["code"], "invalid_file");
+    assert_eq!(error["error"]["details"]["errors"][0]["row"], 2);
+    assert_eq!(
+        error["error"]["details"]["errors"][0]["column"],
+        "impressions"
+    );
+    assert_eq!(
+        error["error"]["details"]["errors"][0]["reason"],
+        "negative number"
+    );
+    assert_eq!(
+        t.upload(
+            "/api/v1/inventory/forecast",
+            &analyst,
+            "f.csv",
+            &december_forecast()
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let imported = t
+        .upload(
+            "/api/v1/inventory/forecast",
+            &ops,
+            "f.csv",
+            &december_forecast(),
+        )
+        .await;
+    assert_eq!(imported.status, StatusCode::OK, "{}", imported.body);
+    assert_eq!(imported.json()["rows"], 62);
+
+    let started = t
+        .json(
+            Method::POST,
+            "/api/v1/inventory/months/2026-12/builds",
+            &ops,
+            json!({ "level": "standard" }),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::ACCEPTED);
+    assert!(
+        started.json()["job_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("/api/v1/jobs/")
+    );
+    assert_eq!(
+        t.json(
+            Method::POST,
+            "/api/v1/inventory/months/2026-12/builds",
+            &ops,
+            json!({ "level": "unit" })
+        )
+        .await
+        .status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        t.json(
+            Method::POST,
+            "/api/v1/inventory/months/2026-13/builds",
+            &ops,
+            json!({ "level": "standard" })
+        )
+        .await
+        .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    t.state
+        .inventory
+        .build_standard(org, "2026-12".parse().unwrap(), "test", &mut |_| {})
+        .await
+        .unwrap();
+
+    let standard = t
+        .get("/api/v1/inventory/standard?month=2026-12", &analyst)
+        .await
+        .json();
+    assert_eq!(standard.as_array().unwrap().len(), 2);
+    let id = standard[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        t.json(
+            Method::PATCH,
+            &format!("/api/v1/inventory/standard/{id}"),
+            &analyst,
+            json!({ "qty": 1 })
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        t.json(
+            Method::PATCH,
+            &format!("/api/v1/inventory/standard/{id}"),
+            &stranger,
+            json!({ "qty": 1 })
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.json(
+            Method::PATCH,
+            &format!("/api/v1/inventory/standard/{id}"),
+            &ops,
+            json!({ "qty": -5 })
+        )
+        .await
+        .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let corrected = t
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/inventory/standard/{id}"),
+            &ops,
+            json!({ "qty": 12345, "note": "house ads" }),
+        )
+        .await;
+    assert_eq!(corrected.json()["qty"], 12345);
+    assert_eq!(
+        t.json(
+            Method::POST,
+            "/api/v1/inventory/months/2026-12/confirm",
+            &ops,
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    t.state
+        .inventory
+        .build_unit(org, "2026-12".parse().unwrap(), "test", &mut |_| {})
+        .await
+        .unwrap();
+    let unit = t
+        .get("/api/v1/inventory/unit?month=2026-12", &analyst)
+        .await
+        .json();
+    assert_eq!(unit.as_array().unwrap().len(), 62);
+    assert_eq!(unit[0]["available"], unit[0]["total"]);
+
+    // Another organization sees nothing and changes nothing.
+    assert_eq!(
+        t.get("/api/v1/inventory/standard?month=2026-12", &stranger)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        t.get("/api/v1/inventory/months", &stranger)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let session = t.login("ops@other.kr", PASSWORD).await.unwrap();
+    assert_eq!(
+        t.form(
+            &format!("/inventory/standard/{id}"),
+            &session,
+            &[("qty", "1"), ("back", "/inventory/2026-12/standard")]
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(
+        !t.get("/inventory/2026-12/standard", &session)
+            .await
+            .body
+            .contains("SBS-RUNNINGMAN")
+    );
+    assert_eq!(
+        t.state
+            .inventory
+            .standard_rows(org, "2026-12".parse().unwrap())
+            .await
+            .unwrap()
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap()
+            .qty,
+        12345
+    );
+    let openapi = t.get("/api/openapi.json", &Auth::None).await.json();
+    assert!(openapi["paths"]["/api/v1/inventory/forecast"]["post"].is_object());
+}
