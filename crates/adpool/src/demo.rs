@@ -202,6 +202,116 @@ const DEMO_PROGRAMS: &[DemoOwner] = &[
 /// Media (VOD services) whose inventory the demo organization sells, with their size.
 const DEMO_MEDIA: &[(&str, u64)] = &[("WAVVE", 3), ("TVING", 2)];
 
+/// The demo catalog: broadcasters, their programs on each VOD media, products priced per
+/// platform and three weighted targeting groups.
+fn demo_catalog() -> adpool_inventory::CatalogDocument {
+    use adpool_inventory::{
+        CatalogDocument, ContentOwnerEntry, MediaDoc, MetaDoc, ProductDoc, TargetingGroupDoc,
+    };
+    let cpm = |pc, mobile, app, ctv| {
+        [("PC", pc), ("MOBILE", mobile), ("APP", app), ("CTV", ctv)]
+            .into_iter()
+            .map(|(p, c)| (p.to_owned(), c))
+            .collect()
+    };
+    let members = |codes: &[&str]| {
+        DEMO_MEDIA
+            .iter()
+            .flat_map(|(media, _)| codes.iter().map(move |c| format!("{media}/{c}")))
+            .collect()
+    };
+    CatalogDocument {
+        content_owners: DEMO_PROGRAMS
+            .iter()
+            .map(|(code, name, _, _)| ContentOwnerEntry {
+                code: (*code).into(),
+                name: (*name).into(),
+            })
+            .collect(),
+        media: vec![
+            MediaDoc {
+                code: "WAVVE".into(),
+                name: "웨이브 (wavve)".into(),
+            },
+            MediaDoc {
+                code: "TVING".into(),
+                name: "티빙 (TVING)".into(),
+            },
+        ],
+        meta_ids: DEMO_MEDIA
+            .iter()
+            .flat_map(|(media, _)| {
+                DEMO_PROGRAMS
+                    .iter()
+                    .flat_map(move |(co, _, kind, programs)| {
+                        programs.iter().map(move |(code, name)| MetaDoc {
+                            media: (*media).into(),
+                            code: (*code).into(),
+                            name: (*name).into(),
+                            content_owner: Some((*co).into()),
+                            kind: Some((*kind).into()),
+                        })
+                    })
+            })
+            .collect(),
+        part_platforms: Default::default(),
+        products: vec![
+            ProductDoc {
+                code: "PRG-PRE".into(),
+                name: "프로그램 타겟팅 프리롤 15초".into(),
+                product_type: "program".into(),
+                ad_type: "pre-roll".into(),
+                cpm: cpm(9_000, 8_000, 8_500, 12_000),
+                ctr_bp: 80,
+                vtr_bp: 7_500,
+            },
+            ProductDoc {
+                code: "PRG-MID".into(),
+                name: "프로그램 타겟팅 미드롤".into(),
+                product_type: "program".into(),
+                ad_type: "mid-roll".into(),
+                cpm: cpm(7_000, 6_500, 7_000, 10_000),
+                ctr_bp: 50,
+                vtr_bp: 8_500,
+            },
+            ProductDoc {
+                code: "RON-PRE".into(),
+                name: "RON 프리롤".into(),
+                product_type: "ron".into(),
+                ad_type: "pre-roll".into(),
+                cpm: cpm(5_000, 4_500, 4_500, 7_000),
+                ctr_bp: 60,
+                vtr_bp: 7_000,
+            },
+        ],
+        targeting_groups: vec![
+            TargetingGroupDoc {
+                code: "G1".into(),
+                name: "예능 A (주말 버라이어티)".into(),
+                weight_bp: 4_000,
+                members: members(&["KBS-1N2D", "MBC-HANGOUT", "SBS-RUNNINGMAN"]),
+            },
+            TargetingGroupDoc {
+                code: "G2".into(),
+                name: "관찰 예능".into(),
+                weight_bp: 3_500,
+                members: members(&["KBS-SUPERMAN", "MBC-IAMSOLO", "SBS-MYLITTLEOLDBOY"]),
+            },
+            TargetingGroupDoc {
+                code: "G3".into(),
+                name: "음악·토크·스포츠".into(),
+                weight_bp: 2_500,
+                members: members(&[
+                    "KBS-MUSICBANK",
+                    "MBC-RADIOSTAR",
+                    "JTBC-KNOWINGBROS",
+                    "JTBC-STRONGBASEBALL",
+                ]),
+            },
+        ],
+    }
+}
+
 /// Two months of realistic forecast (this month and next), imported through the real import,
 /// built, corrected and confirmed the way an ad-ops team would.
 async fn seed_inventory(
@@ -210,7 +320,7 @@ async fn seed_inventory(
     org: adpool_core::OrgId,
     admin: adpool_core::UserId,
 ) -> anyhow::Result<()> {
-    use adpool_inventory::{Inventory, MetaDetails, Month, StandardFilter};
+    use adpool_inventory::{Inventory, Month, StandardFilter};
     let inventory = Inventory::new(db.clone(), clock.clone());
     let this_month = Month::of(clock.today());
     let months = [this_month, this_month.next()];
@@ -263,19 +373,7 @@ async fn seed_inventory(
     inventory
         .import_forecast_file(org, &path, &mut |_| {})
         .await?;
-    for (co, co_name, kind, programs) in DEMO_PROGRAMS {
-        inventory.ensure_content_owner(org, co, co_name).await?;
-        for (media, _) in DEMO_MEDIA {
-            for (meta, name) in programs.iter() {
-                let details = MetaDetails {
-                    name: Some((*name).into()),
-                    content_owner: Some((*co).into()),
-                    kind: Some((*kind).into()),
-                };
-                inventory.update_meta(org, media, meta, &details).await?;
-            }
-        }
-    }
+    inventory.apply_catalog(org, &demo_catalog()).await?;
     for month in months {
         inventory
             .build_standard(org, month, "demo", &mut |_| {})

@@ -54,6 +54,12 @@ pub enum InventoryError {
         /// What is wrong.
         message: String,
     },
+    /// A catalog document was refused whole; every problem is named by its path.
+    #[error("the catalog was not changed: {}", .problems.join("; "))]
+    Catalog {
+        /// `path: problem` lines.
+        problems: Vec<String>,
+    },
     /// The object does not exist in the caller's organization.
     #[error("not found")]
     NotFound,

@@ -1,6 +1,7 @@
 //! `adpool-inventory`: forecast-pool inventory (DOMAIN.md section A).
 //!
-//! It owns the catalog (media, content owners, meta_ids, the part -> platform mapping), the
+//! It owns the catalog (media, content owners, meta_ids, the part -> platform mapping,
+//! products, targeting groups; one [`CatalogDocument`] to import, export and edit), the
 //! vendor forecast import (CSV or XLSX, validated row by row, all or nothing), the monthly
 //! standard inventory with its change rate, manual corrections and month confirmation, the daily
 //! unit inventory built from it with [`adpool_core::apportion`], and the exports.
@@ -20,6 +21,7 @@
 
 mod build_lock;
 mod catalog;
+mod catalog_file;
 mod error;
 mod export;
 mod forecast_import;
@@ -30,7 +32,11 @@ mod types;
 mod unit;
 
 pub use adpool_core::{OrgId, UserId};
-pub use catalog::{DEFAULT_PART_PLATFORMS, MediaEntry, MetaDetails, MetaEntry};
+pub use catalog::{DEFAULT_PART_PLATFORMS, MediaEntry, MetaEntry};
+pub use catalog_file::{
+    CatalogDocument, CatalogSummary, ContentOwnerEntry, MediaDoc, MetaDoc, ProductDoc,
+    TargetingGroupDoc,
+};
 pub use error::{InventoryError, RowError};
 pub use export::{ExportLevel, format_ppm, write_csv, write_xlsx};
 pub use forecast_import::{ImportSummary, MAX_LISTED_ERRORS};

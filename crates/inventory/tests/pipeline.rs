@@ -859,3 +859,135 @@ async fn bulk_percent_of_forecast_changes_only_the_filtered_rows_and_audits_each
     assert_eq!((months[0].standard_rows, months[1].standard_rows), (5, 0));
     assert!(s.inventory.months(s.other_org).await.unwrap().is_empty());
 }
+
+fn catalog_json() -> &'static str {
+    r#"{
+      "content_owners": [{ "code": "KBS", "name": "한국방송공사" }],
+      "media": [{ "code": "WAVVE", "name": "웨이브" }],
+      "meta_ids": [
+        { "media": "WAVVE", "code": "CH-KBS2", "name": "KBS2", "content_owner": "KBS", "kind": "channel" },
+        { "media": "WAVVE", "code": "KBS-1N2D", "name": "1박 2일", "content_owner": "KBS", "kind": "program" }
+      ],
+      "part_platforms": { "SMART_TV": "CTV" },
+      "products": [{ "code": "PRG-PRE", "name": "프로그램 프리롤", "type": "program", "ad_type": "pre-roll",
+                     "cpm": { "PC": 9000, "MOBILE": 8000 }, "ctr_bp": 80, "vtr_bp": 7500 }],
+      "targeting_groups": [{ "code": "G1", "name": "예능", "weight_bp": 4000, "members": ["WAVVE/KBS-1N2D"] }]
+    }"#
+}
+
+#[tokio::test]
+async fn a_catalog_document_round_trips_and_feeds_the_pipeline() {
+    let s = setup().await;
+    let document: adpool_inventory::CatalogDocument = serde_json::from_str(catalog_json()).unwrap();
+    let summary = s.inventory.apply_catalog(s.org, &document).await.unwrap();
+    assert_eq!(
+        (summary.meta_ids, summary.products, summary.targeting_groups),
+        (2, 1, 1)
+    );
+    let exported = s.inventory.catalog(s.org).await.unwrap();
+    assert_eq!(exported.meta_ids, document.meta_ids);
+    assert_eq!(exported.products, document.products);
+    assert_eq!(exported.targeting_groups, document.targeting_groups);
+    assert_eq!(
+        exported.part_platforms.get("SMART_TV").map(String::as_str),
+        Some("CTV")
+    );
+    assert_eq!(
+        exported.part_platforms.len(),
+        7,
+        "the defaults plus the new part"
+    );
+    // Applying the export again changes nothing.
+    s.inventory.apply_catalog(s.org, &exported).await.unwrap();
+    assert_eq!(s.inventory.catalog(s.org).await.unwrap(), exported);
+    // The new part is accepted by forecast imports; the program's name shows in standard rows.
+    s.import(&s.csv(
+        "f.csv",
+        &["WAVVE,KBS-1N2D,SMART_TV,2026-12-01,20,500".to_owned()],
+    ))
+    .await
+    .unwrap();
+    s.inventory
+        .build_standard(s.org, "2026-12".parse().unwrap(), "test", &mut |_| {})
+        .await
+        .unwrap();
+    let row = &s
+        .inventory
+        .standard_rows(s.org, "2026-12".parse().unwrap())
+        .await
+        .unwrap()[0];
+    assert_eq!(
+        (
+            row.meta_name.as_str(),
+            row.content_owner.as_deref(),
+            row.platform.as_str()
+        ),
+        ("1박 2일", Some("KBS"), "CTV")
+    );
+    assert!(
+        s.inventory
+            .catalog(s.other_org)
+            .await
+            .unwrap()
+            .products
+            .is_empty(),
+        "catalogs are per organization"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_catalog_is_refused_whole_with_every_problem_named() {
+    let s = setup().await;
+    let bad: adpool_inventory::CatalogDocument = serde_json::from_str(
+        r#"{
+          "meta_ids": [{ "media": "WAVVE", "code": "X", "name": "x", "kind": "movie" }],
+          "part_platforms": { "RADIO": "FM" },
+          "products": [{ "code": "P", "name": "p", "type": "banner", "ad_type": "pre-roll", "cpm": { "PC": 0, "TV": 5 }, "ctr_bp": 20000, "vtr_bp": 0 }],
+          "targeting_groups": [{ "code": "G", "name": "g", "weight_bp": 4000, "members": ["WAVVE/NOPE", "no-slash"] }]
+        }"#,
+    )
+    .unwrap();
+    let error = s.inventory.apply_catalog(s.org, &bad).await.unwrap_err();
+    let InventoryError::Catalog { problems } = &error else {
+        panic!("{error}")
+    };
+    for expected in [
+        "meta_ids[0].kind: 'movie' is not program, channel or keyword",
+        "part_platforms.RADIO: 'FM' is not PC, MOBILE, APP or CTV",
+        "products[0].type: 'banner' is not program, channel, keyword or ron",
+        "products[0].cpm.PC: 0 must be a positive number of won",
+        "products[0].cpm.TV: is not PC, MOBILE, APP or CTV",
+        "products[0].ctr_bp: 20000 is outside 0 to 10000 basis points",
+        "targeting_groups[0].members[1]: 'no-slash' is not MEDIA/META_ID",
+    ] {
+        assert!(
+            problems.iter().any(|p| p == expected),
+            "missing {expected:?} in {problems:#?}"
+        );
+    }
+    // A member that names no meta_id is found while applying; everything rolls back.
+    let unknown: adpool_inventory::CatalogDocument = serde_json::from_str(
+        r#"{ "media": [{ "code": "WAVVE", "name": "w" }],
+             "targeting_groups": [{ "code": "G", "name": "g", "weight_bp": 4000, "members": ["WAVVE/NOPE"] }] }"#,
+    )
+    .unwrap();
+    let error = s
+        .inventory
+        .apply_catalog(s.org, &unknown)
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("targeting_groups[0].members[0]: 'WAVVE/NOPE' is not a known meta_id"),
+        "{error}"
+    );
+    assert!(
+        s.inventory.media(s.org).await.unwrap().is_empty(),
+        "nothing was applied"
+    );
+    assert!(
+        serde_json::from_str::<adpool_inventory::CatalogDocument>(r#"{ "prodcts": [] }"#).is_err(),
+        "unknown keys are refused"
+    );
+}

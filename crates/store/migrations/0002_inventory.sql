@@ -118,3 +118,43 @@ CREATE TABLE inventory_build_locks (
     started_at BIGINT NOT NULL,
     PRIMARY KEY (org_id, month)
 );
+
+-- What is sold: priced by CPM per platform, with expected click-through and view-through rates.
+CREATE TABLE products (
+    id {{id}},
+    org_id BIGINT NOT NULL REFERENCES organizations (id),
+    code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    product_type TEXT NOT NULL CHECK (product_type IN ('program', 'channel', 'keyword', 'ron')),
+    ad_type TEXT NOT NULL,
+    -- basis points: 150 = 1.50%
+    ctr_bp BIGINT NOT NULL CHECK (ctr_bp BETWEEN 0 AND 10000),
+    vtr_bp BIGINT NOT NULL CHECK (vtr_bp BETWEEN 0 AND 10000),
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (org_id, code)
+);
+
+CREATE TABLE product_cpms (
+    product_id BIGINT NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+    platform TEXT NOT NULL CHECK (platform IN ('PC', 'MOBILE', 'APP', 'CTV')),
+    cpm BIGINT NOT NULL CHECK (cpm > 0),
+    PRIMARY KEY (product_id, platform)
+);
+
+-- A named set of meta_ids with a weight (Group 1 40%, Group 2 35%, ...).
+CREATE TABLE targeting_groups (
+    id {{id}},
+    org_id BIGINT NOT NULL REFERENCES organizations (id),
+    code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    weight_bp BIGINT NOT NULL CHECK (weight_bp BETWEEN 0 AND 10000),
+    created_at BIGINT NOT NULL,
+    UNIQUE (org_id, code)
+);
+
+CREATE TABLE targeting_group_members (
+    group_id BIGINT NOT NULL REFERENCES targeting_groups (id) ON DELETE CASCADE,
+    meta_id BIGINT NOT NULL REFERENCES meta_ids (id),
+    PRIMARY KEY (group_id, meta_id)
+);

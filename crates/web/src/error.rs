@@ -235,6 +235,10 @@ impl From<adpool_inventory::InventoryError> for AppError {
                     "errors": errors.iter().map(|e| serde_json::json!({ "row": e.row, "column": e.column, "value": e.value, "reason": e.reason })).collect::<Vec<_>>(),
                 }),
             },
+            InventoryError::Catalog { ref problems } => AppError::InvalidFile {
+                message: error.to_string(),
+                details: serde_json::json!({ "problems": problems }),
+            },
             InventoryError::Store(_) => AppError::Internal(error.to_string()),
         }
     }
