@@ -49,6 +49,11 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Import or export the inventory catalog (media, programs, products, targeting groups).
+    Catalog {
+        #[command(subcommand)]
+        command: crate::inventory_cli::CatalogCommand,
+    },
     /// Import vendor forecasts.
     Forecast {
         #[command(subcommand)]
@@ -143,6 +148,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 db.display_url()
             );
             Ok(())
+        }
+        Command::Catalog { command } => {
+            let db = server::open_database(&config.database_url).await?;
+            crate::inventory_cli::catalog(db, command).await
         }
         Command::Forecast { command } => {
             let db = server::open_database(&config.database_url).await?;

@@ -37,6 +37,81 @@ pub struct OrgArg {
     pub org: Option<String>,
 }
 
+/// `adpool catalog` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Add or change catalog entries from a JSON document (schema: docs/catalog.md).
+    Import(CatalogImportArgs),
+    /// Print the whole catalog as a JSON document (the same schema).
+    Export(CatalogExportArgs),
+}
+
+/// Options of `catalog import`.
+#[derive(Debug, Args)]
+pub struct CatalogImportArgs {
+    /// The JSON document.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub org: OrgArg,
+}
+
+/// Options of `catalog export`.
+#[derive(Debug, Args)]
+pub struct CatalogExportArgs {
+    #[command(flatten)]
+    pub org: OrgArg,
+}
+
+/// `adpool catalog ...`.
+pub async fn catalog(db: Db, command: CatalogCommand) -> anyhow::Result<()> {
+    let inventory = Inventory::new(db.clone(), Arc::new(SystemClock));
+    match command {
+        CatalogCommand::Import(args) => {
+            let org = organization(&db, &args.org).await?;
+            let text = std::fs::read_to_string(&args.file)
+                .with_context(|| format!("cannot read {}", args.file.display()))?;
+            let document: adpool_inventory::CatalogDocument = serde_json::from_str(&text)
+                .with_context(|| {
+                    format!(
+                        "{} is not a catalog document (docs/catalog.md)",
+                        args.file.display()
+                    )
+                })?;
+            let summary = match inventory.apply_catalog(org, &document).await {
+                Ok(summary) => summary,
+                Err(InventoryError::Catalog { problems }) => {
+                    for problem in &problems {
+                        eprintln!("{}: {problem}", args.file.display());
+                    }
+                    bail!(
+                        "{}: {} problem(s); the catalog was not changed",
+                        args.file.display(),
+                        problems.len()
+                    );
+                }
+                Err(other) => return Err(other.into()),
+            };
+            say(format!(
+                "catalog updated from {}: {} content owners, {} media, {} meta_ids, {} part mappings, {} products, {} targeting groups",
+                args.file.display(),
+                summary.content_owners,
+                summary.media,
+                summary.meta_ids,
+                summary.part_platforms,
+                summary.products,
+                summary.targeting_groups
+            ))?;
+        }
+        CatalogCommand::Export(args) => {
+            let org = organization(&db, &args.org).await?;
+            say(serde_json::to_string_pretty(
+                &inventory.catalog(org).await?,
+            )?)?;
+        }
+    }
+    Ok(())
+}
+
 /// `adpool inventory` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum InventoryCommand {

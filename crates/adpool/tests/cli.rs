@@ -296,3 +296,59 @@ fn the_forecast_pipeline_runs_from_the_shell() {
         stderr(&bad)
     );
 }
+
+#[test]
+fn the_catalog_imports_and_exports_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        adpool(
+            dir.path(),
+            &[
+                "user",
+                "create",
+                "--email",
+                "ops@rep.kr",
+                "--org",
+                "Rep",
+                "--password",
+                "correct horse battery"
+            ]
+        )
+        .status
+        .success()
+    );
+    let document = r#"{ "products": [{ "code": "RON", "name": "RON 프리롤", "type": "ron", "ad_type": "pre-roll", "cpm": { "PC": 5000 }, "ctr_bp": 60, "vtr_bp": 7000 }] }"#;
+    std::fs::write(dir.path().join("catalog.json"), document).unwrap();
+    let import = adpool(dir.path(), &["catalog", "import", "catalog.json"]);
+    assert!(import.status.success(), "{}", stderr(&import));
+    assert!(
+        stdout(&import).contains("1 products"),
+        "{}",
+        stdout(&import)
+    );
+    let export = adpool(dir.path(), &["catalog", "export"]);
+    let exported: serde_json::Value = serde_json::from_str(&stdout(&export)).unwrap();
+    assert_eq!(exported["products"][0]["cpm"]["PC"], 5000);
+    assert_eq!(exported["part_platforms"]["PC_VOD"], "PC");
+
+    std::fs::write(dir.path().join("bad.json"), r#"{ "products": [{ "code": "X", "name": "x", "type": "tv", "ad_type": "a", "cpm": { "PC": -1 }, "ctr_bp": 0, "vtr_bp": 0 }] }"#).unwrap();
+    let bad = adpool(dir.path(), &["catalog", "import", "bad.json"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).contains("bad.json: products[0].cpm.PC: -1 must be a positive number of won"),
+        "{}",
+        stderr(&bad)
+    );
+    assert!(
+        stderr(&bad).contains("the catalog was not changed"),
+        "{}",
+        stderr(&bad)
+    );
+    std::fs::write(dir.path().join("typo.json"), r#"{ "prodcts": [] }"#).unwrap();
+    let typo = adpool(dir.path(), &["catalog", "import", "typo.json"]);
+    assert!(
+        stderr(&typo).contains("unknown field `prodcts`"),
+        "{}",
+        stderr(&typo)
+    );
+}

@@ -51,6 +51,10 @@ pub(crate) const TEMPLATE_SOURCES: &[(&str, &str)] = &[
         "inventory_unit.html",
         include_str!("../templates/inventory_unit.html"),
     ),
+    (
+        "inventory_catalog.html",
+        include_str!("../templates/inventory_catalog.html"),
+    ),
 ];
 
 pub(crate) struct Templates {

@@ -1474,3 +1474,132 @@ async fn the_inventory_api_serves_the_same_data_and_refuses_what_it_must() {
     let openapi = t.get("/api/openapi.json", &Auth::None).await.json();
     assert!(openapi["paths"]["/api/v1/inventory/forecast"]["post"].is_object());
 }
+
+#[tokio::test]
+async fn the_catalog_is_edited_through_the_page_and_the_api() {
+    let t = TestApp::new().await;
+    let org = t.org("Media Rep").await;
+    let other = t.org("Other Rep").await;
+    let ops = t.user(org, "ops@rep.kr", Role::Operator).await;
+    let analyst = t.user(org, "an@rep.kr", Role::Analyst).await;
+    let stranger = t.user(other, "ops@other.kr", Role::Operator).await;
+    let (ops_token, analyst_token, stranger_token) = (
+        t.token(&ops).await,
+        t.token(&analyst).await,
+        t.token(&stranger).await,
+    );
+
+    let document = json!({
+        "content_owners": [{ "code": "SBS", "name": "SBS" }],
+        "meta_ids": [{ "media": "WAVVE", "code": "SBS-RUNNINGMAN", "name": "런닝맨", "content_owner": "SBS", "kind": "program" }],
+        "targeting_groups": [{ "code": "G1", "name": "예능", "weight_bp": 4000, "members": ["WAVVE/SBS-RUNNINGMAN"] }]
+    });
+    assert_eq!(
+        t.json(
+            Method::POST,
+            "/api/v1/catalog",
+            &analyst_token,
+            document.clone()
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let applied = t
+        .json(Method::POST, "/api/v1/catalog", &ops_token, document)
+        .await;
+    assert_eq!(applied.status, StatusCode::OK, "{}", applied.body);
+    assert_eq!(applied.json()["targeting_groups"], 1);
+    let refused = t.json(Method::POST, "/api/v1/catalog", &ops_token, json!({ "products": [{ "code": "P", "name": "p", "type": "tv", "ad_type": "x", "cpm": {}, "ctr_bp": 0, "vtr_bp": 0 }] })).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let problems = refused.json()["error"]["details"]["problems"].clone();
+    assert!(
+        problems
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "products[0].cpm: needs a CPM for at least one platform"),
+        "{problems}"
+    );
+
+    let session = t.login("ops@rep.kr", PASSWORD).await.unwrap();
+    let product = [
+        ("section", "product"),
+        ("code", "PRG-PRE"),
+        ("name", "프로그램 프리롤"),
+        ("product_type", "program"),
+        ("ad_type", "pre-roll"),
+        ("cpm_pc", "9,000"),
+        ("cpm_mobile", "8000원"),
+        ("cpm_app", ""),
+        ("cpm_ctv", ""),
+        ("ctr_percent", "0.8"),
+        ("vtr_percent", "75"),
+    ];
+    let saved = t.form("/inventory/catalog", &session, &product).await;
+    assert!(
+        saved.location().starts_with("/inventory/catalog?flash="),
+        "{}",
+        saved.location()
+    );
+    let bad_cpm = t
+        .form(
+            "/inventory/catalog",
+            &session,
+            &[
+                ("section", "product"),
+                ("code", "X"),
+                ("name", "x"),
+                ("product_type", "program"),
+                ("ad_type", "a"),
+                ("cpm_pc", "lots"),
+                ("ctr_percent", "1"),
+                ("vtr_percent", "1"),
+            ],
+        )
+        .await;
+    assert!(
+        bad_cpm.location().contains("error="),
+        "{}",
+        bad_cpm.location()
+    );
+    let rename = t
+        .form(
+            "/inventory/catalog",
+            &session,
+            &[
+                ("section", "meta"),
+                ("media", "WAVVE"),
+                ("code", "SBS-RUNNINGMAN"),
+                ("name", "런닝맨 (Running Man)"),
+                ("content_owner", "SBS"),
+                ("kind", "program"),
+            ],
+        )
+        .await;
+    assert!(
+        rename.location().contains("flash="),
+        "{}",
+        rename.location()
+    );
+
+    let catalog = t.get("/api/v1/catalog", &analyst_token).await.json();
+    assert_eq!(
+        catalog["products"][0]["cpm"],
+        json!({ "MOBILE": 8000, "PC": 9000 })
+    );
+    assert_eq!(catalog["products"][0]["ctr_bp"], 80);
+    assert_eq!(catalog["products"][0]["vtr_bp"], 7500);
+    assert_eq!(catalog["meta_ids"][0]["name"], "런닝맨 (Running Man)");
+    let page = t
+        .get("/inventory/catalog?edit_product=PRG-PRE", &session)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("런닝맨 (Running Man)") && page.body.contains("₩9,000"));
+
+    let theirs = t.get("/api/v1/catalog", &stranger_token).await.json();
+    assert!(
+        theirs["products"].is_null() && theirs["meta_ids"].is_null(),
+        "another organization sees an empty catalog: {theirs}"
+    );
+}

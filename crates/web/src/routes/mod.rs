@@ -3,6 +3,7 @@
 mod activity;
 mod admin;
 pub(crate) mod api;
+mod catalog;
 mod inventory;
 mod inventory_api;
 pub(crate) mod openapi;
@@ -26,7 +27,13 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(activity::router())
         .merge(inventory::router())
-        .nest("/api/v1", api::router().merge(inventory_api::router()))
+        .merge(catalog::router())
+        .nest(
+            "/api/v1",
+            api::router()
+                .merge(inventory_api::router())
+                .merge(catalog::api_router()),
+        )
         .merge(ops::router())
         .route("/api/openapi.json", axum::routing::get(openapi::serve))
         .layer(middleware::from_fn_with_state(
