@@ -99,3 +99,34 @@ test("a wrong password is refused with a generic message", async () => {
   assert.equal(await page.textContent('[role="alert"]'), "Invalid email or password.");
   await context.close();
 });
+
+test("an operator corrects standard inventory and sees the unit heat map", async () => {
+  const context = await browser.newContext({ locale: "ko-KR", viewport: { width: 1360, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/login`);
+  await page.fill('input[name="email"]', "ops@demo.adpool.kr");
+  await page.fill('input[name="password"]', "adpool-demo-2026");
+  await page.click('button[type="submit"]');
+  await page.waitForSelector('[data-testid="dashboard-title"]');
+
+  await page.click("nav.mainnav >> text=인벤토리");
+  await page.waitForSelector("text=월별 현황");
+  await page.screenshot({ path: path.join(output, "05-inventory.png"), fullPage: true });
+  const month = (await page.textContent("table.grid tbody tr:last-child td strong")).trim();
+
+  await page.goto(`${baseUrl}/inventory/${month}/standard?platform=PC`);
+  const firstQty = page.locator('form.qty input[name="qty"]').first();
+  await firstQty.fill("123456");
+  await page.locator("form.qty button").first().click();
+  await page.waitForSelector('p.flash.success');
+  assert.match(await page.textContent("p.flash.success"), /123456/);
+  assert.match(page.url(), /platform=PC/, "the filter survives the edit");
+  assert.match(await page.textContent('[data-testid="month-state"]'), /확정되지 않았습니다/, "an edit asks for re-confirmation");
+  assert.ok(await page.isVisible("text=edited in the standard table"), "the change is in the audit list");
+  await page.screenshot({ path: path.join(output, "06-standard.png"), fullPage: false });
+
+  await page.goto(`${baseUrl}/inventory/${month}/unit?media=WAVVE`);
+  assert.equal(await page.locator('[data-testid="calendar"]').count(), 4, "one calendar per platform of the media");
+  await page.screenshot({ path: path.join(output, "07-unit-heatmap.png"), fullPage: false });
+  await context.close();
+});
