@@ -19,6 +19,22 @@ pub(crate) struct BuildLock {
 }
 
 impl BuildLock {
+    /// Runs `work` while holding the lock of `org`'s `month`, releasing it whatever `work` returns.
+    pub(crate) async fn hold<T>(
+        db: &Db,
+        org: OrgId,
+        month: Month,
+        build: &str,
+        holder: &str,
+        now: i64,
+        work: impl std::future::Future<Output = Result<T, InventoryError>>,
+    ) -> Result<T, InventoryError> {
+        let lock = Self::acquire(db, org, month, build, holder, now).await?;
+        let result = work.await;
+        lock.release().await?;
+        result
+    }
+
     pub(crate) async fn acquire(
         db: &Db,
         org: OrgId,

@@ -84,18 +84,30 @@ pub(crate) async fn part_platforms(
     Ok(map)
 }
 
-/// Ids of the organization's media by code.
-pub(crate) async fn media_ids(
+/// Ids by code of the organization's rows in a code-keyed catalog table.
+pub(crate) async fn ids_by_code(
     tx: &mut DbTx,
+    table: CodeTable,
     org: OrgId,
 ) -> Result<HashMap<String, i64>, sqlx::Error> {
-    let rows = sqlx::query("SELECT id, code FROM media WHERE org_id = $1")
+    let sql = match table {
+        CodeTable::Media => "SELECT id, code FROM media WHERE org_id = $1",
+        CodeTable::ContentOwners => "SELECT id, code FROM content_owners WHERE org_id = $1",
+    };
+    let rows = sqlx::query(sql)
         .bind(org.get())
         .fetch_all(&mut **tx)
         .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("code")?, r.try_get("id")?)))
         .collect()
+}
+
+/// The catalog tables whose rows are looked up by code.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CodeTable {
+    Media,
+    ContentOwners,
 }
 
 /// Ids of the organization's meta_ids by (media id, code).

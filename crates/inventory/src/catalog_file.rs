@@ -10,7 +10,9 @@ use adpool_store::DbTx;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use crate::catalog::{ensure_part_platforms, media_ids, meta_ids, register_media, register_meta};
+use crate::catalog::{
+    CodeTable, ensure_part_platforms, ids_by_code, meta_ids, register_media, register_meta,
+};
 use crate::{Inventory, InventoryError, OrgId, Platform};
 
 /// The whole catalog, or any part of it to add or change.
@@ -285,7 +287,7 @@ impl Inventory {
             upsert_content_owner(&mut tx, org, &co.code, &co.name, now).await?;
             summary.content_owners += 1;
         }
-        let mut media = media_ids(&mut tx, org).await?;
+        let mut media = ids_by_code(&mut tx, CodeTable::Media, org).await?;
         for m in &document.media {
             match media.get(&m.code) {
                 Some(id) => {
@@ -308,7 +310,7 @@ impl Inventory {
             summary.media += 1;
         }
         let mut metas = meta_ids(&mut tx, org).await?;
-        let mut owners = content_owner_ids(&mut tx, org).await?;
+        let mut owners = ids_by_code(&mut tx, CodeTable::ContentOwners, org).await?;
         for m in &document.meta_ids {
             let media_id = match media.get(&m.media) {
                 Some(id) => *id,
@@ -576,14 +578,4 @@ async fn upsert_content_owner(
     .fetch_one(&mut **tx)
     .await?
     .try_get("id")
-}
-
-async fn content_owner_ids(tx: &mut DbTx, org: OrgId) -> Result<HashMap<String, i64>, sqlx::Error> {
-    let rows = sqlx::query("SELECT id, code FROM content_owners WHERE org_id = $1")
-        .bind(org.get())
-        .fetch_all(&mut **tx)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("code")?, r.try_get("id")?)))
-        .collect()
 }

@@ -16,7 +16,8 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::catalog::{
-    ensure_part_platforms, media_ids, meta_ids, part_platforms, register_media, register_meta,
+    CodeTable, ensure_part_platforms, ids_by_code, meta_ids, part_platforms, register_media,
+    register_meta,
 };
 use crate::sources::{self, RowSource};
 use crate::{Inventory, InventoryError, OrgId, Progress, ProgressFn, RowError};
@@ -147,7 +148,7 @@ impl Inventory {
             .map(|p| p.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        let mut media = media_ids(&mut tx, org).await?;
+        let mut media = ids_by_code(&mut tx, CodeTable::Media, org).await?;
         let mut metas = meta_ids(&mut tx, org).await?;
         sqlx::raw_sql(sqlx::AssertSqlSafe(dialect.create_temp_table(
             "forecast_import",

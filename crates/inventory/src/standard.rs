@@ -226,10 +226,8 @@ impl Inventory {
         holder: &str,
         progress: &mut ProgressFn<'_>,
     ) -> Result<StandardBuild, InventoryError> {
-        let lock = BuildLock::acquire(&self.db, org, month, "standard", holder, self.now()).await?;
-        let result = self.build_standard_locked(org, month, progress).await;
-        lock.release().await?;
-        result
+        let work = self.build_standard_locked(org, month, progress);
+        BuildLock::hold(&self.db, org, month, "standard", holder, self.now(), work).await
     }
 
     async fn build_standard_locked(

@@ -78,10 +78,8 @@ impl Inventory {
                 "{month} is not confirmed: review its standard inventory and confirm it before building unit inventory"
             )));
         }
-        let lock = BuildLock::acquire(&self.db, org, month, "unit", holder, self.now()).await?;
-        let result = self.build_unit_locked(org, month, progress).await;
-        lock.release().await?;
-        result
+        let work = self.build_unit_locked(org, month, progress);
+        BuildLock::hold(&self.db, org, month, "unit", holder, self.now(), work).await
     }
 
     async fn build_unit_locked(
