@@ -58,44 +58,29 @@ impl JobHandler for BuildHandler {
                 .parse()
                 .map_err(|e: InventoryError| JobError::permanent(e))?;
             let holder = format!("job #{}", ctx.job.id);
-            // Progress goes to the job row at most every few hundred units.
-            let (sender, mut receiver) = tokio::sync::watch::channel(Progress {
-                done: 0,
-                total: None,
-            });
-            let mut report = move |p: Progress| {
-                let _ = sender.send(p);
+            let reporter = ctx.background_progress();
+            let note = format!("{} {month}", ctx.job.kind);
+            let mut report = |p: Progress| {
+                let total = p.total.map(|t| i64::try_from(t).unwrap_or(i64::MAX));
+                reporter.update(
+                    i64::try_from(p.done).unwrap_or(i64::MAX),
+                    total,
+                    Some(&note),
+                );
             };
-            let work = async {
-                if ctx.job.kind == BUILD_UNIT_JOB {
-                    let build = self
-                        .inventory
-                        .build_unit(org, month, &holder, &mut report)
-                        .await
-                        .map_err(job_error)?;
-                    Ok::<_, JobError>(serde_json::to_value(build).unwrap_or_default())
-                } else {
-                    let build = self
-                        .inventory
-                        .build_standard(org, month, &holder, &mut report)
-                        .await
-                        .map_err(job_error)?;
-                    Ok(serde_json::to_value(build).unwrap_or_default())
-                }
+            let result = if ctx.job.kind == BUILD_UNIT_JOB {
+                self.inventory
+                    .build_unit(org, month, &holder, &mut report)
+                    .await
+                    .map(|b| serde_json::to_value(b).unwrap_or_default())
+            } else {
+                self.inventory
+                    .build_standard(org, month, &holder, &mut report)
+                    .await
+                    .map(|b| serde_json::to_value(b).unwrap_or_default())
             };
-            tokio::pin!(work);
-            loop {
-                tokio::select! {
-                    result = &mut work => return result.map(Some),
-                    changed = receiver.changed() => {
-                        if changed.is_ok() {
-                            let p = *receiver.borrow_and_update();
-                            let total = p.total.map(|t| i64::try_from(t).unwrap_or(i64::MAX));
-                            ctx.progress(i64::try_from(p.done).unwrap_or(i64::MAX), total, Some(&format!("{} {month}", ctx.job.kind))).await?;
-                        }
-                    }
-                }
-            }
+            reporter.finish().await;
+            result.map(Some).map_err(job_error)
         })
     }
 }

@@ -991,3 +991,63 @@ async fn a_bad_catalog_is_refused_whole_with_every_problem_named() {
         "unknown keys are refused"
     );
 }
+
+#[tokio::test]
+async fn builds_run_as_jobs_with_progress_and_clear_failures() {
+    use adpool_inventory::{BUILD_STANDARD_JOB, BUILD_UNIT_JOB, BuildHandler, build_job};
+    use adpool_jobs::{JobOutcome, JobState, Jobs, Registry, Worker, WorkerConfig};
+    let s = setup().await;
+    s.import(&s.csv("f.csv", &forecast_rows())).await.unwrap();
+    let clock = Arc::new(ManualClock::at("2026-11-21T09:00:00+09:00"));
+    let jobs = Jobs::new(s.inventory.db().clone(), clock);
+    let mut registry = Registry::new();
+    let handler = BuildHandler::new(s.inventory.clone());
+    registry.register(BUILD_STANDARD_JOB, 1, handler.clone());
+    registry.register(BUILD_UNIT_JOB, 1, handler);
+    let worker = Worker::new(jobs.clone(), registry, WorkerConfig::default());
+    let december: Month = "2026-12".parse().unwrap();
+
+    let standard = jobs
+        .enqueue(build_job(BUILD_STANDARD_JOB, s.org, december, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        worker.drain().await.unwrap(),
+        vec![JobOutcome::Succeeded(standard)]
+    );
+    let job = jobs.job(s.org, standard, false).await.unwrap();
+    assert_eq!(job.result.as_ref().unwrap()["rows"], 5);
+    assert_eq!((job.progress.done, job.progress.total), (5, Some(5)));
+
+    // An unconfirmed month fails the unit job at once, with the reason, without retrying.
+    let unit = jobs
+        .enqueue(build_job(BUILD_UNIT_JOB, s.org, december, None))
+        .await
+        .unwrap();
+    let outcome = worker.drain().await.unwrap();
+    assert!(
+        matches!(&outcome[..], [JobOutcome::Failed { error, .. }] if error.contains("not confirmed")),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        jobs.job(s.org, unit, false).await.unwrap().state,
+        JobState::Failed
+    );
+
+    s.inventory
+        .confirm_month(s.org, december, None)
+        .await
+        .unwrap();
+    let unit = jobs
+        .enqueue(build_job(BUILD_UNIT_JOB, s.org, december, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        worker.drain().await.unwrap(),
+        vec![JobOutcome::Succeeded(unit)]
+    );
+    assert_eq!(
+        jobs.job(s.org, unit, false).await.unwrap().result.unwrap()["unit_rows"],
+        5 * 31
+    );
+}

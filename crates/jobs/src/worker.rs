@@ -59,6 +59,50 @@ impl JobContext {
     pub fn jobs(&self) -> &Jobs {
         &self.jobs
     }
+
+    /// A progress reporter that never makes the work wait: updates are coalesced (only the latest
+    /// is written) by a background task. Handlers whose work holds a write transaction need it: on
+    /// SQLite, which has one writer, an awaited progress write would wait for that very
+    /// transaction. Call [`BackgroundProgress::finish`] when the work is done.
+    pub fn background_progress(&self) -> BackgroundProgress {
+        let (sender, mut receiver) = watch::channel::<Option<Progress>>(None);
+        let (jobs, id, lease) = (self.jobs.clone(), self.job.id, self.lease_millis);
+        let task = tokio::spawn(async move {
+            while receiver.changed().await.is_ok() {
+                let latest = receiver.borrow_and_update().clone();
+                if let Some(progress) = latest {
+                    if let Err(error) = jobs.set_progress(id, &progress, lease).await {
+                        tracing::debug!(%error, "progress not recorded");
+                    }
+                }
+            }
+        });
+        BackgroundProgress { sender, task }
+    }
+}
+
+/// See [`JobContext::background_progress`].
+#[derive(Debug)]
+pub struct BackgroundProgress {
+    sender: watch::Sender<Option<Progress>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl BackgroundProgress {
+    /// Records progress soon, without waiting.
+    pub fn update(&self, done: i64, total: Option<i64>, note: Option<&str>) {
+        let _ = self.sender.send(Some(Progress {
+            done,
+            total,
+            note: note.map(str::to_owned),
+        }));
+    }
+
+    /// Writes the last update and stops the reporter.
+    pub async fn finish(self) {
+        drop(self.sender);
+        let _ = self.task.await;
+    }
 }
 
 struct Registered {
