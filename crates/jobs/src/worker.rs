@@ -70,10 +70,10 @@ impl JobContext {
         let task = tokio::spawn(async move {
             while receiver.changed().await.is_ok() {
                 let latest = receiver.borrow_and_update().clone();
-                if let Some(progress) = latest {
-                    if let Err(error) = jobs.set_progress(id, &progress, lease).await {
-                        tracing::debug!(%error, "progress not recorded");
-                    }
+                if let Some(progress) = latest
+                    && let Err(error) = jobs.set_progress(id, &progress, lease).await
+                {
+                    tracing::debug!(%error, "progress not recorded");
                 }
             }
         });
