@@ -125,6 +125,16 @@ test("an operator corrects standard inventory and sees the unit heat map", async
   assert.ok(await page.isVisible("text=edited in the standard table"), "the change is in the audit list");
   await page.screenshot({ path: path.join(output, "06-standard.png"), fullPage: false });
 
+  // A build started from the page runs on the server's worker and finishes.
+  await page.goto(`${baseUrl}/inventory`);
+  await page.locator("text=표준 생성").first().click();
+  await page.waitForURL(/\/jobs\/\d+$/);
+  for (let i = 0; i < 20 && !(await page.isVisible("h1 >> text=완료")); i++) {
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+  assert.ok(await page.isVisible("h1 >> text=완료"), "the standard build job succeeded");
+
   await page.goto(`${baseUrl}/inventory/${month}/unit?media=WAVVE`);
   assert.equal(await page.locator('[data-testid="calendar"]').count(), 4, "one calendar per platform of the media");
   await page.screenshot({ path: path.join(output, "07-unit-heatmap.png"), fullPage: false });

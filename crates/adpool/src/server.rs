@@ -86,6 +86,9 @@ pub fn registry(state: &AppState) -> Registry {
             accounts: state.accounts.clone(),
         },
     );
+    let builds = adpool_inventory::BuildHandler::new(state.inventory.clone());
+    registry.register(adpool_inventory::BUILD_STANDARD_JOB, 2, builds.clone());
+    registry.register(adpool_inventory::BUILD_UNIT_JOB, 2, builds);
     registry
 }
 
@@ -186,4 +189,20 @@ async fn shutdown_signal() {
     let terminate = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: the inventory build jobs were enqueued by the pages but no handler was
+    /// registered, so they stayed queued forever.
+    #[tokio::test]
+    async fn every_job_kind_the_app_enqueues_has_a_handler() {
+        let db = adpool_store::testing::fresh_database().await;
+        let kinds = registry(&state(&Config::default(), db)).kinds();
+        for kind in [WEBHOOK_JOB_KIND, MAINTENANCE_JOB_KIND, adpool_inventory::BUILD_STANDARD_JOB, adpool_inventory::BUILD_UNIT_JOB] {
+            assert!(kinds.iter().any(|k| k == kind), "no handler for {kind}: {kinds:?}");
+        }
+    }
 }
