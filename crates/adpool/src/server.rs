@@ -201,8 +201,16 @@ mod tests {
     async fn every_job_kind_the_app_enqueues_has_a_handler() {
         let db = adpool_store::testing::fresh_database().await;
         let kinds = registry(&state(&Config::default(), db)).kinds();
-        for kind in [WEBHOOK_JOB_KIND, MAINTENANCE_JOB_KIND, adpool_inventory::BUILD_STANDARD_JOB, adpool_inventory::BUILD_UNIT_JOB] {
-            assert!(kinds.iter().any(|k| k == kind), "no handler for {kind}: {kinds:?}");
+        for kind in [
+            WEBHOOK_JOB_KIND,
+            MAINTENANCE_JOB_KIND,
+            adpool_inventory::BUILD_STANDARD_JOB,
+            adpool_inventory::BUILD_UNIT_JOB,
+        ] {
+            assert!(
+                kinds.iter().any(|k| k == kind),
+                "no handler for {kind}: {kinds:?}"
+            );
         }
     }
 }
