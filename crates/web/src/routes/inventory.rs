@@ -103,15 +103,24 @@ pub(crate) async fn save_upload(
                 message: "choose a .csv or .xlsx file".into(),
             });
         }
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|e| AppError::BadRequest(e.body_text()))?;
         let folder = tempfile::tempdir().map_err(|e| AppError::Internal(e.to_string()))?;
         let path = folder.path().join(&name);
-        tokio::fs::write(&path, &bytes)
+        // Streamed to disk chunk by chunk: an upload never sits in memory whole.
+        let internal = |e: std::io::Error| AppError::Internal(e.to_string());
+        let mut file = tokio::fs::File::create(&path).await.map_err(internal)?;
+        let mut field = field;
+        while let Some(chunk) = field
+            .chunk()
             .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+            .map_err(|e| AppError::BadRequest(e.body_text()))?
+        {
+            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
+                .await
+                .map_err(internal)?;
+        }
+        tokio::io::AsyncWriteExt::flush(&mut file)
+            .await
+            .map_err(internal)?;
         return Ok((folder, path, name));
     }
     Err(AppError::Validation {
