@@ -567,7 +567,7 @@ impl Inventory {
                     (SELECT COUNT(*) FROM forecast_daily f WHERE f.org_id = $1 AND f.month = x.month) AS forecast_rows,
                     (SELECT COUNT(*) FROM standard_inventory s WHERE s.org_id = $1 AND s.month = x.month) AS standard_rows,
                     (SELECT COUNT(*) FROM unit_inventory u WHERE u.org_id = $1 AND u.month = x.month) AS unit_rows,
-                    (SELECT COUNT(*) FROM unit_inventory u WHERE u.org_id = $1 AND u.month = x.month AND u.total < u.reserved) AS oversold,
+                    (SELECT COUNT(*) FROM unit_inventory u WHERE u.org_id = $1 AND u.month = x.month AND u.shortfall > 0) AS oversold,
                     (SELECT built_at FROM standard_months sm WHERE sm.org_id = $1 AND sm.month = x.month) AS built_at,
                     (SELECT confirmed_at FROM standard_months sm WHERE sm.org_id = $1 AND sm.month = x.month) AS confirmed_at
              FROM (SELECT DISTINCT month FROM forecast_daily WHERE org_id = $1

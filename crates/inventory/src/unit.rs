@@ -19,7 +19,7 @@ pub struct UnitBuild {
     pub standard_rows: u64,
     /// Unit rows written (one per day of the month per standard row).
     pub unit_rows: u64,
-    /// Rows whose new total is below what is already reserved (shown as warnings; no sale lost).
+    /// Rows whose rebuilt total is below what is already reserved (shown as warnings; no sale lost).
     pub oversold: u64,
     /// Wall time in milliseconds.
     pub elapsed_ms: u64,
@@ -40,17 +40,19 @@ pub struct UnitRow {
     pub total: i64,
     /// Held by purchases.
     pub reserved: i64,
+    /// How far the rebuilt total fell below `reserved` (0 unless oversold).
+    pub shortfall: i64,
 }
 
 impl UnitRow {
-    /// `total - reserved`; negative when the row is oversold.
+    /// `total - reserved`: what is still for sale (never negative: `reserved <= total`).
     pub fn available(&self) -> i64 {
         self.total - self.reserved
     }
 
     /// True when purchases hold more than the day's total.
     pub fn oversold(&self) -> bool {
-        self.total < self.reserved
+        self.shortfall > 0
     }
 }
 
@@ -59,7 +61,8 @@ const UNIT_COLUMNS: usize = 8;
 impl Inventory {
     /// Splits each standard row of a confirmed month over its days in proportion to the daily
     /// forecast (an all-zero forecast splits evenly) with the one `apportion`, and upserts the
-    /// totals. `reserved` is never touched: a total below it marks the row oversold.
+    /// totals. `reserved` is never touched: a new total below it keeps `total = reserved` and
+    /// records the gap as `shortfall` (the row is oversold).
     pub async fn build_unit(
         &self,
         org: OrgId,
@@ -154,7 +157,7 @@ impl Inventory {
         unit_rows += self
             .upsert_units(&mut tx, org, month, &days, &mut pending, now)
             .await?;
-        // Unit rows whose standard row is gone: free ones go; reserved ones stay at 0 (oversold).
+        // Unit rows whose standard row is gone: free ones go; reserved ones become all shortfall.
         let orphan = "NOT EXISTS (SELECT 1 FROM standard_inventory s WHERE s.meta_id = unit_inventory.meta_id
                       AND s.platform = unit_inventory.platform AND s.month = unit_inventory.month)";
         sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM unit_inventory WHERE org_id = $1 AND month = $2 AND reserved = 0 AND {orphan}")))
@@ -163,14 +166,14 @@ impl Inventory {
             .execute(&mut *tx)
             .await?;
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE unit_inventory SET total = 0, updated_at = $3 WHERE org_id = $1 AND month = $2 AND total > 0 AND {orphan}"
+            "UPDATE unit_inventory SET total = reserved, shortfall = reserved, updated_at = $3 WHERE org_id = $1 AND month = $2 AND shortfall <> reserved AND {orphan}"
         )))
         .bind(org.get())
         .bind(month.to_string())
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let oversold: i64 = sqlx::query("SELECT COUNT(*) FROM unit_inventory WHERE org_id = $1 AND month = $2 AND total < reserved")
+        let oversold: i64 = sqlx::query("SELECT COUNT(*) FROM unit_inventory WHERE org_id = $1 AND month = $2 AND shortfall > 0")
             .bind(org.get())
             .bind(month.to_string())
             .fetch_one(&mut *tx)
@@ -209,7 +212,10 @@ impl Inventory {
             "INSERT INTO unit_inventory (org_id, media_id, meta_id, platform, date, month, total, updated_at) VALUES ",
         );
         sql.push_str(&self.db.dialect().values_rows(pending.len(), UNIT_COLUMNS));
-        sql.push_str(" ON CONFLICT (meta_id, platform, date) DO UPDATE SET total = excluded.total, updated_at = excluded.updated_at");
+        sql.push_str(" ON CONFLICT (meta_id, platform, date) DO UPDATE SET
+               total = CASE WHEN excluded.total < unit_inventory.reserved THEN unit_inventory.reserved ELSE excluded.total END,
+               shortfall = CASE WHEN excluded.total < unit_inventory.reserved THEN unit_inventory.reserved - excluded.total ELSE 0 END,
+               updated_at = excluded.updated_at");
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         let month_text = month.to_string();
         for (media_id, meta_id, platform, day, total) in pending.iter() {
@@ -236,7 +242,7 @@ impl Inventory {
         month: Month,
     ) -> Result<Vec<UnitRow>, InventoryError> {
         let rows = sqlx::query(
-            "SELECT m.code AS media, mi.code AS meta_code, u.platform, u.date, u.total, u.reserved
+            "SELECT m.code AS media, mi.code AS meta_code, u.platform, u.date, u.total, u.reserved, u.shortfall
              FROM unit_inventory u JOIN media m ON m.id = u.media_id JOIN meta_ids mi ON mi.id = u.meta_id
              WHERE u.org_id = $1 AND u.month = $2 ORDER BY m.code, mi.code, u.platform, u.date",
         )
@@ -259,6 +265,7 @@ impl Inventory {
                     date: r.try_get("date")?,
                     total: r.try_get("total")?,
                     reserved: r.try_get("reserved")?,
+                    shortfall: r.try_get("shortfall")?,
                 })
             })
             .collect()

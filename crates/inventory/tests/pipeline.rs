@@ -400,11 +400,30 @@ async fn a_total_below_reserved_is_oversold_and_keeps_the_sale() {
     s.import(&s.csv("f.csv", &forecast_rows())).await.unwrap();
     s.build_all("2026-12").await;
     let december: Month = "2026-12".parse().unwrap();
-    // A purchase holds 5,000 impressions of PRG-1002 on 12-24.
-    sqlx::query("UPDATE unit_inventory SET reserved = 5000 WHERE date = '2026-12-24' AND meta_id = (SELECT id FROM meta_ids WHERE code = 'PRG-1002')")
-        .execute(s.inventory.db().pool())
-        .await
-        .unwrap();
+    // A purchase holds all of PRG-1002 on 12-24.
+    let held =
+        "date = '2026-12-24' AND meta_id = (SELECT id FROM meta_ids WHERE code = 'PRG-1002')";
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE unit_inventory SET reserved = total WHERE {held}"
+    )))
+    .execute(s.inventory.db().pool())
+    .await
+    .unwrap();
+    let reserved: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT reserved FROM unit_inventory WHERE {held}"
+    )))
+    .fetch_one(s.inventory.db().pool())
+    .await
+    .unwrap()
+    .get(0);
+    // The schema itself refuses to reserve more than the total.
+    let over = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE unit_inventory SET reserved = total + 1 WHERE {held}"
+    )))
+    .execute(s.inventory.db().pool())
+    .await;
+    assert!(over.is_err(), "reserved <= total is a constraint");
+    // The vendor cuts the forecast: the rebuilt day falls below what is sold.
     let row = s
         .inventory
         .standard_rows(s.org, december)
@@ -427,22 +446,32 @@ async fn a_total_below_reserved_is_oversold_and_keeps_the_sale() {
         .await
         .unwrap();
     assert_eq!(build.oversold, 1);
-    let day = s
-        .inventory
-        .unit_rows(s.org, december)
-        .await
-        .unwrap()
-        .into_iter()
+    let days = s.inventory.unit_rows(s.org, december).await.unwrap();
+    let day = days
+        .iter()
         .find(|u| u.meta_id == "PRG-1002" && u.date == "2026-12-24")
         .unwrap();
-    assert_eq!(day.reserved, 5000, "the sale is never dropped");
-    assert!(day.oversold() && day.available() < 0);
+    assert_eq!(day.reserved, reserved, "the sale is never dropped");
+    assert_eq!(
+        day.total, reserved,
+        "the total never falls below what is reserved"
+    );
+    assert!(day.oversold() && day.available() == 0);
+    // The rebuilt figures still sum to the corrected quantity.
+    let planned: i64 = days
+        .iter()
+        .filter(|u| u.meta_id == "PRG-1002")
+        .map(|u| u.total - u.shortfall)
+        .sum();
+    assert_eq!(planned, 31_000);
+    assert!(
+        day.total - day.shortfall < reserved,
+        "the rebuilt figure of the day is below what is sold"
+    );
     let csv = export(&s, ExportLevel::Unit, "2026-12").await;
     assert!(
         csv.contains(&format!(
-            "KBS,PRG-1002,APP,2026-12-24,{},5000,{}",
-            day.total,
-            day.total - 5000
+            "KBS,PRG-1002,APP,2026-12-24,{reserved},{reserved},0"
         )),
         "{csv}"
     );

@@ -92,8 +92,10 @@ CREATE TABLE standard_audit (
 );
 CREATE INDEX standard_audit_by_row ON standard_audit (standard_id, id);
 
--- Sellable daily inventory. `reserved` is what purchases hold; a rebuild never touches it, so a
--- total below reserved is possible: the row is oversold (derived, shown as a warning).
+-- Sellable daily inventory. `reserved` is what purchases hold; a rebuild never touches it. No
+-- oversell, ever: `reserved <= total` is a constraint. A rebuild whose new total is below what
+-- is already reserved keeps `total = reserved` and records the gap in `shortfall` (the row is
+-- oversold: shown as a warning, no sale dropped); `total - shortfall` is the rebuilt figure.
 CREATE TABLE unit_inventory (
     id {{id}},
     org_id BIGINT NOT NULL REFERENCES organizations (id),
@@ -104,8 +106,10 @@ CREATE TABLE unit_inventory (
     month TEXT NOT NULL,
     total BIGINT NOT NULL CHECK (total >= 0),
     reserved BIGINT NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+    shortfall BIGINT NOT NULL DEFAULT 0 CHECK (shortfall >= 0),
     updated_at BIGINT NOT NULL,
-    UNIQUE (meta_id, platform, date)
+    UNIQUE (meta_id, platform, date),
+    CHECK (reserved <= total)
 );
 CREATE INDEX unit_inventory_by_month ON unit_inventory (org_id, month);
 

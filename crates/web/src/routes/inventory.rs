@@ -495,22 +495,31 @@ struct UnitQuery {
     platform: Option<String>,
 }
 
+/// One day of one media x platform: summed over its meta_ids.
+#[derive(Debug, Clone, Copy, Default)]
+struct DaySum {
+    total: i64,
+    reserved: i64,
+    shortfall: i64,
+}
+
 /// One media x platform calendar of the heat map.
 fn calendars(month: Month, rows: &[UnitRow]) -> Vec<Value> {
     let days = month.days();
-    let mut grouped: BTreeMap<(String, Platform), Vec<(i64, i64)>> = BTreeMap::new();
+    let mut grouped: BTreeMap<(String, Platform), Vec<DaySum>> = BTreeMap::new();
     for row in rows {
         let per_day = grouped
             .entry((row.media.clone(), row.platform))
-            .or_insert_with(|| vec![(0, 0); days.len()]);
+            .or_insert_with(|| vec![DaySum::default(); days.len()]);
         let index = row
             .date
             .get(8..10)
             .and_then(|d| d.parse::<usize>().ok())
             .and_then(|d| d.checked_sub(1));
         if let Some(slot) = index.and_then(|i| per_day.get_mut(i)) {
-            slot.0 += row.total;
-            slot.1 += row.reserved;
+            slot.total += row.total;
+            slot.reserved += row.reserved;
+            slot.shortfall += row.shortfall;
         }
     }
     let lead = days
@@ -520,20 +529,24 @@ fn calendars(month: Month, rows: &[UnitRow]) -> Vec<Value> {
         .into_iter()
         .map(|((media, platform), per_day)| {
             let mut cells: Vec<Value> = vec![Value::from(()); lead];
-            for (index, (total, reserved)) in per_day.iter().enumerate() {
-                let available = total - reserved;
-                let level = if *total <= 0 { 0 } else { ((available.max(0) * 4 + total - 1) / total).clamp(0, 4) };
-                cells.push(context! { day => index + 1, date => days.get(index).map(ToString::to_string), total => total, reserved => reserved, available => available, level => level, oversold => available < 0 });
+            for (index, day) in per_day.iter().enumerate() {
+                let available = day.total - day.reserved;
+                let level = if day.total <= 0 { 0 } else { ((available.max(0) * 4 + day.total - 1) / day.total).clamp(0, 4) };
+                cells.push(context! {
+                    day => index + 1, date => days.get(index).map(ToString::to_string), total => day.total,
+                    reserved => day.reserved, available => available, level => level,
+                    oversold => day.shortfall > 0, shortfall => day.shortfall,
+                });
             }
             while !cells.len().is_multiple_of(7) {
                 cells.push(Value::from(()));
             }
             let weeks: Vec<Vec<Value>> = cells.chunks(7).map(<[Value]>::to_vec).collect();
-            let total: i64 = per_day.iter().map(|d| d.0).sum();
-            let reserved: i64 = per_day.iter().map(|d| d.1).sum();
+            let total: i64 = per_day.iter().map(|d| d.total).sum();
+            let reserved: i64 = per_day.iter().map(|d| d.reserved).sum();
             context! {
                 media => media, platform => platform.as_str(), weeks => weeks, total => total, reserved => reserved,
-                available => total - reserved, oversold_days => per_day.iter().filter(|d| d.0 < d.1).count(),
+                available => total - reserved, oversold_days => per_day.iter().filter(|d| d.shortfall > 0).count(),
             }
         })
         .collect()
