@@ -60,6 +60,12 @@ pub enum InventoryError {
         /// `path: problem` lines.
         problems: Vec<String>,
     },
+    /// A purchase was refused before anything was reserved; every problem names its field.
+    #[error("the purchase was refused, nothing was reserved: {}", .problems.join("; "))]
+    PurchaseRefused {
+        /// `field: problem` lines.
+        problems: Vec<String>,
+    },
     /// The object does not exist in the caller's organization.
     #[error("not found")]
     NotFound,

@@ -26,6 +26,7 @@ mod error;
 mod export;
 mod forecast_import;
 mod jobs;
+mod purchase;
 mod sources;
 mod standard;
 mod types;
@@ -41,6 +42,10 @@ pub use error::{InventoryError, RowError};
 pub use export::{ExportLevel, format_ppm, write_csv, write_xlsx};
 pub use forecast_import::{ImportSummary, MAX_LISTED_ERRORS};
 pub use jobs::{BUILD_STANDARD_JOB, BUILD_UNIT_JOB, BuildHandler, build_job};
+pub use purchase::{
+    CoNode, CoShare, DayNode, GroupNode, GroupShare, PlatformNode, Policy, PurchaseRequest,
+    PurchaseResult,
+};
 pub use standard::{
     AuditEntry, MonthState, MonthSummary, StandardBuild, StandardFilter, StandardRow,
     change_rate_ppm,

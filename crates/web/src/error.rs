@@ -239,6 +239,10 @@ impl From<adpool_inventory::InventoryError> for AppError {
                 message: error.to_string(),
                 details: serde_json::json!({ "problems": problems }),
             },
+            InventoryError::PurchaseRefused { ref problems } => AppError::InvalidFile {
+                message: error.to_string(),
+                details: serde_json::json!({ "problems": problems }),
+            },
             InventoryError::Store(_) => AppError::Internal(error.to_string()),
         }
     }

@@ -1,0 +1,468 @@
+//! Purchase contract: 3-level split, transactional deduction, policies, cancel, concurrency.
+//! Runs on SQLite, and on PostgreSQL when ADPOOL_TEST_DATABASE_URL is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers fail loudly by design
+
+use std::sync::Arc;
+
+use adpool_core::{ManualClock, OrgId};
+use adpool_inventory::{
+    CatalogDocument, Inventory, InventoryError, Month, Policy, PurchaseRequest, PurchaseResult,
+};
+use adpool_store::testing::fresh_database;
+use sqlx::Row;
+
+struct Setup {
+    inventory: Inventory,
+    org: OrgId,
+    other_org: OrgId,
+    _dir: tempfile::TempDir,
+}
+
+/// Two programs per content owner, two owners, on one media; December built and confirmed.
+async fn setup() -> Setup {
+    let db = fresh_database().await;
+    let mut ids = Vec::new();
+    for name in ["Media Rep", "Other Rep"] {
+        let row =
+            sqlx::query("INSERT INTO organizations (name, created_at) VALUES ($1, 0) RETURNING id")
+                .bind(name)
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        ids.push(OrgId(row.get(0)));
+    }
+    let inventory = Inventory::new(db, Arc::new(ManualClock::at("2026-11-21T09:00:00+09:00")));
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("media,meta_id,part,date,hour,impressions\n");
+    for day in 1..=31 {
+        for (meta, base) in [
+            ("KBS-A", 1000),
+            ("KBS-B", 600),
+            ("MBC-A", 900),
+            ("MBC-B", 300),
+        ] {
+            for part in ["PC_VOD", "MOBILE_VOD"] {
+                csv.push_str(&format!(
+                    "WAVVE,{meta},{part},2026-12-{day:02},20,{}\n",
+                    base + day * 10
+                ));
+            }
+        }
+    }
+    let path = dir.path().join("f.csv");
+    std::fs::write(&path, csv).unwrap();
+    inventory
+        .import_forecast_file(ids[0], &path, &mut |_| {})
+        .await
+        .unwrap();
+    let catalog: CatalogDocument = serde_json::from_str(
+        r#"{
+          "content_owners": [{ "code": "KBS", "name": "KBS" }, { "code": "MBC", "name": "MBC" }],
+          "meta_ids": [
+            { "media": "WAVVE", "code": "KBS-A", "name": "A", "content_owner": "KBS" },
+            { "media": "WAVVE", "code": "KBS-B", "name": "B", "content_owner": "KBS" },
+            { "media": "WAVVE", "code": "MBC-A", "name": "C", "content_owner": "MBC" },
+            { "media": "WAVVE", "code": "MBC-B", "name": "D", "content_owner": "MBC" }
+          ],
+          "products": [{ "code": "PRE", "name": "pre-roll", "type": "program", "ad_type": "pre-roll", "cpm": { "PC": 9000, "MOBILE": 8000 }, "ctr_bp": 80, "vtr_bp": 7500 }],
+          "targeting_groups": [
+            { "code": "G1", "name": "one", "weight_bp": 6000, "members": ["WAVVE/KBS-A", "WAVVE/MBC-A"] },
+            { "code": "G2", "name": "two", "weight_bp": 4000, "members": ["WAVVE/KBS-B", "WAVVE/MBC-B"] }
+          ]
+        }"#,
+    )
+    .unwrap();
+    inventory.apply_catalog(ids[0], &catalog).await.unwrap();
+    let december: Month = "2026-12".parse().unwrap();
+    inventory
+        .build_standard(ids[0], december, "test", &mut |_| {})
+        .await
+        .unwrap();
+    inventory
+        .confirm_month(ids[0], december, None)
+        .await
+        .unwrap();
+    inventory
+        .build_unit(ids[0], december, "test", &mut |_| {})
+        .await
+        .unwrap();
+    Setup {
+        inventory,
+        org: ids[0],
+        other_org: ids[1],
+        _dir: dir,
+    }
+}
+
+fn request(amount: i64) -> PurchaseRequest {
+    serde_json::from_value(serde_json::json!({
+        "product": "PRE", "amount": amount, "start": "2026-12-01", "end": "2026-12-31",
+        "platforms": ["PC", "MOBILE"],
+        "targeting_groups": [{ "code": "G1", "weight_bp": 4000 }, { "code": "G2", "weight_bp": 6000 }],
+        "content_owners": [{ "code": "KBS", "ratio_bp": 6000 }, { "code": "MBC", "ratio_bp": 4000 }]
+    }))
+    .unwrap()
+}
+
+async fn reserved(s: &Setup) -> i64 {
+    sqlx::query("SELECT CAST(COALESCE(SUM(reserved), 0) AS BIGINT) FROM unit_inventory")
+        .fetch_one(s.inventory.db().pool())
+        .await
+        .unwrap()
+        .get(0)
+}
+
+async fn oversold_anywhere(s: &Setup) -> i64 {
+    sqlx::query("SELECT COUNT(*) FROM unit_inventory WHERE reserved > total")
+        .fetch_one(s.inventory.db().pool())
+        .await
+        .unwrap()
+        .get(0)
+}
+
+fn check_tree(result: &PurchaseResult) {
+    assert_eq!(
+        result.platforms.iter().map(|p| p.amount).sum::<i64>(),
+        result.amount
+    );
+    for p in &result.platforms {
+        assert_eq!(
+            p.groups.iter().map(|g| g.amount).sum::<i64>(),
+            p.amount,
+            "groups add up to their platform"
+        );
+        for g in &p.groups {
+            assert_eq!(
+                g.content_owners.iter().map(|c| c.amount).sum::<i64>(),
+                g.amount,
+                "COs add up to their group"
+            );
+            for c in &g.content_owners {
+                assert_eq!(
+                    c.impressions,
+                    c.amount * 1000 / p.cpm,
+                    "impressions from CPM"
+                );
+                if c.fits {
+                    assert_eq!(
+                        c.days.iter().map(|d| d.impressions).sum::<i64>(),
+                        c.impressions,
+                        "days add up to the leaf"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_purchase_is_split_three_levels_deep_and_reserved() {
+    let s = setup().await;
+    let result = s
+        .inventory
+        .purchase(s.org, &request(500_001), false, None)
+        .await
+        .unwrap();
+    assert!(
+        result.committed && result.booking_id.is_some(),
+        "{result:?}"
+    );
+    assert_eq!((result.shortage, result.booked), (0, result.impressions));
+    check_tree(&result);
+    // Equal platforms, then 40/60 groups, then 60/40 owners, each by the one apportion.
+    assert_eq!(
+        result
+            .platforms
+            .iter()
+            .map(|p| p.amount)
+            .collect::<Vec<_>>(),
+        vec![250_001, 250_000]
+    );
+    assert_eq!(
+        result.platforms[0]
+            .groups
+            .iter()
+            .map(|g| g.amount)
+            .collect::<Vec<_>>(),
+        vec![100_000, 150_001]
+    );
+    assert_eq!(
+        result.platforms[0].groups[1]
+            .content_owners
+            .iter()
+            .map(|c| c.amount)
+            .collect::<Vec<_>>(),
+        vec![90_001, 60_000]
+    );
+    assert_eq!(
+        reserved(&s).await,
+        result.booked,
+        "exactly the booked impressions are reserved"
+    );
+    let allocated: i64 =
+        sqlx::query("SELECT CAST(SUM(impressions) AS BIGINT) FROM booking_allocations")
+            .fetch_one(s.inventory.db().pool())
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(allocated, result.booked);
+    let (stored, state) = s
+        .inventory
+        .booking(s.org, result.booking_id.unwrap())
+        .await
+        .unwrap();
+    assert_eq!((stored, state.as_str()), (result.clone(), "booked"));
+
+    let released = s
+        .inventory
+        .cancel_booking(s.org, result.booking_id.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(released, result.booked);
+    assert_eq!(
+        reserved(&s).await,
+        0,
+        "a cancellation releases exactly what was reserved"
+    );
+    assert!(matches!(
+        s.inventory
+            .cancel_booking(s.org, result.booking_id.unwrap())
+            .await,
+        Err(InventoryError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.inventory
+            .cancel_booking(s.other_org, result.booking_id.unwrap())
+            .await,
+        Err(InventoryError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn a_dry_run_shows_the_tree_and_reserves_nothing() {
+    let s = setup().await;
+    let dry = s
+        .inventory
+        .purchase(s.org, &request(500_001), true, None)
+        .await
+        .unwrap();
+    assert!(dry.dry_run && !dry.committed && dry.booking_id.is_none());
+    assert_eq!(reserved(&s).await, 0);
+    let real = s
+        .inventory
+        .purchase(s.org, &request(500_001), false, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        dry.platforms, real.platforms,
+        "the dry run computes the same tree"
+    );
+}
+
+#[tokio::test]
+async fn too_big_a_purchase_books_nothing_or_only_what_fits() {
+    let s = setup().await;
+    // Group G2 (KBS-B, MBC-B) holds far less than G1: at ₩2,000,000 every G2 leaf is short
+    // and every G1 leaf fits.
+    let big = request(2_000_000);
+    let all_or_nothing = s
+        .inventory
+        .purchase(s.org, &big, false, None)
+        .await
+        .unwrap();
+    assert!(!all_or_nothing.committed && all_or_nothing.shortage > 0);
+    assert_eq!(
+        reserved(&s).await,
+        0,
+        "all-or-nothing rolls everything back"
+    );
+    check_tree(&all_or_nothing);
+
+    let mut partial = big.clone();
+    partial.policy = Policy::Partial;
+    let kept = s
+        .inventory
+        .purchase(s.org, &partial, false, None)
+        .await
+        .unwrap();
+    assert!(
+        kept.committed && kept.shortage > 0 && kept.booked > 0,
+        "{kept:?}"
+    );
+    assert_eq!(
+        reserved(&s).await,
+        kept.booked,
+        "partial keeps exactly the leaves that fit"
+    );
+    for platform in &kept.platforms {
+        assert!(
+            platform.groups[0].content_owners.iter().all(|c| c.fits),
+            "G1 fits"
+        );
+        assert!(
+            platform.groups[1]
+                .content_owners
+                .iter()
+                .all(|c| !c.fits && c.shortage > 0),
+            "G2 is short"
+        );
+    }
+    let g1: i64 = kept.platforms.iter().map(|p| p.groups[0].impressions).sum();
+    assert_eq!(kept.booked, g1);
+    // When no leaf fits, even `partial` books nothing.
+    let mut hopeless = request(4_000_000_000);
+    hopeless.policy = Policy::Partial;
+    let none = s
+        .inventory
+        .purchase(s.org, &hopeless, false, None)
+        .await
+        .unwrap();
+    assert!(!none.committed && none.booked == 0);
+    assert_eq!(reserved(&s).await, kept.booked);
+    assert_eq!(oversold_anywhere(&s).await, 0);
+}
+
+#[tokio::test]
+async fn bad_purchases_are_refused_field_by_field_and_reserve_nothing() {
+    let s = setup().await;
+    let bad: PurchaseRequest = serde_json::from_value(serde_json::json!({
+        "product": "NOPE", "amount": 0, "start": "2027-03-01", "end": "2027-02-01",
+        "platforms": ["PC", "TV"],
+        "targeting_groups": [{ "code": "G1", "weight_bp": 5000 }, { "code": "G9", "weight_bp": 0 }],
+        "content_owners": [{ "code": "KBS", "ratio_bp": 6000 }, { "code": "SBS", "ratio_bp": 3000 }]
+    }))
+    .unwrap();
+    let error = s
+        .inventory
+        .purchase(s.org, &bad, false, None)
+        .await
+        .unwrap_err();
+    let InventoryError::PurchaseRefused { problems } = &error else {
+        panic!("{error}")
+    };
+    for expected in [
+        "amount: 0 must be more than 0 won",
+        "product: 'NOPE' is not a product",
+        "platforms[1]: 'TV' is not PC, MOBILE, APP or CTV",
+        "end: 2027-02-01 is before start 2027-03-01",
+        "targeting_groups[1].code: 'G9' is not a targeting group",
+        "targeting_groups[1].weight_bp: must be more than 0",
+        "targeting_groups: weight_bps add up to 5000 basis points, not 10000",
+        "content_owners[1].code: 'SBS' is not a content owner",
+        "content_owners: ratio_bps add up to 9000 basis points, not 10000",
+    ] {
+        assert!(
+            problems.iter().any(|p| p == expected),
+            "missing {expected:?} in {problems:#?}"
+        );
+    }
+    let mut outside = request(1_000_000);
+    outside.end = "2027-01-05".into();
+    let error = s
+        .inventory
+        .purchase(s.org, &outside, false, None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("start..end: 5 day(s) have no built unit inventory, first 2027-01-01"),
+        "{error}"
+    );
+    let mut ctv = request(1_000_000);
+    ctv.platforms.push("CTV".into());
+    assert!(
+        s.inventory
+            .purchase(s.org, &ctv, false, None)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("platforms[2]: product PRE has no CPM for CTV")
+    );
+    let tiny = request(5);
+    assert!(
+        s.inventory
+            .purchase(s.org, &tiny, false, None)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("buys less than one impression")
+    );
+    assert!(
+        matches!(
+            s.inventory
+                .purchase(s.other_org, &request(1_000_000), false, None)
+                .await,
+            Err(InventoryError::PurchaseRefused { .. })
+        ),
+        "another organization has no such product"
+    );
+    assert_eq!(reserved(&s).await, 0);
+    let bookings: i64 = sqlx::query("SELECT COUNT(*) FROM bookings")
+        .fetch_one(s.inventory.db().pool())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(bookings, 0);
+}
+
+#[tokio::test]
+async fn concurrent_purchases_never_oversell() {
+    let s = setup().await;
+    // Each buy wants about a third of the scarcest leaf (MOBILE/G2/MBC): some fit, the rest
+    // must be refused or, with `partial`, keep only what still fits.
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let inventory = s.inventory.clone();
+            let org = s.org;
+            let mut buy = request(300_000 + i * 1_000);
+            if i % 2 == 1 {
+                buy.policy = Policy::Partial;
+            }
+            tokio::spawn(async move { inventory.purchase(org, &buy, false, None).await })
+        })
+        .collect();
+    let mut booked = 0;
+    let mut committed = 0;
+    let mut refused_whole = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(result) if result.committed => {
+                committed += 1;
+                booked += result.booked;
+            }
+            Ok(result) => {
+                assert_eq!(result.booked, 0);
+                if result.policy == Policy::AllOrNothing {
+                    refused_whole += 1;
+                }
+            }
+            Err(error) => panic!("a purchase failed instead of being refused or booked: {error}"),
+        }
+    }
+    assert!(committed >= 1, "at least one purchase fits");
+    assert!(
+        refused_whole >= 1,
+        "the inventory ran out for some all-or-nothing buys: the race was real"
+    );
+    assert_eq!(
+        oversold_anywhere(&s).await,
+        0,
+        "reserved <= total everywhere"
+    );
+    assert_eq!(
+        reserved(&s).await,
+        booked,
+        "successful purchases sum to the reserved totals"
+    );
+    let per_unit: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM unit_inventory u WHERE u.reserved <> (SELECT CAST(COALESCE(SUM(a.impressions), 0) AS BIGINT) FROM booking_allocations a WHERE a.unit_id = u.id)",
+    )
+    .fetch_one(s.inventory.db().pool())
+    .await
+    .unwrap()
+    .get(0);
+    assert_eq!(
+        per_unit, 0,
+        "every unit row's reserved equals its allocations"
+    );
+}
