@@ -54,6 +54,11 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::inventory_cli::CatalogCommand,
     },
+    /// Book, show and cancel campaign purchases.
+    Purchase {
+        #[command(subcommand)]
+        command: crate::inventory_cli::PurchaseCommand,
+    },
     /// Import vendor forecasts.
     Forecast {
         #[command(subcommand)]
@@ -152,6 +157,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Catalog { command } => {
             let db = server::open_database(&config.database_url).await?;
             crate::inventory_cli::catalog(db, command).await
+        }
+        Command::Purchase { command } => {
+            let db = server::open_database(&config.database_url).await?;
+            crate::inventory_cli::purchase(db, command).await
         }
         Command::Forecast { command } => {
             let db = server::open_database(&config.database_url).await?;

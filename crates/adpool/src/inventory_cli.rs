@@ -112,6 +112,198 @@ pub async fn catalog(db: Db, command: CatalogCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `adpool purchase` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PurchaseCommand {
+    /// Book a purchase from a JSON request (docs/purchases.md) and print its result tree.
+    Apply(PurchaseApplyArgs),
+    /// Cancel a booking, releasing exactly what it reserved.
+    Cancel(BookingArgs),
+    /// Print a booking's result tree.
+    Show(BookingArgs),
+}
+
+/// Options of `purchase apply`.
+#[derive(Debug, Args)]
+pub struct PurchaseApplyArgs {
+    /// The purchase request.
+    pub file: PathBuf,
+    /// Override the request's policy.
+    #[arg(long, value_parser = ["all-or-nothing", "partial"])]
+    pub policy: Option<String>,
+    /// Compute and print the tree; reserve nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the tree as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub org: OrgArg,
+}
+
+/// A booking id.
+#[derive(Debug, Args)]
+pub struct BookingArgs {
+    /// The booking id.
+    pub id: i64,
+    #[command(flatten)]
+    pub org: OrgArg,
+}
+
+/// The result tree, indented: purchase -> platform -> group -> CO -> days (a week per line).
+pub fn render_tree(result: &adpool_inventory::PurchaseResult) -> String {
+    use adpool_core::{Won, group_thousands};
+    let n = |v: i64| group_thousands(v.unsigned_abs());
+    let short = |s: i64| {
+        if s > 0 {
+            format!("  SHORT {}", n(s))
+        } else {
+            String::new()
+        }
+    };
+    let mut out = format!(
+        "purchase {} {} · {}..{} · {} · {} impressions{}\n",
+        result.product,
+        Won::new(result.amount),
+        result.start,
+        result.end,
+        result.policy.as_str(),
+        n(result.impressions),
+        short(result.shortage)
+    );
+    for platform in &result.platforms {
+        out.push_str(&format!(
+            "  {} {} (CPM {}) {} imp{}\n",
+            platform.platform,
+            Won::new(platform.amount),
+            Won::new(platform.cpm),
+            n(platform.impressions),
+            short(platform.shortage)
+        ));
+        for group in &platform.groups {
+            out.push_str(&format!(
+                "    {} {} {}% {} {} imp{}\n",
+                group.code,
+                group.name,
+                group.weight_bp as f64 / 100.0,
+                Won::new(group.amount),
+                n(group.impressions),
+                short(group.shortage)
+            ));
+            for co in &group.content_owners {
+                let mark = if co.fits { "ok" } else { "--" };
+                out.push_str(&format!(
+                    "      [{mark}] {} {}% {} {} imp{}\n",
+                    co.code,
+                    co.ratio_bp as f64 / 100.0,
+                    Won::new(co.amount),
+                    n(co.impressions),
+                    short(co.shortage)
+                ));
+                for week in co.days.chunks(7) {
+                    let days: Vec<String> = week
+                        .iter()
+                        .map(|d| {
+                            format!(
+                                "{} {}",
+                                d.date.get(5..).unwrap_or(&d.date),
+                                n(d.impressions)
+                            )
+                        })
+                        .collect();
+                    out.push_str(&format!("          {}\n", days.join(" · ")));
+                }
+            }
+        }
+    }
+    let verdict = match (result.committed, result.dry_run) {
+        (true, _) => format!(
+            "booked as #{}: {} impressions reserved",
+            result.booking_id.unwrap_or_default(),
+            n(result.booked)
+        ),
+        (false, true) => format!(
+            "dry run: {} impressions would be reserved; nothing was reserved",
+            n(result.booked)
+        ),
+        (false, false) => format!(
+            "not booked: {} impressions short; nothing was reserved",
+            n(result.shortage)
+        ),
+    };
+    out.push_str(&verdict);
+    out
+}
+
+/// `adpool purchase ...`.
+pub async fn purchase(db: Db, command: PurchaseCommand) -> anyhow::Result<()> {
+    let inventory = Inventory::new(db.clone(), Arc::new(SystemClock));
+    match command {
+        PurchaseCommand::Apply(args) => {
+            let org = organization(&db, &args.org).await?;
+            let text = std::fs::read_to_string(&args.file)
+                .with_context(|| format!("cannot read {}", args.file.display()))?;
+            let mut request: adpool_inventory::PurchaseRequest = serde_json::from_str(&text)
+                .with_context(|| {
+                    format!(
+                        "{} is not a purchase request (docs/purchases.md)",
+                        args.file.display()
+                    )
+                })?;
+            if let Some(policy) = &args.policy {
+                request.policy = if policy == "partial" {
+                    adpool_inventory::Policy::Partial
+                } else {
+                    adpool_inventory::Policy::AllOrNothing
+                };
+            }
+            let result = match inventory.purchase(org, &request, args.dry_run, None).await {
+                Ok(result) => result,
+                Err(InventoryError::PurchaseRefused { problems }) => {
+                    for problem in &problems {
+                        eprintln!("{}: {problem}", args.file.display());
+                    }
+                    bail!(
+                        "{}: {} problem(s); nothing was reserved",
+                        args.file.display(),
+                        problems.len()
+                    );
+                }
+                Err(other) => return Err(other.into()),
+            };
+            say(if args.json {
+                serde_json::to_string_pretty(&result)?
+            } else {
+                render_tree(&result)
+            })?;
+            if !result.committed && !result.dry_run {
+                bail!(
+                    "the purchase was not booked ({} impressions short); nothing was reserved",
+                    result.shortage
+                );
+            }
+        }
+        PurchaseCommand::Cancel(args) => {
+            let org = organization(&db, &args.org).await?;
+            let released = inventory.cancel_booking(org, args.id).await?;
+            say(format!(
+                "booking #{} cancelled: {released} impressions released",
+                args.id
+            ))?;
+        }
+        PurchaseCommand::Show(args) => {
+            let org = organization(&db, &args.org).await?;
+            let (result, state) = inventory.booking(org, args.id).await?;
+            say(format!(
+                "booking #{} ({state})\n{}",
+                args.id,
+                render_tree(&result)
+            ))?;
+        }
+    }
+    Ok(())
+}
+
 /// `adpool inventory` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum InventoryCommand {

@@ -352,3 +352,87 @@ fn the_catalog_imports_and_exports_as_json() {
         stderr(&typo)
     );
 }
+
+#[test]
+fn purchases_are_applied_shown_and_cancelled_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(adpool(dir.path(), &["demo", "--no-serve"]).status.success());
+    let demo = ["--database-url", "sqlite://./adpool-data/demo.db"];
+    let org = ["--org", "데모 미디어 (Demo Media)"];
+    // The demo's forecast covers this month and next; buy the first week of next month.
+    let next = {
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap())
+            .date_naive();
+        let first = chrono::NaiveDate::from_ymd_opt(
+            chrono::Datelike::year(&today),
+            chrono::Datelike::month(&today),
+            1,
+        )
+        .unwrap();
+        first + chrono::Months::new(1)
+    };
+    let request = serde_json::json!({
+        "product": "PRG-PRE", "amount": 5_000_000, "start": next.to_string(), "end": (next + chrono::Days::new(6)).to_string(),
+        "platforms": ["PC", "MOBILE"],
+        "targeting_groups": [{ "code": "G1", "weight_bp": 6000 }, { "code": "G2", "weight_bp": 4000 }],
+        "content_owners": [{ "code": "KBS", "ratio_bp": 5000 }, { "code": "MBC", "ratio_bp": 5000 }]
+    });
+    std::fs::write(dir.path().join("buy.json"), request.to_string()).unwrap();
+    let run = |args: &[&str]| adpool(dir.path(), &[&demo[..], args, &org[..]].concat());
+
+    let dry = run(&["purchase", "apply", "buy.json", "--dry-run"]);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(
+        stdout(&dry).starts_with("purchase PRG-PRE ₩5,000,000"),
+        "{}",
+        stdout(&dry)
+    );
+    assert!(
+        stdout(&dry).contains("dry run:") && stdout(&dry).contains("[ok] KBS 50%"),
+        "{}",
+        stdout(&dry)
+    );
+
+    let booked = run(&["purchase", "apply", "buy.json"]);
+    assert!(booked.status.success(), "{}", stderr(&booked));
+    let line = stdout(&booked).lines().last().unwrap().to_owned();
+    assert!(line.starts_with("booked as #"), "{line}");
+    let id = line
+        .trim_start_matches("booked as #")
+        .split(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(stdout(&run(&["purchase", "show", &id])).contains("(booked)"));
+    let cancelled = run(&["purchase", "cancel", &id]);
+    assert!(
+        stdout(&cancelled).contains(&format!("booking #{id} cancelled")),
+        "{}",
+        stderr(&cancelled)
+    );
+    assert_eq!(
+        run(&["purchase", "cancel", &id]).status.code(),
+        Some(1),
+        "cancelling twice is refused"
+    );
+
+    std::fs::write(dir.path().join("bad.json"), r#"{ "product": "NOPE", "amount": -1, "start": "2026-12-01", "end": "2026-12-02", "platforms": ["PC"], "targeting_groups": [{ "code": "G1", "weight_bp": 10000 }], "content_owners": [{ "code": "KBS", "ratio_bp": 10000 }] }"#).unwrap();
+    let bad = run(&["purchase", "apply", "bad.json"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).contains("bad.json: product: 'NOPE' is not a product"),
+        "{}",
+        stderr(&bad)
+    );
+    assert!(
+        stderr(&bad).contains("bad.json: amount: -1 must be more than 0 won"),
+        "{}",
+        stderr(&bad)
+    );
+    assert!(
+        stderr(&bad).contains("nothing was reserved"),
+        "{}",
+        stderr(&bad)
+    );
+}

@@ -39,6 +39,13 @@ pub enum AppError {
         /// E.g. `{ "errors": [{ "row", "column", "value", "reason" }], "total": 3 }`.
         details: Value,
     },
+    /// 409 with facts attached (e.g. a purchase's result tree).
+    ConflictWithDetails {
+        /// Summary.
+        message: String,
+        /// The facts.
+        details: Value,
+    },
     /// 429: too many attempts.
     Throttled {
         /// Seconds to wait.
@@ -68,6 +75,14 @@ pub struct ErrorDetail {
 }
 
 impl AppError {
+    /// Attaches facts to a conflict (other variants are returned unchanged).
+    pub fn with_details(self, details: Value) -> Self {
+        match self {
+            AppError::Conflict(message) => AppError::ConflictWithDetails { message, details },
+            other => other,
+        }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -75,7 +90,7 @@ impl AppError {
             AppError::Unauthorized | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::ConflictWithDetails { .. } => StatusCode::CONFLICT,
             AppError::Validation { .. } | AppError::InvalidFile { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -93,7 +108,7 @@ impl AppError {
             AppError::Forbidden => "forbidden",
             AppError::Csrf => "csrf_failed",
             AppError::NotFound => "not_found",
-            AppError::Conflict(_) => "conflict",
+            AppError::Conflict(_) | AppError::ConflictWithDetails { .. } => "conflict",
             AppError::Validation { .. } => "validation_failed",
             AppError::InvalidFile { .. } => "invalid_file",
             AppError::Throttled { .. } => "too_many_attempts",
@@ -106,7 +121,8 @@ impl AppError {
         match self {
             AppError::BadRequest(m)
             | AppError::Conflict(m)
-            | AppError::InvalidFile { message: m, .. } => m.clone(),
+            | AppError::InvalidFile { message: m, .. }
+            | AppError::ConflictWithDetails { message: m, .. } => m.clone(),
             AppError::Unauthorized => "sign in or send a valid API token".into(),
             AppError::InvalidCredentials => "invalid email or password".into(),
             AppError::Forbidden => "your role does not allow this".into(),
@@ -129,7 +145,8 @@ impl AppError {
             AppError::Throttled { retry_after_secs } => {
                 serde_json::json!({ "retry_after_secs": retry_after_secs })
             }
-            AppError::InvalidFile { details, .. } => details.clone(),
+            AppError::InvalidFile { details, .. }
+            | AppError::ConflictWithDetails { details, .. } => details.clone(),
             _ => serde_json::json!({}),
         }
     }

@@ -55,6 +55,14 @@ pub(crate) const TEMPLATE_SOURCES: &[(&str, &str)] = &[
         "inventory_catalog.html",
         include_str!("../templates/inventory_catalog.html"),
     ),
+    (
+        "inventory_bookings.html",
+        include_str!("../templates/inventory_bookings.html"),
+    ),
+    (
+        "inventory_booking.html",
+        include_str!("../templates/inventory_booking.html"),
+    ),
 ];
 
 pub(crate) struct Templates {

@@ -1603,3 +1603,177 @@ async fn the_catalog_is_edited_through_the_page_and_the_api() {
         "another organization sees an empty catalog: {theirs}"
     );
 }
+
+#[tokio::test]
+async fn purchases_are_booked_shown_and_cancelled_through_the_api_and_pages() {
+    let t = TestApp::new().await;
+    let org = t.org("Media Rep").await;
+    let other = t.org("Other Rep").await;
+    let ops = t.user(org, "ops@rep.kr", Role::Operator).await;
+    let analyst = t.user(org, "an@rep.kr", Role::Analyst).await;
+    let stranger = t.user(other, "ops@other.kr", Role::Operator).await;
+    let (ops_token, analyst_token, stranger_token) = (
+        t.token(&ops).await,
+        t.token(&analyst).await,
+        t.token(&stranger).await,
+    );
+    assert_eq!(
+        t.upload(
+            "/api/v1/inventory/forecast",
+            &ops_token,
+            "f.csv",
+            &december_forecast()
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let catalog = json!({
+        "content_owners": [{ "code": "SBS", "name": "SBS" }],
+        "meta_ids": [{ "media": "WAVVE", "code": "SBS-RUNNINGMAN", "name": "런닝맨", "content_owner": "SBS" }],
+        "products": [{ "code": "PRE", "name": "pre-roll", "type": "program", "ad_type": "pre-roll", "cpm": { "MOBILE": 8000, "CTV": 12000 }, "ctr_bp": 80, "vtr_bp": 7500 }],
+        "targeting_groups": [{ "code": "G1", "name": "예능", "weight_bp": 10000, "members": ["WAVVE/SBS-RUNNINGMAN"] }]
+    });
+    assert_eq!(
+        t.json(Method::POST, "/api/v1/catalog", &ops_token, catalog)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let december = "2026-12".parse().unwrap();
+    t.state
+        .inventory
+        .build_standard(org, december, "test", &mut |_| {})
+        .await
+        .unwrap();
+    t.state
+        .inventory
+        .confirm_month(org, december, None)
+        .await
+        .unwrap();
+    t.state
+        .inventory
+        .build_unit(org, december, "test", &mut |_| {})
+        .await
+        .unwrap();
+    let buy = |amount: i64| {
+        json!({
+            "product": "PRE", "amount": amount, "start": "2026-12-01", "end": "2026-12-10", "platforms": ["MOBILE", "CTV"],
+            "targeting_groups": [{ "code": "G1", "weight_bp": 10000 }], "content_owners": [{ "code": "SBS", "ratio_bp": 10000 }]
+        })
+    };
+
+    assert_eq!(
+        t.json(
+            Method::POST,
+            "/api/v1/purchases",
+            &analyst_token,
+            buy(100_000)
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let dry = t
+        .json(
+            Method::POST,
+            "/api/v1/purchases?dry_run=true",
+            &ops_token,
+            buy(100_000),
+        )
+        .await;
+    assert_eq!(dry.status, StatusCode::OK, "{}", dry.body);
+    assert_eq!(dry.json()["committed"], false);
+    let booked = t
+        .json(Method::POST, "/api/v1/purchases", &ops_token, buy(100_000))
+        .await;
+    assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
+    let id = booked.json()["booking_id"].as_i64().unwrap();
+    assert_eq!(
+        booked.json()["platforms"][0]["groups"][0]["content_owners"][0]["fits"],
+        true
+    );
+    let too_big = t
+        .json(
+            Method::POST,
+            "/api/v1/purchases",
+            &ops_token,
+            buy(4_000_000_000),
+        )
+        .await;
+    assert_eq!(too_big.status, StatusCode::CONFLICT, "{}", too_big.body);
+    assert!(
+        too_big.json()["error"]["details"]["shortage"]
+            .as_i64()
+            .unwrap()
+            > 0,
+        "the tree comes with the refusal"
+    );
+    let bad = t.json(Method::POST, "/api/v1/purchases", &ops_token, json!({ "product": "X", "amount": 0, "start": "2026-12-01", "end": "2026-12-02", "platforms": [], "targeting_groups": [], "content_owners": [] })).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.json()["error"]["details"]["problems"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 4
+    );
+
+    assert_eq!(
+        t.get(&format!("/api/v1/purchases/{id}"), &analyst_token)
+            .await
+            .json()["state"],
+        "booked"
+    );
+    assert_eq!(
+        t.get(&format!("/api/v1/purchases/{id}"), &stranger_token)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.json(
+            Method::DELETE,
+            &format!("/api/v1/purchases/{id}"),
+            &stranger_token,
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+
+    let session = t.login("ops@rep.kr", PASSWORD).await.unwrap();
+    let list = t.get("/inventory/bookings", &session).await;
+    assert!(list.body.contains(&format!("/inventory/bookings/{id}")));
+    let tree = t.get(&format!("/inventory/bookings/{id}"), &session).await;
+    assert_eq!(tree.status, StatusCode::OK, "{}", tree.body);
+    assert!(tree.body.contains("data-testid=\"booking-tree\"") && tree.body.contains("2026-12-01"));
+    let cancelled = t
+        .form(&format!("/inventory/bookings/{id}/cancel"), &session, &[])
+        .await;
+    assert!(
+        cancelled.location().contains("flash="),
+        "{}",
+        cancelled.location()
+    );
+    assert_eq!(
+        t.json(
+            Method::DELETE,
+            &format!("/api/v1/purchases/{id}"),
+            &ops_token,
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::CONFLICT
+    );
+    let units = t
+        .get("/api/v1/inventory/unit?month=2026-12", &ops_token)
+        .await
+        .json();
+    assert!(
+        units.as_array().unwrap().iter().all(|u| u["reserved"] == 0),
+        "the cancellation released everything"
+    );
+}

@@ -9,6 +9,7 @@ mod inventory_api;
 pub(crate) mod openapi;
 mod ops;
 mod pages;
+mod purchases;
 
 use std::time::Instant;
 
@@ -28,11 +29,13 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(activity::router())
         .merge(inventory::router())
         .merge(catalog::router())
+        .merge(purchases::router())
         .nest(
             "/api/v1",
             api::router()
                 .merge(inventory_api::router())
-                .merge(catalog::api_router()),
+                .merge(catalog::api_router())
+                .merge(purchases::api_router()),
         )
         .merge(ops::router())
         .route("/api/openapi.json", axum::routing::get(openapi::serve))
