@@ -394,7 +394,7 @@ async fn seed_inventory(
     // A winter campaign has bought the first two weeks of next month.
     let first = months[1].first_day();
     let purchase: adpool_inventory::PurchaseRequest = serde_json::from_value(serde_json::json!({
-        "product": "PRG-PRE", "amount": 60_000_000, "start": first.to_string(), "end": first.add_days(13).to_string(),
+        "product": "PRG-PRE", "amount": 300_000_000, "start": first.to_string(), "end": first.add_days(13).to_string(),
         "platforms": ["PC", "MOBILE", "APP"],
         "targeting_groups": [{ "code": "G1", "weight_bp": 4000 }, { "code": "G2", "weight_bp": 3500 }, { "code": "G3", "weight_bp": 2500 }],
         "content_owners": [{ "code": "KBS", "ratio_bp": 6000 }, { "code": "MBC", "ratio_bp": 4000 }]

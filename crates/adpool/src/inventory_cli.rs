@@ -222,9 +222,22 @@ pub fn render_tree(result: &adpool_inventory::PurchaseResult) -> String {
             result.booking_id.unwrap_or_default(),
             n(result.booked)
         ),
+        (false, true)
+            if result.shortage > 0 && result.policy == adpool_inventory::Policy::AllOrNothing =>
+        {
+            format!(
+                "dry run: {} impressions short, so all-or-nothing would book nothing; nothing was reserved",
+                n(result.shortage)
+            )
+        }
         (false, true) => format!(
-            "dry run: {} impressions would be reserved; nothing was reserved",
-            n(result.booked)
+            "dry run: {} impressions would be reserved{}; nothing was reserved",
+            n(result.booked),
+            if result.shortage > 0 {
+                format!(" ({} short)", n(result.shortage))
+            } else {
+                String::new()
+            }
         ),
         (false, false) => format!(
             "not booked: {} impressions short; nothing was reserved",
