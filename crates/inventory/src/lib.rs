@@ -20,6 +20,8 @@
 //! ```
 
 mod build_lock;
+mod campaign_status;
+mod campaigns;
 mod catalog;
 mod catalog_file;
 mod error;
@@ -33,6 +35,8 @@ mod types;
 mod unit;
 
 pub use adpool_core::{OrgId, UserId};
+pub use campaign_status::{Status, derive_from_counts, derive_status};
+pub use campaigns::{Ad, Campaign, Line, NewCampaign, StatusRepair};
 pub use catalog::{DEFAULT_PART_PLATFORMS, MediaEntry, MetaEntry};
 pub use catalog_file::{
     CatalogDocument, CatalogSummary, ContentOwnerEntry, MediaDoc, MetaDoc, ProductDoc,

@@ -466,3 +466,199 @@ async fn concurrent_purchases_never_oversell() {
         "every unit row's reserved equals its allocations"
     );
 }
+
+#[tokio::test]
+async fn campaigns_book_their_lines_and_follow_their_ads() {
+    use adpool_inventory::{NewCampaign, Status};
+    let s = setup().await;
+    let new = NewCampaign {
+        advertiser: "한빛식품".into(),
+        name: "겨울 프로모션".into(),
+        start: "2026-12-01".into(),
+        end: "2026-12-31".into(),
+        total_budget: 1_000_000,
+        owner: None,
+    };
+    let campaign = s
+        .inventory
+        .create_campaign(s.org, new.clone())
+        .await
+        .unwrap();
+    assert_eq!(campaign.status, Status::Draft);
+    let bad = NewCampaign {
+        name: " ".into(),
+        end: "2026-11-01".into(),
+        total_budget: -1,
+        ..new.clone()
+    };
+    let error = s
+        .inventory
+        .create_campaign(s.org, bad)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("name: must not be empty")
+            && error.contains("end: 2026-11-01 is before start")
+            && error.contains("total_budget"),
+        "{error}"
+    );
+
+    let mut outside = request(100_000);
+    outside.end = "2027-01-02".into();
+    let error = s
+        .inventory
+        .add_line(s.org, campaign.id, "L", outside)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("outside the campaign's 2026-12-01..2026-12-31"),
+        "{error}"
+    );
+    let error = s
+        .inventory
+        .add_line(s.org, campaign.id, "L", request(2_000_000))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("over the campaign budget ₩1,000,000"),
+        "{error}"
+    );
+    let line = s
+        .inventory
+        .add_line(s.org, campaign.id, "프리롤 12월", request(500_001))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.inventory
+            .add_line(s.other_org, campaign.id, "x", request(1))
+            .await,
+        Err(InventoryError::NotFound)
+    ));
+
+    let booked = s
+        .inventory
+        .book_line(s.org, line.id, false, None)
+        .await
+        .unwrap();
+    assert!(booked.committed);
+    assert!(
+        matches!(
+            s.inventory.book_line(s.org, line.id, false, None).await,
+            Err(InventoryError::Conflict(_))
+        ),
+        "booked once"
+    );
+    let lines = s.inventory.lines(s.org, campaign.id).await.unwrap();
+    assert_eq!(
+        (lines[0].booking_id, lines[0].booked_impressions),
+        (booked.booking_id, booked.booked)
+    );
+    assert!(matches!(
+        s.inventory
+            .book_line(s.other_org, line.id, false, None)
+            .await,
+        Err(InventoryError::NotFound)
+    ));
+
+    // The campaign status follows its ads by the documented priority.
+    let a = s
+        .inventory
+        .add_ad(s.org, line.id, "15초 A", Some("https://cdn.example/a.mp4"))
+        .await
+        .unwrap();
+    let b = s
+        .inventory
+        .add_ad(s.org, line.id, "15초 B", None)
+        .await
+        .unwrap();
+    assert_eq!(campaign_status(&s, campaign.id).await, Status::Draft);
+    assert_eq!(
+        s.inventory
+            .set_ad_status(s.org, a.id, Status::PendingReview)
+            .await
+            .unwrap()
+            .1,
+        Some(Status::PendingReview)
+    );
+    s.inventory
+        .set_ad_status(s.org, b.id, Status::Scheduled)
+        .await
+        .unwrap();
+    assert_eq!(campaign_status(&s, campaign.id).await, Status::Scheduled);
+    s.inventory
+        .set_ad_status(s.org, a.id, Status::Live)
+        .await
+        .unwrap();
+    assert_eq!(campaign_status(&s, campaign.id).await, Status::Live);
+    assert_eq!(
+        s.inventory
+            .set_ad_status(s.org, b.id, Status::Error)
+            .await
+            .unwrap()
+            .1,
+        Some(Status::Error)
+    );
+    s.inventory
+        .set_ad_status(s.org, b.id, Status::Completed)
+        .await
+        .unwrap();
+    assert_eq!(
+        campaign_status(&s, campaign.id).await,
+        Status::Live,
+        "a completed ad does not hold the live one back"
+    );
+    s.inventory
+        .set_ad_status(s.org, a.id, Status::Completed)
+        .await
+        .unwrap();
+    assert_eq!(
+        campaign_status(&s, campaign.id).await,
+        Status::Completed,
+        "completed only when all ads are"
+    );
+    assert!(matches!(
+        s.inventory
+            .set_ad_status(s.other_org, a.id, Status::Live)
+            .await,
+        Err(InventoryError::NotFound)
+    ));
+
+    // Drift (a status written around the ads) is found and fixed by the repair.
+    sqlx::query("UPDATE campaigns SET status = 'PAUSED'")
+        .execute(s.inventory.db().pool())
+        .await
+        .unwrap();
+    let repair = s.inventory.repair_campaign_statuses(None).await.unwrap();
+    assert_eq!((repair.campaigns, repair.ads, repair.fixed), (1, 2, 1));
+    assert_eq!(campaign_status(&s, campaign.id).await, Status::Completed);
+    assert_eq!(
+        s.inventory
+            .repair_campaign_statuses(Some(s.org))
+            .await
+            .unwrap()
+            .fixed,
+        0
+    );
+    assert!(
+        s.inventory
+            .campaigns(s.other_org, None, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.inventory
+            .campaigns(s.org, Some(Status::Completed), Some("한빛식품"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn campaign_status(s: &Setup, id: i64) -> adpool_inventory::Status {
+    s.inventory.campaign(s.org, id).await.unwrap().status
+}

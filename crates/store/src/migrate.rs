@@ -29,7 +29,7 @@ macro_rules! migration {
 const MIGRATIONS: &[Migration] = &[
     migration!(1, "foundation", "0001_foundation.sql"),
     migration!(2, "inventory", "0002_inventory.sql"),
-    migration!(3, "bookings", "0003_bookings.sql"),
+    migration!(3, "campaigns", "0003_campaigns.sql"),
 ];
 
 /// How many migrations this binary carries.
