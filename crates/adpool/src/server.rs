@@ -89,6 +89,11 @@ pub fn registry(state: &AppState) -> Registry {
     let builds = adpool_inventory::BuildHandler::new(state.inventory.clone());
     registry.register(adpool_inventory::BUILD_STANDARD_JOB, 2, builds.clone());
     registry.register(adpool_inventory::BUILD_UNIT_JOB, 2, builds);
+    registry.register(
+        adpool_inventory::REPAIR_STATUS_JOB,
+        1,
+        adpool_inventory::RepairStatusHandler::new(state.inventory.clone()),
+    );
     registry
 }
 
@@ -131,6 +136,17 @@ pub async fn serve_with(
         )
         .await
         .context("registering the maintenance schedule")?;
+    state
+        .scheduler
+        .ensure(
+            "campaigns.repair_status",
+            "*/10 * * * *",
+            adpool_inventory::REPAIR_STATUS_JOB,
+            serde_json::json!({}),
+            None,
+        )
+        .await
+        .context("registering the campaign-status repair schedule")?;
     let worker = Worker::new(
         state.jobs.clone(),
         handlers,
@@ -206,6 +222,7 @@ mod tests {
             MAINTENANCE_JOB_KIND,
             adpool_inventory::BUILD_STANDARD_JOB,
             adpool_inventory::BUILD_UNIT_JOB,
+            adpool_inventory::REPAIR_STATUS_JOB,
         ] {
             assert!(
                 kinds.iter().any(|k| k == kind),

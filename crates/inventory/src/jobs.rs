@@ -84,3 +84,38 @@ impl JobHandler for BuildHandler {
         })
     }
 }
+
+/// Job kind of the periodic campaign-status repair (all organizations); payload `{}`.
+pub const REPAIR_STATUS_JOB: &str = "campaigns.repair_status";
+
+/// Runs [`REPAIR_STATUS_JOB`].
+#[derive(Debug, Clone)]
+pub struct RepairStatusHandler {
+    inventory: Inventory,
+}
+
+impl RepairStatusHandler {
+    /// Repairs with `inventory`.
+    pub fn new(inventory: Inventory) -> Self {
+        RepairStatusHandler { inventory }
+    }
+}
+
+impl JobHandler for RepairStatusHandler {
+    fn run<'a>(&'a self, _ctx: &'a JobContext) -> BoxFuture<'a, Result<Option<Value>, JobError>> {
+        Box::pin(async move {
+            let repair = self
+                .inventory
+                .repair_campaign_statuses(None)
+                .await
+                .map_err(job_error)?;
+            if repair.fixed > 0 {
+                tracing::warn!(
+                    fixed = repair.fixed,
+                    "campaign statuses had drifted and were repaired"
+                );
+            }
+            Ok(Some(serde_json::to_value(repair).unwrap_or_default()))
+        })
+    }
+}

@@ -45,7 +45,10 @@ pub use catalog_file::{
 pub use error::{InventoryError, RowError};
 pub use export::{ExportLevel, format_ppm, write_csv, write_xlsx};
 pub use forecast_import::{ImportSummary, MAX_LISTED_ERRORS};
-pub use jobs::{BUILD_STANDARD_JOB, BUILD_UNIT_JOB, BuildHandler, build_job};
+pub use jobs::{
+    BUILD_STANDARD_JOB, BUILD_UNIT_JOB, BuildHandler, REPAIR_STATUS_JOB, RepairStatusHandler,
+    build_job,
+};
 pub use purchase::{
     CoNode, CoShare, DayNode, GroupNode, GroupShare, PlatformNode, Policy, PurchaseRequest,
     PurchaseResult,
