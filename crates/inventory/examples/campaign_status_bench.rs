@@ -110,7 +110,7 @@ async fn main() {
         for i in chunk {
             seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
             // Errors are rare; everything else is spread evenly.
-            let status = if (seed >> 33) % 500 == 0 {
+            let status = if (seed >> 33).is_multiple_of(500) {
                 Status::Error
             } else {
                 statuses[((seed >> 40) % 5) as usize]
