@@ -399,14 +399,77 @@ async fn seed_inventory(
         "targeting_groups": [{ "code": "G1", "weight_bp": 4000 }, { "code": "G2", "weight_bp": 3500 }, { "code": "G3", "weight_bp": 2500 }],
         "content_owners": [{ "code": "KBS", "ratio_bp": 6000 }, { "code": "MBC", "ratio_bp": 4000 }]
     }))?;
+    use adpool_inventory::{NewCampaign, Status};
+    let winter = inventory
+        .create_campaign(
+            org,
+            NewCampaign {
+                advertiser: "한빛식품 (Hanbit Foods)".into(),
+                name: "겨울 프로모션 2026".into(),
+                start: first.to_string(),
+                end: first.add_days(27).to_string(),
+                total_budget: 400_000_000,
+                owner: Some(admin),
+            },
+        )
+        .await?;
+    let line = inventory
+        .add_line(org, winter.id, "프로그램 프리롤 1-2주차", purchase)
+        .await?;
     let booked = inventory
-        .purchase(org, &purchase, false, Some(admin))
+        .book_line(org, line.id, false, Some(admin))
         .await?;
     anyhow::ensure!(
         booked.committed,
         "the demo purchase did not fit: {} short",
         booked.shortage
     );
+    for (name, status) in [
+        ("15초 A안", Status::Live),
+        ("15초 B안", Status::Scheduled),
+        ("6초 범퍼", Status::PendingReview),
+    ] {
+        let ad = inventory
+            .add_ad(
+                org,
+                line.id,
+                name,
+                Some("https://cdn.demo.adpool.kr/hanbit/winter.mp4"),
+            )
+            .await?;
+        inventory.set_ad_status(org, ad.id, status).await?;
+    }
+    let spring = inventory
+        .create_campaign(
+            org,
+            NewCampaign {
+                advertiser: "새봄화장품 (Saebom Cosmetics)".into(),
+                name: "봄 신제품 런칭".into(),
+                start: first.add_days(14).to_string(),
+                end: first.add_days(27).to_string(),
+                total_budget: 80_000_000,
+                owner: Some(admin),
+            },
+        )
+        .await?;
+    let mut spring_request = serde_json::from_value::<adpool_inventory::PurchaseRequest>(
+        serde_json::json!({
+            "product": "RON-PRE", "amount": 50_000_000, "start": first.add_days(14).to_string(), "end": first.add_days(27).to_string(),
+            "platforms": ["MOBILE", "APP"],
+            "targeting_groups": [{ "code": "G1", "weight_bp": 5000 }, { "code": "G2", "weight_bp": 5000 }],
+            "content_owners": [{ "code": "KBS", "ratio_bp": 5000 }, { "code": "MBC", "ratio_bp": 5000 }]
+        }),
+    )?;
+    spring_request.policy = adpool_inventory::Policy::Partial;
+    let spring_line = inventory
+        .add_line(org, spring.id, "RON 모바일", spring_request)
+        .await?;
+    let ad = inventory
+        .add_ad(org, spring_line.id, "티저 15초", None)
+        .await?;
+    inventory
+        .set_ad_status(org, ad.id, Status::PendingReview)
+        .await?;
     // A late correction next month: it needs confirming again before the next unit build.
     let next = inventory.standard_rows(org, months[1]).await?;
     if let Some(row) = next

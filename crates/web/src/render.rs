@@ -63,6 +63,11 @@ pub(crate) const TEMPLATE_SOURCES: &[(&str, &str)] = &[
         "inventory_booking.html",
         include_str!("../templates/inventory_booking.html"),
     ),
+    (
+        "campaigns.html",
+        include_str!("../templates/campaigns.html"),
+    ),
+    ("campaign.html", include_str!("../templates/campaign.html")),
 ];
 
 pub(crate) struct Templates {

@@ -1777,3 +1777,237 @@ async fn purchases_are_booked_shown_and_cancelled_through_the_api_and_pages() {
         "the cancellation released everything"
     );
 }
+
+#[tokio::test]
+async fn campaigns_are_planned_booked_and_followed_through_the_api_and_pages() {
+    let t = TestApp::new().await;
+    let org = t.org("Media Rep").await;
+    let other = t.org("Other Rep").await;
+    let ops = t.user(org, "ops@rep.kr", Role::Operator).await;
+    let stranger = t.user(other, "ops@other.kr", Role::Operator).await;
+    let (ops_token, stranger_token) = (t.token(&ops).await, t.token(&stranger).await);
+    assert_eq!(
+        t.upload(
+            "/api/v1/inventory/forecast",
+            &ops_token,
+            "f.csv",
+            &december_forecast()
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let catalog = json!({
+        "content_owners": [{ "code": "SBS", "name": "SBS" }],
+        "meta_ids": [{ "media": "WAVVE", "code": "SBS-RUNNINGMAN", "name": "런닝맨", "content_owner": "SBS" }],
+        "products": [{ "code": "PRE", "name": "pre-roll", "type": "program", "ad_type": "pre-roll", "cpm": { "MOBILE": 8000 }, "ctr_bp": 80, "vtr_bp": 7500 }],
+        "targeting_groups": [{ "code": "G1", "name": "예능", "weight_bp": 10000, "members": ["WAVVE/SBS-RUNNINGMAN"] }]
+    });
+    assert_eq!(
+        t.json(Method::POST, "/api/v1/catalog", &ops_token, catalog)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let december = "2026-12".parse().unwrap();
+    t.state
+        .inventory
+        .build_standard(org, december, "test", &mut |_| {})
+        .await
+        .unwrap();
+    t.state
+        .inventory
+        .confirm_month(org, december, None)
+        .await
+        .unwrap();
+    t.state
+        .inventory
+        .build_unit(org, december, "test", &mut |_| {})
+        .await
+        .unwrap();
+
+    let created = t.json(Method::POST, "/api/v1/campaigns", &ops_token, json!({ "advertiser": "한빛식품", "name": "겨울", "start": "2026-12-01", "end": "2026-12-31", "total_budget": 1_000_000 })).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.json()["id"].as_i64().unwrap();
+    assert_eq!(created.json()["status"], "DRAFT");
+    let bad = t.json(Method::POST, "/api/v1/campaigns", &ops_token, json!({ "advertiser": "", "name": "x", "start": "2026-12-31", "end": "2026-12-01", "total_budget": 1 })).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let request = json!({ "product": "PRE", "amount": 100_000, "start": "2026-12-01", "end": "2026-12-07", "platforms": ["MOBILE"],
+        "targeting_groups": [{ "code": "G1", "weight_bp": 10000 }], "content_owners": [{ "code": "SBS", "ratio_bp": 10000 }] });
+    let line = t
+        .json(
+            Method::POST,
+            &format!("/api/v1/campaigns/{id}/lines"),
+            &ops_token,
+            json!({ "name": "L1", "request": request }),
+        )
+        .await;
+    assert_eq!(line.status, StatusCode::CREATED, "{}", line.body);
+    let line_id = line.json()["id"].as_i64().unwrap();
+    assert_eq!(
+        t.json(
+            Method::POST,
+            &format!("/api/v1/lines/{line_id}/book"),
+            &stranger_token,
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let booked = t
+        .json(
+            Method::POST,
+            &format!("/api/v1/lines/{line_id}/book"),
+            &ops_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
+    assert_eq!(
+        t.json(
+            Method::POST,
+            &format!("/api/v1/lines/{line_id}/book"),
+            &ops_token,
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::CONFLICT
+    );
+    let ad = t
+        .json(
+            Method::POST,
+            &format!("/api/v1/lines/{line_id}/ads"),
+            &ops_token,
+            json!({ "name": "15초" }),
+        )
+        .await;
+    let ad_id = ad.json()["id"].as_i64().unwrap();
+    let live = t
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/ads/{ad_id}"),
+            &ops_token,
+            json!({ "status": "live" }),
+        )
+        .await;
+    assert_eq!(live.json()["campaign_status"], "LIVE", "{}", live.body);
+    assert_eq!(
+        t.json(
+            Method::PATCH,
+            &format!("/api/v1/ads/{ad_id}"),
+            &ops_token,
+            json!({ "status": "running" })
+        )
+        .await
+        .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        t.json(
+            Method::PATCH,
+            &format!("/api/v1/ads/{ad_id}"),
+            &stranger_token,
+            json!({ "status": "ERROR" })
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let detail = t
+        .get(&format!("/api/v1/campaigns/{id}"), &ops_token)
+        .await
+        .json();
+    assert_eq!(
+        (
+            detail["lines"].as_array().unwrap().len(),
+            detail["ads"].as_array().unwrap().len()
+        ),
+        (1, 1)
+    );
+    assert!(detail["lines"][0]["booking_id"].is_number());
+    assert_eq!(
+        t.get("/api/v1/campaigns?status=LIVE", &ops_token)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        t.get("/api/v1/campaigns", &stranger_token)
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+
+    // The same through the pages: create, add a line from the form, book it, change an ad.
+    let session = t.login("ops@rep.kr", PASSWORD).await.unwrap();
+    let made = t
+        .form(
+            "/campaigns",
+            &session,
+            &[
+                ("advertiser", "새봄"),
+                ("name", "봄"),
+                ("start", "2026-12-08"),
+                ("end", "2026-12-20"),
+                ("total_budget", "500,000원"),
+            ],
+        )
+        .await;
+    assert!(
+        made.location().starts_with("/campaigns/"),
+        "{}",
+        made.location()
+    );
+    let page_id = made.location().trim_start_matches("/campaigns/").to_owned();
+    let added = t
+        .form(
+            &format!("/campaigns/{page_id}/lines"),
+            &session,
+            &[
+                ("name", "모바일"),
+                ("product", "PRE"),
+                ("amount", "80,000"),
+                ("start", "2026-12-08"),
+                ("end", "2026-12-10"),
+                ("policy", "all-or-nothing"),
+                ("platform_MOBILE", "on"),
+                ("group_G1", "100"),
+                ("co_SBS", "100"),
+            ],
+        )
+        .await;
+    assert!(added.location().contains("flash="), "{}", added.location());
+    let campaign_page = t.get(&format!("/campaigns/{page_id}"), &session).await;
+    assert!(campaign_page.body.contains("data-testid=\"book-line\""));
+    let lines = t
+        .state
+        .inventory
+        .lines(org, page_id.parse().unwrap())
+        .await
+        .unwrap();
+    let book = t
+        .form(
+            &format!("/campaigns/lines/{}/book", lines[0].id),
+            &session,
+            &[("campaign", page_id.as_str())],
+        )
+        .await;
+    assert!(
+        book.location().starts_with("/inventory/bookings/"),
+        "{}",
+        book.location()
+    );
+    let list = t.get("/campaigns?status=LIVE", &session).await;
+    assert!(
+        list.body.contains("겨울") && !list.body.contains(">봄<"),
+        "the status filter applies"
+    );
+}

@@ -3,6 +3,7 @@
 mod activity;
 mod admin;
 pub(crate) mod api;
+mod campaigns;
 mod catalog;
 mod inventory;
 mod inventory_api;
@@ -30,12 +31,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(inventory::router())
         .merge(catalog::router())
         .merge(purchases::router())
+        .merge(campaigns::router())
         .nest(
             "/api/v1",
             api::router()
                 .merge(inventory_api::router())
                 .merge(catalog::api_router())
-                .merge(purchases::api_router()),
+                .merge(purchases::api_router())
+                .merge(campaigns::api_router()),
         )
         .merge(ops::router())
         .route("/api/openapi.json", axum::routing::get(openapi::serve))
