@@ -24,6 +24,7 @@ mod campaign_status;
 mod campaigns;
 mod catalog;
 mod catalog_file;
+mod delivery;
 mod error;
 mod export;
 mod forecast_import;
@@ -42,6 +43,7 @@ pub use catalog_file::{
     CatalogDocument, CatalogSummary, ContentOwnerEntry, MediaDoc, MetaDoc, ProductDoc,
     TargetingGroupDoc,
 };
+pub use delivery::{DeliveryReport, Pacing, PacingDay, PacingVerdict};
 pub use error::{InventoryError, RowError};
 pub use export::{ExportLevel, format_ppm, write_csv, write_xlsx};
 pub use forecast_import::{ImportSummary, MAX_LISTED_ERRORS};

@@ -13,6 +13,7 @@ use sqlx::Row;
 
 struct Setup {
     inventory: Inventory,
+    clock: Arc<ManualClock>,
     org: OrgId,
     other_org: OrgId,
     _dir: tempfile::TempDir,
@@ -31,7 +32,8 @@ async fn setup() -> Setup {
                 .unwrap();
         ids.push(OrgId(row.get(0)));
     }
-    let inventory = Inventory::new(db, Arc::new(ManualClock::at("2026-11-21T09:00:00+09:00")));
+    let clock = Arc::new(ManualClock::at("2026-11-21T09:00:00+09:00"));
+    let inventory = Inventory::new(db, clock.clone());
     let dir = tempfile::tempdir().unwrap();
     let mut csv = String::from("media,meta_id,part,date,hour,impressions\n");
     for day in 1..=31 {
@@ -88,6 +90,7 @@ async fn setup() -> Setup {
         .unwrap();
     Setup {
         inventory,
+        clock,
         org: ids[0],
         other_org: ids[1],
         _dir: dir,
@@ -661,4 +664,147 @@ async fn campaigns_book_their_lines_and_follow_their_ads() {
 
 async fn campaign_status(s: &Setup, id: i64) -> adpool_inventory::Status {
     s.inventory.campaign(s.org, id).await.unwrap().status
+}
+
+#[tokio::test]
+async fn delivery_reports_are_idempotent_and_drive_pacing() {
+    use adpool_inventory::{DeliveryReport, NewCampaign, PacingVerdict};
+    let s = setup().await;
+    let new = NewCampaign {
+        advertiser: "a".into(),
+        name: "c".into(),
+        start: "2026-12-01".into(),
+        end: "2026-12-31".into(),
+        total_budget: 10_000_000,
+        owner: None,
+    };
+    let campaign = s.inventory.create_campaign(s.org, new).await.unwrap();
+    let mut line_request = request(150_000);
+    line_request.end = "2026-12-10".into();
+    let line = s
+        .inventory
+        .add_line(s.org, campaign.id, "L", line_request)
+        .await
+        .unwrap();
+    let booked = s
+        .inventory
+        .book_line(s.org, line.id, false, None)
+        .await
+        .unwrap();
+    assert!(booked.committed);
+    assert_eq!(
+        s.inventory.pacing(s.org, line.id).await.unwrap().verdict,
+        PacingVerdict::NotStarted,
+        "no day has ended yet"
+    );
+
+    // Later (KST 12-04), three days have ended.
+    s.clock.set_millis(
+        chrono::DateTime::parse_from_rfc3339("2026-12-04T10:00:00+09:00")
+            .unwrap()
+            .timestamp_millis(),
+    );
+    let pacing = s.inventory.pacing(s.org, line.id).await.unwrap();
+    assert_eq!(pacing.days.len(), 10);
+    assert_eq!(
+        pacing.days.iter().map(|d| d.booked).sum::<i64>(),
+        booked.booked
+    );
+    let expected: i64 = pacing.days[..3].iter().map(|d| d.booked).sum();
+    assert_eq!(
+        (pacing.expected_to_date, pacing.verdict),
+        (expected, PacingVerdict::Behind),
+        "nothing delivered yet"
+    );
+
+    let report = |date: &str, impressions: i64| DeliveryReport {
+        line_id: line.id,
+        date: date.into(),
+        impressions,
+        clicks: impressions / 100,
+        views: impressions / 2,
+    };
+    let days: Vec<i64> = pacing.days[..3].iter().map(|d| d.booked).collect();
+    let reports = vec![
+        report("2026-12-01", days[0]),
+        report("2026-12-02", days[1]),
+        report("2026-12-03", days[2]),
+    ];
+    assert_eq!(
+        s.inventory.record_delivery(s.org, &reports).await.unwrap(),
+        3
+    );
+    assert_eq!(
+        s.inventory.record_delivery(s.org, &reports).await.unwrap(),
+        3,
+        "a retried post changes nothing"
+    );
+    let on_track = s.inventory.pacing(s.org, line.id).await.unwrap();
+    assert_eq!(
+        (
+            on_track.delivered_to_date,
+            on_track.percent,
+            on_track.verdict
+        ),
+        (expected, 100, PacingVerdict::OnTrack)
+    );
+    s.inventory
+        .record_delivery(s.org, &[report("2026-12-03", days[2] * 3)])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.inventory.pacing(s.org, line.id).await.unwrap().verdict,
+        PacingVerdict::Ahead,
+        "a corrected day replaces the old figure"
+    );
+
+    let bad = vec![
+        DeliveryReport {
+            line_id: 999_999,
+            date: "2026-12-01".into(),
+            impressions: 1,
+            clicks: 0,
+            views: 0,
+        },
+        DeliveryReport {
+            line_id: line.id,
+            date: "2026-12-25".into(),
+            impressions: 1,
+            clicks: 0,
+            views: 0,
+        },
+        DeliveryReport {
+            line_id: line.id,
+            date: "2026-12-02".into(),
+            impressions: 5,
+            clicks: 9,
+            views: -1,
+        },
+    ];
+    let error = s
+        .inventory
+        .record_delivery(s.org, &bad)
+        .await
+        .unwrap_err()
+        .to_string();
+    for expected in [
+        "reports[0].line_id: 999999 is not a campaign line",
+        "reports[1].date: 2026-12-25 is outside the line's 2026-12-01..2026-12-10",
+        "reports[2].views: -1 is negative",
+        "reports[2]: clicks and views cannot exceed impressions",
+    ] {
+        assert!(error.contains(expected), "missing {expected:?} in {error}");
+    }
+    assert_eq!(
+        s.inventory.pacing(s.org, line.id).await.unwrap().verdict,
+        PacingVerdict::Ahead,
+        "a refused post changes nothing"
+    );
+    assert!(
+        s.inventory
+            .record_delivery(s.other_org, &reports)
+            .await
+            .is_err(),
+        "another organization's lines are unknown"
+    );
 }

@@ -69,3 +69,16 @@ CREATE TABLE ads (
     updated_at BIGINT NOT NULL
 );
 CREATE INDEX ads_by_campaign ON ads (campaign_id, status);
+
+-- What external ad servers report per line and day. Posting the same day again replaces it, so
+-- a retried report never counts twice.
+CREATE TABLE delivery_reports (
+    org_id BIGINT NOT NULL REFERENCES organizations (id),
+    line_id BIGINT NOT NULL REFERENCES campaign_lines (id) ON DELETE CASCADE,
+    date TEXT NOT NULL,
+    impressions BIGINT NOT NULL CHECK (impressions >= 0),
+    clicks BIGINT NOT NULL CHECK (clicks >= 0),
+    views BIGINT NOT NULL CHECK (views >= 0),
+    reported_at BIGINT NOT NULL,
+    PRIMARY KEY (line_id, date)
+);
