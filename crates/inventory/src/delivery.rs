@@ -81,21 +81,22 @@ impl Inventory {
         let mut problems = Vec::new();
         let mut tx = self.db.begin_write().await?;
         let mut periods: BTreeMap<i64, Option<(String, String)>> = BTreeMap::new();
-        for report in reports {
-            if !periods.contains_key(&report.line_id) {
-                let row =
-                    sqlx::query("SELECT request FROM campaign_lines WHERE id = $1 AND org_id = $2")
-                        .bind(report.line_id)
-                        .bind(org.get())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let period = row
-                    .map(|r| r.try_get::<String, _>("request"))
-                    .transpose()?
-                    .and_then(|text| serde_json::from_str::<crate::PurchaseRequest>(&text).ok())
-                    .map(|r| (r.start, r.end));
-                periods.insert(report.line_id, period);
-            }
+        let mut line_ids: Vec<i64> = reports.iter().map(|r| r.line_id).collect();
+        line_ids.sort_unstable();
+        line_ids.dedup();
+        for line_id in line_ids {
+            let row =
+                sqlx::query("SELECT request FROM campaign_lines WHERE id = $1 AND org_id = $2")
+                    .bind(line_id)
+                    .bind(org.get())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let period = row
+                .map(|r| r.try_get::<String, _>("request"))
+                .transpose()?
+                .and_then(|text| serde_json::from_str::<crate::PurchaseRequest>(&text).ok())
+                .map(|r| (r.start, r.end));
+            periods.insert(line_id, period);
         }
         for (i, report) in reports.iter().enumerate() {
             match periods.get(&report.line_id).cloned().flatten() {
