@@ -322,7 +322,8 @@ async fn seed_inventory(
 ) -> anyhow::Result<()> {
     use adpool_inventory::{Inventory, Month, StandardFilter};
     let inventory = Inventory::new(db.clone(), clock.clone());
-    let this_month = Month::of(clock.today());
+    let clock_today = clock.today();
+    let this_month = Month::of(clock_today);
     let months = [this_month, this_month.next()];
     let folder = tempfile::tempdir()?;
     let path = folder.path().join("demo-forecast.csv");
@@ -470,6 +471,70 @@ async fn seed_inventory(
     inventory
         .set_ad_status(org, ad.id, Status::PendingReview)
         .await?;
+    // An autumn campaign runs this month; the ad server has reported delivery up to yesterday.
+    let autumn = inventory
+        .create_campaign(
+            org,
+            NewCampaign {
+                advertiser: "가을커피 (Autumn Coffee)".into(),
+                name: "가을 브랜드 캠페인".into(),
+                start: months[0].first_day().to_string(),
+                end: months[0].next().first_day().add_days(-1).to_string(),
+                total_budget: 100_000_000,
+                owner: Some(admin),
+            },
+        )
+        .await?;
+    let autumn_request = serde_json::from_value::<adpool_inventory::PurchaseRequest>(
+        serde_json::json!({
+            "product": "PRG-MID", "amount": 60_000_000, "start": months[0].first_day().to_string(),
+            "end": months[0].next().first_day().add_days(-1).to_string(), "platforms": ["PC", "MOBILE"],
+            "targeting_groups": [{ "code": "G1", "weight_bp": 10000 }],
+            "content_owners": [{ "code": "KBS", "ratio_bp": 5000 }, { "code": "MBC", "ratio_bp": 5000 }]
+        }),
+    )?;
+    let autumn_line = inventory
+        .add_line(org, autumn.id, "미드롤 월간", autumn_request)
+        .await?;
+    let autumn_booked = inventory
+        .book_line(org, autumn_line.id, false, Some(admin))
+        .await?;
+    anyhow::ensure!(
+        autumn_booked.committed,
+        "the demo autumn line did not fit: {} short",
+        autumn_booked.shortage
+    );
+    let ad = inventory
+        .add_ad(
+            org,
+            autumn_line.id,
+            "브랜드 30초",
+            Some("https://cdn.demo.adpool.kr/autumn/brand.mp4"),
+        )
+        .await?;
+    inventory.set_ad_status(org, ad.id, Status::Live).await?;
+    let today = clock_today.to_string();
+    let reports: Vec<adpool_inventory::DeliveryReport> = inventory
+        .pacing(org, autumn_line.id)
+        .await?
+        .days
+        .iter()
+        .filter(|d| d.date < today)
+        .enumerate()
+        .map(|(i, d)| {
+            // A little under-delivery early on, catching up later: realistic, and on track.
+            let percent = [88, 91, 95, 97, 99, 101, 103][i % 7];
+            let impressions = d.booked * percent / 100;
+            adpool_inventory::DeliveryReport {
+                line_id: autumn_line.id,
+                date: d.date.clone(),
+                impressions,
+                clicks: impressions * 6 / 1000,
+                views: impressions * 82 / 100,
+            }
+        })
+        .collect();
+    inventory.record_delivery(org, &reports).await?;
     // A late correction next month: it needs confirming again before the next unit build.
     let next = inventory.standard_rows(org, months[1]).await?;
     if let Some(row) = next

@@ -1946,6 +1946,48 @@ async fn campaigns_are_planned_booked_and_followed_through_the_api_and_pages() {
         0
     );
 
+    // An ad server posts delivery; posting it again changes nothing; pacing follows.
+    let reports = json!({ "reports": [{ "line_id": line_id, "date": "2026-12-01", "impressions": 1000, "clicks": 7, "views": 800 }] });
+    assert_eq!(
+        t.json(
+            Method::POST,
+            "/api/v1/delivery-reports",
+            &ops_token,
+            reports.clone()
+        )
+        .await
+        .json()["recorded"],
+        1
+    );
+    assert_eq!(
+        t.json(
+            Method::POST,
+            "/api/v1/delivery-reports",
+            &ops_token,
+            reports
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let refused = t.json(Method::POST, "/api/v1/delivery-reports", &stranger_token, json!({ "reports": [{ "line_id": line_id, "date": "2026-12-01", "impressions": 1, "clicks": 0, "views": 0 }] })).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "another organization's line is unknown"
+    );
+    let pacing = t
+        .get(&format!("/api/v1/lines/{line_id}/pacing"), &ops_token)
+        .await
+        .json();
+    assert_eq!(pacing["days"][0]["delivered"], 1000);
+    assert_eq!(
+        t.get(&format!("/api/v1/lines/{line_id}/pacing"), &stranger_token)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
     // The same through the pages: create, add a line from the form, book it, change an ad.
     let session = t.login("ops@rep.kr", PASSWORD).await.unwrap();
     let made = t
@@ -1985,6 +2027,13 @@ async fn campaigns_are_planned_booked_and_followed_through_the_api_and_pages() {
         )
         .await;
     assert!(added.location().contains("flash="), "{}", added.location());
+    assert!(
+        t.get(&format!("/campaigns/{id}"), &session)
+            .await
+            .body
+            .contains("data-testid=\"pacing\""),
+        "booked lines show their pacing"
+    );
     let campaign_page = t.get(&format!("/campaigns/{page_id}"), &session).await;
     assert!(campaign_page.body.contains("data-testid=\"book-line\""));
     let lines = t

@@ -36,6 +36,110 @@ pub(super) fn api_router() -> Router<AppState> {
         .route("/lines/{id}/book", post(book_line))
         .route("/lines/{id}/ads", post(add_ad))
         .route("/ads/{id}", patch(set_ad_status))
+        .route("/lines/{id}/pacing", get(pacing))
+        .route("/delivery-reports", post(delivery_reports))
+}
+
+/// Delivery reports from an external ad server.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeliveryBatch {
+    /// `{ line_id, date, impressions, clicks, views }` per line and day; a day posted again
+    /// replaces the earlier figures.
+    #[schema(value_type = Vec<Object>)]
+    reports: Vec<adpool_inventory::DeliveryReport>,
+}
+
+#[utoipa::path(post, path = "/api/v1/delivery-reports", tag = "campaigns", request_body = DeliveryBatch,
+    responses((status = 200, description = "how many were recorded", body = Object), (status = 403, body = crate::ErrorBody),
+              (status = 422, description = "refused whole; error.details.problems names each report", body = crate::ErrorBody)))]
+pub(crate) async fn delivery_reports(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(batch): ApiJson<DeliveryBatch>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    caller.require_operator()?;
+    let recorded = state
+        .inventory
+        .record_delivery(caller.org(), &batch.reports)
+        .await?;
+    Ok(Json(serde_json::json!({ "recorded": recorded })))
+}
+
+#[utoipa::path(get, path = "/api/v1/lines/{id}/pacing", tag = "campaigns", params(("id" = i64, Path)),
+    responses((status = 200, description = "booked against delivered per day, and the verdict", body = Object), (status = 404, body = crate::ErrorBody)))]
+pub(crate) async fn pacing(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<adpool_inventory::Pacing>, AppError> {
+    Ok(Json(state.inventory.pacing(caller.org(), id).await?))
+}
+
+/// A pacing chart: cumulative booked and delivered impressions as SVG polyline points.
+fn pacing_chart(pacing: &adpool_inventory::Pacing) -> minijinja::Value {
+    const WIDTH: f64 = 560.0;
+    const HEIGHT: f64 = 120.0;
+    let (mut booked, mut delivered) = (0i64, 0i64);
+    let cumulative: Vec<(i64, i64)> = pacing
+        .days
+        .iter()
+        .map(|d| {
+            booked += d.booked;
+            delivered += d.delivered;
+            (booked, delivered)
+        })
+        .collect();
+    let top = cumulative
+        .iter()
+        .map(|(b, d)| (*b).max(*d))
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let step = if cumulative.len() > 1 {
+        WIDTH / (cumulative.len() - 1) as f64
+    } else {
+        0.0
+    };
+    let points = |pick: fn(&(i64, i64)) -> i64| {
+        cumulative
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                format!(
+                    "{:.1},{:.1}",
+                    i as f64 * step,
+                    HEIGHT - pick(c) as f64 / top * HEIGHT
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let reported = pacing
+        .days
+        .iter()
+        .take_while(|d| d.delivered > 0 || d.booked == 0)
+        .count()
+        .max(1);
+    let delivered_points = cumulative
+        .iter()
+        .take(reported)
+        .enumerate()
+        .map(|(i, c)| {
+            format!(
+                "{:.1},{:.1}",
+                i as f64 * step,
+                HEIGHT - c.1 as f64 / top * HEIGHT
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    minijinja::context! {
+        booked => points(|c| c.0), delivered => delivered_points, width => WIDTH, height => HEIGHT,
+        verdict => serde_json::to_value(pacing.verdict).ok().and_then(|v| v.as_str().map(str::to_owned)),
+        percent => pacing.percent, expected => pacing.expected_to_date, delivered_total => pacing.delivered_to_date,
+        first => pacing.days.first().map(|d| d.date.clone()), last => pacing.days.last().map(|d| d.date.clone()),
+    }
 }
 
 /// Filters of the campaign list.
@@ -352,10 +456,17 @@ async fn detail_page(
     let lines = state.inventory.lines(caller.org(), id).await?;
     let ads = state.inventory.ads(caller.org(), id).await?;
     let catalog = state.inventory.catalog(caller.org()).await?;
+    let mut charts = BTreeMap::new();
+    for line in lines.iter().filter(|l| l.booking_id.is_some()) {
+        charts.insert(
+            line.id.to_string(),
+            pacing_chart(&state.inventory.pacing(caller.org(), line.id).await?),
+        );
+    }
     let extra = context! {
         ..flash.context(),
         ..context! {
-            campaign => campaign, lines => lines, ads => ads,
+            campaign => campaign, lines => lines, ads => ads, charts => charts,
             products => catalog.products, groups => catalog.targeting_groups, owners => catalog.content_owners,
             platforms => adpool_inventory::Platform::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
             statuses => Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
