@@ -80,6 +80,11 @@ pub fn registry(state: &AppState) -> Registry {
     let mut registry = Registry::new();
     registry.register(WEBHOOK_JOB_KIND, 4, WebhookDelivery::default());
     registry.register(
+        adpool_jobs::EVENT_JOB_KIND,
+        4,
+        adpool_jobs::EventDelivery::default(),
+    );
+    registry.register(
         MAINTENANCE_JOB_KIND,
         1,
         Maintenance {
@@ -219,6 +224,7 @@ mod tests {
         let kinds = registry(&state(&Config::default(), db)).kinds();
         for kind in [
             WEBHOOK_JOB_KIND,
+            adpool_jobs::EVENT_JOB_KIND,
             MAINTENANCE_JOB_KIND,
             adpool_inventory::BUILD_STANDARD_JOB,
             adpool_inventory::BUILD_UNIT_JOB,

@@ -145,10 +145,52 @@ impl Ad {
     }
 }
 
+/// The webhook event sent when a campaign's status changes.
+pub const STATUS_CHANGED_EVENT: &str = "campaign.status_changed";
+
+/// Records a campaign's new status and, in the same transaction, the webhook event for it.
+async fn change_status(
+    tx: &mut DbTx,
+    jobs: &adpool_jobs::Jobs,
+    campaign_id: i64,
+    status: Status,
+    now: i64,
+) -> Result<Option<Status>, InventoryError> {
+    let row = sqlx::query("SELECT org_id, name, advertiser, status FROM campaigns WHERE id = $1")
+        .bind(campaign_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let previous: String = row.try_get("status")?;
+    if previous == status.as_str() {
+        return Ok(None);
+    }
+    sqlx::query("UPDATE campaigns SET status = $1, status_changed_at = $2 WHERE id = $3")
+        .bind(status.as_str())
+        .bind(now)
+        .bind(campaign_id)
+        .execute(&mut **tx)
+        .await?;
+    let org = OrgId(row.try_get("org_id")?);
+    let data = serde_json::json!({
+        "campaign_id": campaign_id,
+        "name": row.try_get::<String, _>("name")?,
+        "advertiser": row.try_get::<String, _>("advertiser")?,
+        "status": status.as_str(),
+        "previous_status": previous,
+    });
+    adpool_jobs::enqueue_event(jobs, tx, org, STATUS_CHANGED_EVENT, data)
+        .await
+        .map_err(|e| {
+            InventoryError::Conflict(format!("could not queue the status webhook: {e}"))
+        })?;
+    Ok(Some(status))
+}
+
 /// Recomputes one campaign's status from its ads inside `tx`; returns the new status when it
-/// changed.
+/// changed (and queues its webhook event).
 async fn refresh_status(
     tx: &mut DbTx,
+    jobs: &adpool_jobs::Jobs,
     campaign_id: i64,
     now: i64,
 ) -> Result<Option<Status>, InventoryError> {
@@ -162,17 +204,7 @@ async fn refresh_status(
         let status: String = row.try_get("status")?;
         counts.push((decode_status(&status)?, row.try_get::<i64, _>("n")?));
     }
-    let derived = derive_from_counts(&counts);
-    let changed = sqlx::query(
-        "UPDATE campaigns SET status = $1, status_changed_at = $2 WHERE id = $3 AND status <> $1",
-    )
-    .bind(derived.as_str())
-    .bind(now)
-    .bind(campaign_id)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    Ok((changed > 0).then_some(derived))
+    change_status(tx, jobs, campaign_id, derive_from_counts(&counts), now).await
 }
 
 impl Inventory {
@@ -426,7 +458,7 @@ impl Inventory {
         .fetch_one(&mut *tx)
         .await?;
         let ad = Ad::from_row(&row)?;
-        refresh_status(&mut tx, campaign_id, now).await?;
+        refresh_status(&mut tx, &self.jobs(), campaign_id, now).await?;
         tx.commit().await?;
         Ok(ad)
     }
@@ -462,7 +494,7 @@ impl Inventory {
         .await?
         .ok_or(InventoryError::NotFound)?;
         let ad = Ad::from_row(&row)?;
-        let changed = refresh_status(&mut tx, ad.campaign_id, now).await?;
+        let changed = refresh_status(&mut tx, &self.jobs(), ad.campaign_id, now).await?;
         tx.commit().await?;
         Ok((ad, changed))
     }
@@ -496,18 +528,15 @@ impl Inventory {
                 .map(|r| Ok((r.try_get("id")?, r.try_get("status")?)))
                 .collect::<Result<_, sqlx::Error>>()?;
         let mut fixed = 0u64;
+        let jobs = self.jobs();
         let mut tx = self.db.begin_write().await?;
         for (id, current) in &stored {
             let derived = derive_from_counts(counts.get(id).map_or(&[][..], Vec::as_slice));
-            if derived.as_str() != current {
-                sqlx::query(
-                    "UPDATE campaigns SET status = $1, status_changed_at = $2 WHERE id = $3",
-                )
-                .bind(derived.as_str())
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            if derived.as_str() != current
+                && change_status(&mut tx, &jobs, *id, derived, now)
+                    .await?
+                    .is_some()
+            {
                 fixed += 1;
             }
         }

@@ -37,7 +37,7 @@ mod unit;
 
 pub use adpool_core::{OrgId, UserId};
 pub use campaign_status::{Status, derive_from_counts, derive_status};
-pub use campaigns::{Ad, Campaign, Line, NewCampaign, StatusRepair};
+pub use campaigns::{Ad, Campaign, Line, NewCampaign, STATUS_CHANGED_EVENT, StatusRepair};
 pub use catalog::{DEFAULT_PART_PLATFORMS, MediaEntry, MetaEntry};
 pub use catalog_file::{
     CatalogDocument, CatalogSummary, ContentOwnerEntry, MediaDoc, MetaDoc, ProductDoc,
@@ -97,5 +97,10 @@ impl Inventory {
 
     fn now(&self) -> i64 {
         self.clock.now_millis()
+    }
+
+    /// The job queue on the same database (for events enqueued inside inventory transactions).
+    fn jobs(&self) -> adpool_jobs::Jobs {
+        adpool_jobs::Jobs::new(self.db.clone(), self.clock.clone())
     }
 }

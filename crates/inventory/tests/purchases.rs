@@ -808,3 +808,112 @@ async fn delivery_reports_are_idempotent_and_drive_pacing() {
         "another organization's lines are unknown"
     );
 }
+
+#[tokio::test]
+async fn campaign_status_changes_are_sent_as_signed_webhooks_and_retried() {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use adpool_inventory::{NewCampaign, Status};
+    use adpool_jobs::{
+        EVENT_JOB_KIND, EventDelivery, JobOutcome, Jobs, Registry, Worker, WorkerConfig,
+        backoff_millis, sign, signing_secret,
+    };
+    use axum::http::{HeaderMap, StatusCode};
+
+    let s = setup().await;
+    // A receiver that fails once, then records what it gets.
+    let received: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = {
+        let (received, calls) = (received.clone(), calls.clone());
+        axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: String| async move {
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return StatusCode::BAD_GATEWAY;
+                }
+                received.lock().unwrap().push((headers, body));
+                StatusCode::OK
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    sqlx::query("UPDATE organizations SET webhook_url = $1 WHERE id = $2")
+        .bind(format!("http://{address}/hook"))
+        .bind(s.org.get())
+        .execute(s.inventory.db().pool())
+        .await
+        .unwrap();
+
+    let new = NewCampaign {
+        advertiser: "한빛식품".into(),
+        name: "겨울".into(),
+        start: "2026-12-01".into(),
+        end: "2026-12-31".into(),
+        total_budget: 1_000_000,
+        owner: None,
+    };
+    let campaign = s.inventory.create_campaign(s.org, new).await.unwrap();
+    let line = s
+        .inventory
+        .add_line(s.org, campaign.id, "L", request(100_000))
+        .await
+        .unwrap();
+    let ad = s.inventory.add_ad(s.org, line.id, "A", None).await.unwrap();
+    s.inventory
+        .set_ad_status(s.org, ad.id, Status::Live)
+        .await
+        .unwrap();
+
+    let jobs = Jobs::new(s.inventory.db().clone(), s.clock.clone());
+    let mut registry = Registry::new();
+    registry.register(EVENT_JOB_KIND, 1, EventDelivery::default());
+    let worker = Worker::new(jobs.clone(), registry, WorkerConfig::default());
+    assert!(
+        matches!(
+            worker.run_once().await.unwrap(),
+            Some(JobOutcome::Retrying { .. })
+        ),
+        "the first delivery fails and is retried"
+    );
+    s.clock.advance_millis(backoff_millis(1));
+    assert!(matches!(
+        worker.run_once().await.unwrap(),
+        Some(JobOutcome::Succeeded(_))
+    ));
+    assert!(
+        worker.run_once().await.unwrap().is_none(),
+        "one status change, one event (DRAFT -> LIVE)"
+    );
+
+    let secret = signing_secret(&jobs, s.org).await.unwrap();
+    let (headers, body) = received.lock().unwrap()[0].clone();
+    let body = &body;
+    let event: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(event["type"], "campaign.status_changed");
+    assert_eq!(
+        (
+            event["data"]["status"].as_str(),
+            event["data"]["previous_status"].as_str()
+        ),
+        (Some("LIVE"), Some("DRAFT"))
+    );
+    assert_eq!(headers["x-adpool-event"], "campaign.status_changed");
+    let timestamp: i64 = headers["x-adpool-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        headers["x-adpool-signature"].to_str().unwrap(),
+        sign(&secret, timestamp, body),
+        "the receiver can verify the signature"
+    );
+    assert_ne!(
+        headers["x-adpool-signature"].to_str().unwrap(),
+        sign("whsec_wrong", timestamp, body)
+    );
+}

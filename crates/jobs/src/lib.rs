@@ -16,12 +16,16 @@
 //! It knows nothing of any domain: domain crates register handlers for their own kinds.
 
 mod error;
+mod events;
 mod notifications;
 mod queue;
 mod scheduler;
 mod worker;
 
 pub use error::{JobError, JobsError};
+pub use events::{
+    EVENT_JOB_KIND, EventDelivery, enqueue_event, rotate_signing_secret, sign, signing_secret,
+};
 pub use notifications::{
     Level, NewNotification, Notification, Notifications, WEBHOOK_JOB_KIND, WebhookDelivery,
 };

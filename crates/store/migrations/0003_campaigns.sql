@@ -82,3 +82,10 @@ CREATE TABLE delivery_reports (
     reported_at BIGINT NOT NULL,
     PRIMARY KEY (line_id, date)
 );
+
+-- The secret an organization's webhook receiver uses to verify adpool's HMAC-SHA256 signatures.
+CREATE TABLE webhook_secrets (
+    org_id BIGINT PRIMARY KEY REFERENCES organizations (id),
+    secret TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);

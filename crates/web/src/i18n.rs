@@ -400,6 +400,13 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("pacing.behind", "지연", "Behind"),
     ("pacing.on_track", "정상", "On track"),
     ("pacing.ahead", "초과", "Ahead"),
+    ("admin.signing", "웹훅 서명 키", "Webhook signing secret"),
+    (
+        "admin.signing_help",
+        "캠페인 상태 변경 웹훅은 X-Adpool-Signature: sha256=HMAC-SHA256(키, \"타임스탬프.본문\") 으로 서명됩니다. 수신 측에서 이 키로 검증하세요.",
+        "Campaign status webhooks carry X-Adpool-Signature: sha256=HMAC-SHA256(secret, \"timestamp.body\"). Verify them with this secret.",
+    ),
+    ("admin.rotate", "키 재발급", "Rotate secret"),
     ("weekday.0", "월", "Mon"),
     ("weekday.1", "화", "Tue"),
     ("weekday.2", "수", "Wed"),

@@ -22,6 +22,7 @@ pub(super) fn router() -> Router<AppState> {
             "/admin/organization",
             get(organization_page).post(update_organization),
         )
+        .route("/admin/organization/rotate-secret", post(rotate_secret))
         .route("/admin/tokens", get(tokens_page).post(create_token))
         .route("/admin/tokens/{id}/revoke", post(revoke_token))
         .route("/admin/schedules", get(schedules_page))
@@ -122,7 +123,8 @@ async fn organization_page(
 ) -> Result<Response, PageError> {
     caller.require_admin()?;
     let org = state.accounts.organization(caller.org()).await?;
-    let extra = context! { ..flash.context(), ..context! { org => org } };
+    let secret = adpool_jobs::signing_secret(&state.jobs, caller.org()).await?;
+    let extra = context! { ..flash.context(), ..context! { org => org, signing_secret => secret } };
     Ok(page(
         &state,
         &caller,
@@ -258,4 +260,16 @@ async fn schedules_page(
     )
     .await?
     .into_response())
+}
+
+async fn rotate_secret(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    lang: Lang,
+) -> Result<Response, PageError> {
+    caller.require_admin()?;
+    let result = adpool_jobs::rotate_signing_secret(&state.jobs, caller.org()).await;
+    back_to("/admin/organization", result, |_| {
+        translate(lang, "admin.saved")
+    })
 }
