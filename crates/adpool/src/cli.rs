@@ -59,6 +59,8 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::inventory_cli::PurchaseCommand,
     },
+    /// Write a campaign's proposal workbook (MediaMix, CurationTargeting).
+    Proposal(crate::inventory_cli::ProposalArgs),
     /// Import vendor forecasts.
     Forecast {
         #[command(subcommand)]
@@ -161,6 +163,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Purchase { command } => {
             let db = server::open_database(&config.database_url).await?;
             crate::inventory_cli::purchase(db, command).await
+        }
+        Command::Proposal(args) => {
+            let db = server::open_database(&config.database_url).await?;
+            crate::inventory_cli::proposal(db, args).await
         }
         Command::Forecast { command } => {
             let db = server::open_database(&config.database_url).await?;

@@ -581,3 +581,39 @@ pub async fn inventory(db: Db, command: InventoryCommand) -> anyhow::Result<()> 
     }
     Ok(())
 }
+
+/// Options of `proposal`.
+#[derive(Debug, Args)]
+pub struct ProposalArgs {
+    /// The campaign id.
+    pub campaign: i64,
+    /// Output file.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Name shown as "prepared by" (default: adpool).
+    #[arg(long, default_value = "adpool")]
+    pub prepared_by: String,
+    #[command(flatten)]
+    pub org: OrgArg,
+}
+
+/// `adpool proposal CAMPAIGN_ID -o FILE.xlsx`.
+pub async fn proposal(db: Db, args: ProposalArgs) -> anyhow::Result<()> {
+    let inventory = Inventory::new(db.clone(), Arc::new(SystemClock));
+    let org = organization(&db, &args.org).await?;
+    let started = std::time::Instant::now();
+    let proposal = inventory
+        .proposal(org, args.campaign, &args.prepared_by)
+        .await?;
+    let lines = proposal.lines.len();
+    let bytes = adpool_inventory::write_proposal(&proposal)?;
+    std::fs::write(&args.output, &bytes)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    say(format!(
+        "wrote {} ({} lines, {} KB) in {} ms",
+        args.output.display(),
+        lines,
+        bytes.len() / 1024,
+        started.elapsed().as_millis()
+    ))
+}

@@ -29,6 +29,7 @@ mod error;
 mod export;
 mod forecast_import;
 mod jobs;
+mod proposal;
 mod purchase;
 mod sources;
 mod standard;
@@ -50,6 +51,9 @@ pub use forecast_import::{ImportSummary, MAX_LISTED_ERRORS};
 pub use jobs::{
     BUILD_STANDARD_JOB, BUILD_UNIT_JOB, BuildHandler, REPAIR_STATUS_JOB, RepairStatusHandler,
     build_job,
+};
+pub use proposal::{
+    Curation, HEADER_ROW, MEDIA_MIX_COLUMNS, Proposal, ProposalLine, blended_ecpm, write_proposal,
 };
 pub use purchase::{
     CoNode, CoShare, DayNode, GroupNode, GroupShare, PlatformNode, Policy, PurchaseRequest,

@@ -375,6 +375,7 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("campaign.dry_run", "미리 계산", "Dry run"),
     ("campaign.creative", "소재 URL", "Creative URL"),
     ("campaign.add_ad", "소재 추가", "Add ad"),
+    ("campaign.proposal", "제안서 다운로드", "Download proposal"),
     (
         "campaign.status_rule",
         "캠페인 상태는 소재 상태로 정해집니다: 오류 > 집행 중 > 일시중지 > 예약 > 검수 대기 > 반려 > 작성 중. 모든 소재가 종료되어야 종료입니다.",

@@ -22,6 +22,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/campaigns", get(list_page).post(create_page))
         .route("/campaigns/{id}", get(detail_page))
+        .route("/campaigns/{id}/proposal.xlsx", get(proposal_page))
         .route("/campaigns/{id}/lines", post(add_line_page))
         .route("/campaigns/lines/{id}/book", post(book_line_page))
         .route("/campaigns/lines/{id}/ads", post(add_ad_page))
@@ -32,6 +33,7 @@ pub(super) fn api_router() -> Router<AppState> {
     Router::new()
         .route("/campaigns", get(list).post(create))
         .route("/campaigns/{id}", get(detail))
+        .route("/campaigns/{id}/proposal.xlsx", get(proposal))
         .route("/campaigns/{id}/lines", post(add_line))
         .route("/lines/{id}/book", post(book_line))
         .route("/lines/{id}/ads", post(add_ad))
@@ -667,4 +669,52 @@ async fn ad_status_page(
             ad.status.as_str()
         )
     })
+}
+
+/// The proposal workbook as a download.
+async fn proposal_download(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<Response, AppError> {
+    let proposal = state
+        .inventory
+        .proposal(caller.org(), id, &caller.user.display_name)
+        .await?;
+    let bytes = tokio::task::spawn_blocking(move || adpool_inventory::write_proposal(&proposal))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"proposal-{id}.xlsx\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/proposal.xlsx", tag = "campaigns", params(("id" = i64, Path)),
+    responses((status = 200, description = "the proposal workbook (sheets MediaMix and CurationTargeting)", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+              (status = 404, body = crate::ErrorBody)))]
+pub(crate) async fn proposal(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    proposal_download(&state, &caller, id).await
+}
+
+async fn proposal_page(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    Ok(proposal_download(&state, &caller, id).await?)
 }

@@ -14,7 +14,7 @@ use super::{api, campaigns, catalog, inventory_api, purchases};
         api::update_user, api::list_tokens, api::create_token, api::revoke_token, api::list_jobs, api::get_job,
         api::retry_job, api::cancel_job, api::list_notifications, api::read_notification, api::read_all_notifications,
         api::list_schedules, inventory_api::months, inventory_api::standard, inventory_api::unit, inventory_api::correct,
-        inventory_api::confirm, inventory_api::build, inventory_api::import, catalog::export, catalog::import, purchases::apply, purchases::show, purchases::cancel, campaigns::list, campaigns::create, campaigns::detail, campaigns::add_line, campaigns::book_line, campaigns::add_ad, campaigns::set_ad_status, campaigns::pacing, campaigns::delivery_reports,
+        inventory_api::confirm, inventory_api::build, inventory_api::import, catalog::export, catalog::import, purchases::apply, purchases::show, purchases::cancel, campaigns::list, campaigns::create, campaigns::detail, campaigns::add_line, campaigns::book_line, campaigns::add_ad, campaigns::set_ad_status, campaigns::pacing, campaigns::delivery_reports, campaigns::proposal,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))
