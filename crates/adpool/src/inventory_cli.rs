@@ -604,15 +604,22 @@ pub async fn proposal(db: Db, args: ProposalArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let proposal = inventory
         .proposal(org, args.campaign, &args.prepared_by)
-        .await?;
+        .await
+        .map_err(|e| match e {
+            adpool_inventory::InventoryError::NotFound => match &args.org.org {
+                Some(name) => anyhow::anyhow!("campaign #{} is not in '{name}'", args.campaign),
+                None => anyhow::anyhow!("campaign #{} does not exist", args.campaign),
+            },
+            other => other.into(),
+        })?;
     let lines = proposal.lines.len();
     let bytes = adpool_inventory::write_proposal(&proposal)?;
     std::fs::write(&args.output, &bytes)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     say(format!(
-        "wrote {} ({} lines, {} KB) in {} ms",
+        "wrote {} ({lines} line{}, {} KB) in {} ms",
         args.output.display(),
-        lines,
+        if lines == 1 { "" } else { "s" },
         bytes.len() / 1024,
         started.elapsed().as_millis()
     ))

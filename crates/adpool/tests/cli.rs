@@ -436,3 +436,40 @@ fn purchases_are_applied_shown_and_cancelled_from_the_shell() {
         stderr(&bad)
     );
 }
+
+#[test]
+fn a_campaign_proposal_is_written_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(adpool(dir.path(), &["demo", "--no-serve"]).status.success());
+    let run = |args: &[&str]| {
+        let demo = ["--database-url", "sqlite://./adpool-data/demo.db"];
+        let org = ["--org", "데모 미디어 (Demo Media)"];
+        adpool(dir.path(), &[&demo[..], args, &org[..]].concat())
+    };
+
+    let written = run(&[
+        "proposal",
+        "1",
+        "-o",
+        "winter.xlsx",
+        "--prepared-by",
+        "김영업",
+    ]);
+    assert!(written.status.success(), "{}", stderr(&written));
+    assert!(
+        stdout(&written).starts_with("wrote winter.xlsx ("),
+        "{}",
+        stdout(&written)
+    );
+    let bytes = std::fs::read(dir.path().join("winter.xlsx")).unwrap();
+    assert_eq!(&bytes[..2], b"PK", "an xlsx is a zip container");
+
+    let missing = run(&["proposal", "999", "-o", "none.xlsx"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("campaign #999 is not in '데모 미디어 (Demo Media)'"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(!dir.path().join("none.xlsx").exists(), "no file on failure");
+}

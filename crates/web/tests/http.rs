@@ -1946,6 +1946,21 @@ async fn campaigns_are_planned_booked_and_followed_through_the_api_and_pages() {
         0
     );
 
+    // The proposal workbook downloads for the owner and not for another organization.
+    let proposal = t
+        .get(&format!("/api/v1/campaigns/{id}/proposal.xlsx"), &ops_token)
+        .await;
+    assert_proposal_download(&proposal);
+    assert_eq!(
+        t.get(
+            &format!("/api/v1/campaigns/{id}/proposal.xlsx"),
+            &stranger_token
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+
     // An ad server posts delivery; posting it again changes nothing; pacing follows.
     let reports = json!({ "reports": [{ "line_id": line_id, "date": "2026-12-01", "impressions": 1000, "clicks": 7, "views": 800 }] });
     assert_eq!(
@@ -1990,6 +2005,10 @@ async fn campaigns_are_planned_booked_and_followed_through_the_api_and_pages() {
 
     // The same through the pages: create, add a line from the form, book it, change an ad.
     let session = t.login("ops@rep.kr", PASSWORD).await.unwrap();
+    assert_proposal_download(
+        &t.get(&format!("/campaigns/{id}/proposal.xlsx"), &session)
+            .await,
+    );
     let made = t
         .form(
             "/campaigns",
@@ -2058,5 +2077,23 @@ async fn campaigns_are_planned_booked_and_followed_through_the_api_and_pages() {
     assert!(
         list.body.contains("겨울") && !list.body.contains(">봄<"),
         "the status filter applies"
+    );
+}
+
+fn assert_proposal_download(proposal: &Reply) {
+    assert_eq!(proposal.status, StatusCode::OK, "{}", proposal.body);
+    assert_eq!(
+        proposal.headers[header::CONTENT_TYPE],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert!(
+        proposal.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains(".xlsx")
+    );
+    assert!(
+        proposal.body.starts_with("PK"),
+        "an xlsx is a zip container"
     );
 }
