@@ -440,6 +440,17 @@ async fn seed_inventory(
             .await?;
         inventory.set_ad_status(org, ad.id, status).await?;
     }
+    // A second winter line is still being planned: it shows in the proposal workbook (more
+    // media rows, other broadcasters on the CurationTargeting sheet) before it is booked.
+    let planned: adpool_inventory::PurchaseRequest = serde_json::from_value(serde_json::json!({
+        "product": "PRG-MID", "amount": 100_000_000, "start": first.add_days(14).to_string(), "end": first.add_days(27).to_string(),
+        "platforms": ["PC", "MOBILE", "CTV"],
+        "targeting_groups": [{ "code": "G3", "weight_bp": 10000 }],
+        "content_owners": [{ "code": "JTBC", "ratio_bp": 5000 }, { "code": "SBS", "ratio_bp": 2500 }, { "code": "MBC", "ratio_bp": 2500 }]
+    }))?;
+    inventory
+        .add_line(org, winter.id, "프로그램 미드롤 3-4주차 (검토 중)", planned)
+        .await?;
     let spring = inventory
         .create_campaign(
             org,

@@ -460,6 +460,14 @@ fn curation(sheet: &mut Worksheet, p: &Proposal) -> Result<(), InventoryError> {
     Ok(())
 }
 
+/// A `YYYY-MM-DD` date as stored with a campaign or line.
+fn stored_date(text: &str) -> Result<NaiveDate, InventoryError> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| InventoryError::Invalid {
+        field: "date",
+        message: text.to_owned(),
+    })
+}
+
 /// The blended eCPM of an amount split equally over platforms with these CPMs: the amount
 /// divided by the impressions it buys, per 1,000 (a harmonic mean), in whole won.
 pub fn blended_ecpm(cpms: &[i64]) -> i64 {
@@ -569,19 +577,13 @@ impl Inventory {
                 .map(|g| format!("{} {}%", g.code, g.weight_bp as f64 / 100.0))
                 .collect::<Vec<_>>()
                 .join(" / ");
-            let date = |text: &str| {
-                NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| InventoryError::Invalid {
-                    field: "date",
-                    message: text.to_owned(),
-                })
-            };
             rows.push(ProposalLine {
                 media: media.join(", "),
                 platforms: line.request.platforms.join(", "),
                 product: product.map_or_else(|| line.request.product.clone(), |p| p.name.clone()),
                 targeting,
-                start: date(&line.request.start)?,
-                end: date(&line.request.end)?,
+                start: stored_date(&line.request.start)?,
+                end: stored_date(&line.request.end)?,
                 ad_type: product.map_or_else(String::new, |p| p.ad_type.clone()),
                 budget: line.request.amount,
                 ecpm: blended_ecpm(&cpms),
@@ -590,17 +592,11 @@ impl Inventory {
             });
         }
         rows.sort_by(|a, b| a.media.cmp(&b.media));
-        let parse = |text: &str| {
-            NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| InventoryError::Invalid {
-                field: "date",
-                message: text.to_owned(),
-            })
-        };
         Ok(Proposal {
             advertiser: campaign.advertiser,
             campaign: campaign.name,
-            start: parse(&campaign.start)?,
-            end: parse(&campaign.end)?,
+            start: stored_date(&campaign.start)?,
+            end: stored_date(&campaign.end)?,
             total_budget: campaign.total_budget,
             prepared_by: prepared_by.to_owned(),
             prepared_on: self.clock.today().naive(),
