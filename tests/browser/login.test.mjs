@@ -1,13 +1,14 @@
 // Real-browser test: headless Debian Chromium, driven by playwright-core.
 // Starts `adpool demo` on a free port in a scratch folder, signs in as the demo admin, sees
-// the dashboard, visits the jobs page, signs out. Screenshots go to tests/browser/output/.
+// the dashboard, visits the jobs page, signs out; corrects inventory; downloads a proposal.
+// Screenshots go to tests/browser/output/.
 //
 // ADPOOL_BIN names the binary (default: the cargo target dir's debug build);
 // CHROMIUM names the browser (default /usr/bin/chromium).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -138,5 +139,26 @@ test("an operator corrects standard inventory and sees the unit heat map", async
   await page.goto(`${baseUrl}/inventory/${month}/unit?media=WAVVE`);
   assert.equal(await page.locator('[data-testid="calendar"]').count(), 4, "one calendar per platform of the media");
   await page.screenshot({ path: path.join(output, "07-unit-heatmap.png"), fullPage: false });
+  await context.close();
+});
+
+test("an operator downloads a campaign's proposal workbook", async () => {
+  const context = await browser.newContext({ locale: "ko-KR", viewport: { width: 1360, height: 900 }, acceptDownloads: true });
+  const page = await context.newPage();
+  await page.goto(`${baseUrl}/login`);
+  await page.fill('input[name="email"]', "ops@demo.adpool.kr");
+  await page.fill('input[name="password"]', "adpool-demo-2026");
+  await page.click('button[type="submit"]');
+  await page.waitForSelector('[data-testid="dashboard-title"]');
+
+  await page.goto(`${baseUrl}/campaigns/1`);
+  await page.screenshot({ path: path.join(output, "08-campaign.png"), fullPage: false });
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click('[data-testid="proposal"]')]);
+  assert.match(download.suggestedFilename(), /^proposal-1\.xlsx$/);
+  const saved = path.join(scratch, "proposal.xlsx");
+  await download.saveAs(saved);
+  const bytes = readFileSync(saved);
+  assert.equal(bytes.subarray(0, 2).toString(), "PK", "an xlsx (zip) file");
+  assert.ok(bytes.length > 4000, `a whole workbook, not an error page (${bytes.length} bytes)`);
   await context.close();
 });
