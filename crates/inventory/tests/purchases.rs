@@ -917,3 +917,94 @@ async fn campaign_status_changes_are_sent_as_signed_webhooks_and_retried() {
         sign("whsec_wrong", timestamp, body)
     );
 }
+
+#[tokio::test]
+async fn a_proposal_gathers_the_lines_and_their_curation_from_the_catalog() {
+    use adpool_inventory::{NewCampaign, blended_ecpm};
+    let s = setup().await;
+    // Re-applying the catalog turns one member of G2 into a channel and one into a keyword.
+    let catalog: CatalogDocument = serde_json::from_str(
+        r#"{
+          "content_owners": [{ "code": "KBS", "name": "한국방송" }, { "code": "MBC", "name": "MBC" }],
+          "media": [{ "code": "WAVVE", "name": "웨이브" }],
+          "meta_ids": [
+            { "media": "WAVVE", "code": "KBS-A", "name": "A", "content_owner": "KBS", "kind": "program" },
+            { "media": "WAVVE", "code": "KBS-B", "name": "요리 채널", "content_owner": "KBS", "kind": "channel" },
+            { "media": "WAVVE", "code": "MBC-A", "name": "C", "content_owner": "MBC", "kind": "program" },
+            { "media": "WAVVE", "code": "MBC-B", "name": "겨울 간식", "content_owner": "MBC", "kind": "keyword" }
+          ],
+          "products": [{ "code": "PRE", "name": "pre-roll", "type": "program", "ad_type": "pre-roll", "cpm": { "PC": 9000, "MOBILE": 8000 }, "ctr_bp": 80, "vtr_bp": 7500 }],
+          "targeting_groups": [
+            { "code": "G1", "name": "one", "weight_bp": 6000, "members": ["WAVVE/KBS-A", "WAVVE/MBC-A"] },
+            { "code": "G2", "name": "two", "weight_bp": 4000, "members": ["WAVVE/KBS-B", "WAVVE/MBC-B"] }
+          ]
+        }"#,
+    )
+    .unwrap();
+    s.inventory.apply_catalog(s.org, &catalog).await.unwrap();
+    let campaign = s
+        .inventory
+        .create_campaign(
+            s.org,
+            NewCampaign {
+                advertiser: "한빛식품".into(),
+                name: "겨울".into(),
+                start: "2026-12-01".into(),
+                end: "2026-12-31".into(),
+                total_budget: 1_000_000,
+                owner: None,
+            },
+        )
+        .await
+        .unwrap();
+    s.inventory
+        .add_line(s.org, campaign.id, "L", request(100_000))
+        .await
+        .unwrap();
+
+    let proposal = s
+        .inventory
+        .proposal(s.org, campaign.id, "김영업")
+        .await
+        .unwrap();
+    assert_eq!(
+        (proposal.advertiser.as_str(), proposal.total_budget),
+        ("한빛식품", 1_000_000)
+    );
+    assert_eq!(proposal.prepared_on.to_string(), "2026-11-21", "KST today");
+    let line = &proposal.lines[..];
+    assert_eq!(line.len(), 1);
+    assert_eq!(
+        (
+            line[0].media.as_str(),
+            line[0].platforms.as_str(),
+            line[0].budget
+        ),
+        ("웨이브", "PC, MOBILE", 100_000)
+    );
+    assert_eq!(line[0].ecpm, blended_ecpm(&[9000, 8000]));
+    assert_eq!(
+        line[0].ecpm, 8471,
+        "100,000 won split over 9,000 and 8,000 CPMs"
+    );
+    assert_eq!(line[0].targeting, "G1 40% / G2 60%");
+    assert_eq!(
+        proposal.curation.programs,
+        [
+            ("MBC".to_owned(), vec!["C".to_owned()]),
+            ("한국방송".to_owned(), vec!["A".to_owned()]),
+        ]
+        .into_iter()
+        .collect()
+    );
+    assert_eq!(proposal.curation.channels, vec!["요리 채널".to_owned()]);
+    assert_eq!(proposal.curation.keywords, vec!["겨울 간식".to_owned()]);
+
+    assert!(matches!(
+        s.inventory
+            .proposal(s.other_org, campaign.id, "x")
+            .await
+            .unwrap_err(),
+        InventoryError::NotFound
+    ));
+}
