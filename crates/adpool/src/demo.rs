@@ -149,12 +149,12 @@ pub async fn seed(db: &adpool_store::Db, clock: SharedClock) -> anyhow::Result<(
     Ok(())
 }
 
-/// A content owner of the demo catalog: (code, name, kind of its meta_ids, [(meta_id, title)]).
+/// A content owner of the demo catalog: (code, name, [(meta_id, title, kind)]); kind is
+/// program, channel (YouTube channel targeting) or keyword (custom keyword targeting).
 type DemoOwner = (
     &'static str,
     &'static str,
-    &'static str,
-    &'static [(&'static str, &'static str)],
+    &'static [(&'static str, &'static str, &'static str)],
 );
 
 /// Content owners (방송사) and their programs, as the demo catalog.
@@ -162,39 +162,37 @@ const DEMO_PROGRAMS: &[DemoOwner] = &[
     (
         "KBS",
         "한국방송공사",
-        "program",
         &[
-            ("KBS-1N2D", "1박 2일"),
-            ("KBS-SUPERMAN", "슈퍼맨이 돌아왔다"),
-            ("KBS-MUSICBANK", "뮤직뱅크"),
+            ("KBS-1N2D", "1박 2일", "program"),
+            ("KBS-SUPERMAN", "슈퍼맨이 돌아왔다", "program"),
+            ("KBS-MUSICBANK", "뮤직뱅크", "program"),
         ],
     ),
     (
         "MBC",
         "문화방송",
-        "program",
         &[
-            ("MBC-IAMSOLO", "나 혼자 산다"),
-            ("MBC-HANGOUT", "놀면 뭐하니?"),
-            ("MBC-RADIOSTAR", "라디오스타"),
+            ("MBC-IAMSOLO", "나 혼자 산다", "program"),
+            ("MBC-HANGOUT", "놀면 뭐하니?", "program"),
+            ("MBC-RADIOSTAR", "라디오스타", "program"),
         ],
     ),
     (
         "SBS",
         "SBS",
-        "program",
         &[
-            ("SBS-RUNNINGMAN", "런닝맨"),
-            ("SBS-MYLITTLEOLDBOY", "미운 우리 새끼"),
+            ("SBS-RUNNINGMAN", "런닝맨", "program"),
+            ("SBS-MYLITTLEOLDBOY", "미운 우리 새끼", "program"),
+            ("SBS-KW-CAMPING", "겨울 캠핑", "keyword"),
         ],
     ),
     (
         "JTBC",
         "JTBC",
-        "program",
         &[
-            ("JTBC-KNOWINGBROS", "아는 형님"),
-            ("JTBC-STRONGBASEBALL", "최강야구"),
+            ("JTBC-KNOWINGBROS", "아는 형님", "program"),
+            ("JTBC-STRONGBASEBALL", "최강야구", "program"),
+            ("JTBC-YT-VOYAGE", "JTBC Voyage (YouTube)", "channel"),
         ],
     ),
 ];
@@ -223,7 +221,7 @@ fn demo_catalog() -> adpool_inventory::CatalogDocument {
     CatalogDocument {
         content_owners: DEMO_PROGRAMS
             .iter()
-            .map(|(code, name, _, _)| ContentOwnerEntry {
+            .map(|(code, name, _)| ContentOwnerEntry {
                 code: (*code).into(),
                 name: (*name).into(),
             })
@@ -241,17 +239,15 @@ fn demo_catalog() -> adpool_inventory::CatalogDocument {
         meta_ids: DEMO_MEDIA
             .iter()
             .flat_map(|(media, _)| {
-                DEMO_PROGRAMS
-                    .iter()
-                    .flat_map(move |(co, _, kind, programs)| {
-                        programs.iter().map(move |(code, name)| MetaDoc {
-                            media: (*media).into(),
-                            code: (*code).into(),
-                            name: (*name).into(),
-                            content_owner: Some((*co).into()),
-                            kind: Some((*kind).into()),
-                        })
+                DEMO_PROGRAMS.iter().flat_map(move |(co, _, programs)| {
+                    programs.iter().map(move |(code, name, kind)| MetaDoc {
+                        media: (*media).into(),
+                        code: (*code).into(),
+                        name: (*name).into(),
+                        content_owner: Some((*co).into()),
+                        kind: Some((*kind).into()),
                     })
+                })
             })
             .collect(),
         part_platforms: Default::default(),
@@ -306,6 +302,8 @@ fn demo_catalog() -> adpool_inventory::CatalogDocument {
                     "MBC-RADIOSTAR",
                     "JTBC-KNOWINGBROS",
                     "JTBC-STRONGBASEBALL",
+                    "JTBC-YT-VOYAGE",
+                    "SBS-KW-CAMPING",
                 ]),
             },
         ],
@@ -330,8 +328,8 @@ async fn seed_inventory(
     let mut csv = String::from("media,meta_id,part,date,hour,impressions\n");
     let mut noise: u64 = 20_261_121;
     for (media, scale) in DEMO_MEDIA {
-        for (program_index, (_, _, _, programs)) in DEMO_PROGRAMS.iter().enumerate() {
-            for (meta_index, (meta, _)) in programs.iter().enumerate() {
+        for (program_index, (_, _, programs)) in DEMO_PROGRAMS.iter().enumerate() {
+            for (meta_index, (meta, _, _)) in programs.iter().enumerate() {
                 let popularity = 12 - (program_index * 2 + meta_index) as u64;
                 for month in months {
                     for day in month.days() {
