@@ -15,6 +15,30 @@ pub enum ExportLevel {
 }
 
 impl ExportLevel {
+    /// The export's columns, in order: the header of the CSV and of the XLSX sheet.
+    pub fn columns(self) -> [&'static str; 7] {
+        match self {
+            ExportLevel::Standard => [
+                "media",
+                "meta_id",
+                "platform",
+                "month",
+                "forecast_qty",
+                "qty",
+                "change_rate",
+            ],
+            ExportLevel::Unit => [
+                "media",
+                "meta_id",
+                "platform",
+                "date",
+                "total",
+                "reserved",
+                "available",
+            ],
+        }
+    }
+
     /// Parses `standard` or `unit`.
     pub fn parse(text: &str) -> Result<ExportLevel, InventoryError> {
         match text {
@@ -52,20 +76,10 @@ pub async fn write_csv(
         file: "export".into(),
         message: e.to_string(),
     };
+    writer.write_record(level.columns()).map_err(io)?;
     let mut rows = 0u64;
     match level {
         ExportLevel::Standard => {
-            writer
-                .write_record([
-                    "media",
-                    "meta_id",
-                    "platform",
-                    "month",
-                    "forecast_qty",
-                    "qty",
-                    "change_rate",
-                ])
-                .map_err(io)?;
             for row in inventory.standard_rows(org, month).await? {
                 let rate = row.change_rate_ppm.map(format_ppm).unwrap_or_default();
                 writer
@@ -83,17 +97,6 @@ pub async fn write_csv(
             }
         }
         ExportLevel::Unit => {
-            writer
-                .write_record([
-                    "media",
-                    "meta_id",
-                    "platform",
-                    "date",
-                    "total",
-                    "reserved",
-                    "available",
-                ])
-                .map_err(io)?;
             for row in inventory.unit_rows(org, month).await? {
                 writer
                     .write_record([
@@ -135,26 +138,15 @@ pub async fn write_xlsx(
     let bold = Format::new().set_bold();
     let rate_format = Format::new().set_num_format("0.000000");
     let sheet = workbook.add_worksheet();
+    for (col, name) in level.columns().iter().enumerate() {
+        sheet
+            .write_string_with_format(0, col as u16, *name, &bold)
+            .map_err(xlsx)?;
+    }
     let mut rows = 0u32;
     match level {
         ExportLevel::Standard => {
             sheet.set_name(format!("standard {month}")).map_err(xlsx)?;
-            for (col, name) in [
-                "media",
-                "meta_id",
-                "platform",
-                "month",
-                "forecast_qty",
-                "qty",
-                "change_rate",
-            ]
-            .iter()
-            .enumerate()
-            {
-                sheet
-                    .write_string_with_format(0, col as u16, *name, &bold)
-                    .map_err(xlsx)?;
-            }
             for row in inventory.standard_rows(org, month).await? {
                 rows += 1;
                 sheet.write_string(rows, 0, &row.media).map_err(xlsx)?;
@@ -178,22 +170,6 @@ pub async fn write_xlsx(
         }
         ExportLevel::Unit => {
             sheet.set_name(format!("unit {month}")).map_err(xlsx)?;
-            for (col, name) in [
-                "media",
-                "meta_id",
-                "platform",
-                "date",
-                "total",
-                "reserved",
-                "available",
-            ]
-            .iter()
-            .enumerate()
-            {
-                sheet
-                    .write_string_with_format(0, col as u16, *name, &bold)
-                    .map_err(xlsx)?;
-            }
             for row in inventory.unit_rows(org, month).await? {
                 rows += 1;
                 sheet.write_string(rows, 0, &row.media).map_err(xlsx)?;

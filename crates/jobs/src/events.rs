@@ -94,12 +94,9 @@ pub struct EventDelivery {
 
 impl Default for EventDelivery {
     fn default() -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .user_agent(concat!("adpool/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("an HTTP client with default TLS settings");
-        EventDelivery { client }
+        EventDelivery {
+            client: crate::webhook_post::client(),
+        }
     }
 }
 
@@ -128,27 +125,15 @@ impl JobHandler for EventDelivery {
             let secret = signing_secret(ctx.jobs(), org).await?;
             let body = json!({ "type": event, "data": ctx.job.payload["data"], "occurred_at": ctx.job.payload["occurred_at"], "delivery": ctx.job.id }).to_string();
             let timestamp = ctx.jobs().clock().now_millis() / 1000;
-            let response = self
+            let request = self
                 .client
                 .post(&url)
                 .header("content-type", "application/json")
                 .header("x-adpool-event", &event)
                 .header("x-adpool-timestamp", timestamp.to_string())
                 .header("x-adpool-signature", sign(&secret, timestamp, &body))
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| JobError::retryable(format!("POST {url}: {e}")))?;
-            let status = response.status();
-            if status.is_success() {
-                Ok(Some(
-                    json!({ "delivered_to": url, "status": status.as_u16() }),
-                ))
-            } else if status.is_client_error() && status.as_u16() != 429 && status.as_u16() != 408 {
-                Err(JobError::permanent(format!("POST {url} answered {status}")))
-            } else {
-                Err(JobError::retryable(format!("POST {url} answered {status}")))
-            }
+                .body(body);
+            crate::webhook_post::send(&url, request).await
         })
     }
 }

@@ -20,6 +20,7 @@ mod events;
 mod notifications;
 mod queue;
 mod scheduler;
+mod webhook_post;
 mod worker;
 
 pub use error::{JobError, JobsError};

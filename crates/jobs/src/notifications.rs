@@ -279,12 +279,9 @@ pub struct WebhookDelivery {
 
 impl Default for WebhookDelivery {
     fn default() -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .user_agent(concat!("adpool/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("an HTTP client with default TLS settings");
-        WebhookDelivery { client }
+        WebhookDelivery {
+            client: crate::webhook_post::client(),
+        }
     }
 }
 
@@ -312,23 +309,11 @@ impl JobHandler for WebhookDelivery {
                     json!({ "skipped": "the organization no longer has a webhook URL" }),
                 ));
             };
-            let response = self
+            let request = self
                 .client
                 .post(&url)
-                .json(&json!({ "type": "notification", "notification": notification }))
-                .send()
-                .await
-                .map_err(|e| JobError::retryable(format!("POST {url}: {e}")))?;
-            let status = response.status();
-            if status.is_success() {
-                Ok(Some(
-                    json!({ "delivered_to": url, "status": status.as_u16() }),
-                ))
-            } else if status.is_client_error() && status.as_u16() != 429 && status.as_u16() != 408 {
-                Err(JobError::permanent(format!("POST {url} answered {status}")))
-            } else {
-                Err(JobError::retryable(format!("POST {url} answered {status}")))
-            }
+                .json(&json!({ "type": "notification", "notification": notification }));
+            crate::webhook_post::send(&url, request).await
         })
     }
 }

@@ -311,19 +311,7 @@ pub(crate) async fn book_line(
         .inventory
         .book_line(caller.org(), id, dry_run, Some(caller.user.id))
         .await?;
-    Ok(match (result.committed, dry_run) {
-        (true, _) => (StatusCode::CREATED, Json(result)).into_response(),
-        (false, true) => Json(result).into_response(),
-        (false, false) => {
-            let message = format!(
-                "not booked: {} impressions short; nothing was reserved",
-                result.shortage
-            );
-            AppError::Conflict(message)
-                .with_details(serde_json::to_value(&result).unwrap_or_default())
-                .into_response()
-        }
-    })
+    Ok(super::purchases::purchase_response(result, dry_run))
 }
 
 #[utoipa::path(post, path = "/api/v1/lines/{id}/ads", tag = "campaigns", params(("id" = i64, Path)), request_body = CreateAd,

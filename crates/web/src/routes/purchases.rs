@@ -67,7 +67,13 @@ pub(crate) async fn apply(
         .inventory
         .purchase(caller.org(), &request, dry_run, Some(caller.user.id))
         .await?;
-    Ok(match (result.committed, dry_run) {
+    Ok(purchase_response(result, dry_run))
+}
+
+/// The answer to a purchase or a line booking: 201 with the tree when booked, 200 for a dry
+/// run, 409 with the tree in `error.details` when an all-or-nothing purchase did not fit.
+pub(crate) fn purchase_response(result: PurchaseResult, dry_run: bool) -> Response {
+    match (result.committed, dry_run) {
         (true, _) => (StatusCode::CREATED, Json(result)).into_response(),
         (false, true) => Json(result).into_response(),
         (false, false) => {
@@ -80,7 +86,7 @@ pub(crate) async fn apply(
                 .with_details(details)
                 .into_response()
         }
-    })
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/purchases/{id}", tag = "purchases", params(("id" = i64, Path)),
