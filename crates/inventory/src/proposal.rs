@@ -54,6 +54,29 @@ pub struct Curation {
     pub keywords: Vec<String>,
 }
 
+impl Curation {
+    /// Lists a targeted meta id once, by its kind: a channel, a keyword, or a program under
+    /// its broadcaster's name (`owners`: content owner code -> name).
+    fn add(&mut self, meta: &crate::MetaDoc, owners: &BTreeMap<String, String>) {
+        let list = match meta.kind.as_deref() {
+            Some("channel") => &mut self.channels,
+            Some("keyword") => &mut self.keywords,
+            _ => {
+                let owner = meta
+                    .content_owner
+                    .as_ref()
+                    .and_then(|c| owners.get(c))
+                    .cloned()
+                    .unwrap_or_else(|| "—".into());
+                self.programs.entry(owner).or_default()
+            }
+        };
+        if !list.contains(&meta.name) {
+            list.push(meta.name.clone());
+        }
+    }
+}
+
 /// Everything the workbook shows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Proposal {
@@ -551,22 +574,7 @@ impl Inventory {
                     if !wanted {
                         continue;
                     }
-                    let list = match meta.kind.as_deref() {
-                        Some("channel") => &mut curation.channels,
-                        Some("keyword") => &mut curation.keywords,
-                        _ => {
-                            let owner = meta
-                                .content_owner
-                                .as_ref()
-                                .and_then(|c| owners.get(c))
-                                .cloned()
-                                .unwrap_or_else(|| "—".into());
-                            curation.programs.entry(owner).or_default()
-                        }
-                    };
-                    if !list.contains(&meta.name) {
-                        list.push(meta.name.clone());
-                    }
+                    curation.add(meta, &owners);
                 }
             }
             media.sort();
