@@ -30,6 +30,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(1, "foundation", "0001_foundation.sql"),
     migration!(2, "inventory", "0002_inventory.sql"),
     migration!(3, "campaigns", "0003_campaigns.sql"),
+    migration!(4, "cpc", "0004_cpc.sql"),
 ];
 
 /// How many migrations this binary carries.

@@ -1,0 +1,398 @@
+//! Clicks: verify the token, refuse duplicates, and charge the slot price in one transaction
+//! that never takes the balance or the KST daily budget below zero. A refused click is recorded
+//! with its reason and charges nothing.
+//!
+//! The order inside the transaction matters on PostgreSQL: the balance update comes first and
+//! locks the advertiser's row, so two clicks of one advertiser run one after the other and the
+//! duplicate checks of the second see the first.
+
+use std::sync::atomic::Ordering;
+
+use adpool_core::BusinessDate;
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::click_token::{ClickClaims, TokenProblem, verify};
+use crate::event_log::{LogAd, LogEvent};
+use crate::ledger::{EntryKind, NewEntry, insert_entry, move_balance};
+use crate::{Serving, ServingError};
+
+/// Why a click charged nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvalidReason {
+    /// Malformed, altered or signed with another key.
+    Forged,
+    /// Past the token's expiry.
+    Expired,
+    /// The impression was clicked before.
+    DuplicateImpression,
+    /// The same user clicked the same ad within the duplicate window.
+    DuplicateUserAd,
+    /// The ad, its campaign or its advertiser no longer serves.
+    AdUnavailable,
+    /// The balance cannot pay the price.
+    BalanceExhausted,
+    /// Today's budget cannot pay the price.
+    BudgetExhausted,
+}
+
+impl InvalidReason {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvalidReason::Forged => "forged",
+            InvalidReason::Expired => "expired",
+            InvalidReason::DuplicateImpression => "duplicate_impression",
+            InvalidReason::DuplicateUserAd => "duplicate_user_ad",
+            InvalidReason::AdUnavailable => "ad_unavailable",
+            InvalidReason::BalanceExhausted => "balance_exhausted",
+            InvalidReason::BudgetExhausted => "budget_exhausted",
+        }
+    }
+}
+
+/// What a click did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ClickOutcome {
+    /// Charged.
+    Charged {
+        /// The click.
+        click_id: i64,
+        /// What it cost.
+        price: i64,
+        /// Where the user goes.
+        landing_url: String,
+    },
+    /// Charged nothing.
+    Invalid {
+        /// Why.
+        reason: InvalidReason,
+        /// Where the user goes, when the token was genuine.
+        landing_url: Option<String>,
+    },
+}
+
+impl ClickOutcome {
+    /// Where to redirect the user.
+    pub fn landing_url(&self) -> Option<&str> {
+        match self {
+            ClickOutcome::Charged { landing_url, .. } => Some(landing_url),
+            ClickOutcome::Invalid { landing_url, .. } => landing_url.as_deref(),
+        }
+    }
+}
+
+struct AdRow {
+    landing_url: String,
+    serving: bool,
+    campaign_id: i64,
+    advertiser_id: i64,
+    product_id: String,
+    daily_budget: i64,
+}
+
+enum Attempt {
+    Charged {
+        click_id: i64,
+        balance: i64,
+        spent: i64,
+    },
+    Refused(InvalidReason),
+}
+
+impl Serving {
+    /// Handles a click token.
+    pub async fn click(&self, token: &str) -> Result<ClickOutcome, ServingError> {
+        if self.secret().is_none() {
+            self.refresh().await?;
+        }
+        let secret = self.secret().unwrap_or_default();
+        let now = self.now();
+        let claims = match verify(secret, token, now) {
+            Ok(claims) => claims,
+            Err(TokenProblem::Forged) => {
+                self.record_invalid(None, InvalidReason::Forged, now)
+                    .await?;
+                return Ok(ClickOutcome::Invalid {
+                    reason: InvalidReason::Forged,
+                    landing_url: None,
+                });
+            }
+            Err(TokenProblem::Expired(claims)) => {
+                let landing_url = self.ad_row(&claims).await?.map(|ad| ad.landing_url);
+                self.record_invalid(Some(&claims), InvalidReason::Expired, now)
+                    .await?;
+                return Ok(ClickOutcome::Invalid {
+                    reason: InvalidReason::Expired,
+                    landing_url,
+                });
+            }
+        };
+        let Some(ad) = self.ad_row(&claims).await? else {
+            self.record_invalid(Some(&claims), InvalidReason::AdUnavailable, now)
+                .await?;
+            return Ok(ClickOutcome::Invalid {
+                reason: InvalidReason::AdUnavailable,
+                landing_url: None,
+            });
+        };
+        let date = BusinessDate::from_utc_millis(now).to_string();
+        let attempt = if ad.serving {
+            self.charge(&claims, &ad, &date, now).await?
+        } else {
+            Attempt::Refused(InvalidReason::AdUnavailable)
+        };
+        match attempt {
+            Attempt::Charged {
+                click_id,
+                balance,
+                spent,
+            } => {
+                let counters = self.counters();
+                counters.clicks_charged.fetch_add(1, Ordering::Relaxed);
+                self.inner.hot.count_click(claims.ad, now);
+                self.log(LogEvent {
+                    ts: now.div_euclid(1000),
+                    ev: "clk",
+                    mid: claims.mid.as_str().into(),
+                    ads: vec![LogAd {
+                        aid: self
+                            .inner
+                            .hot
+                            .placement_id(claims.org, &claims.plc)
+                            .unwrap_or(0),
+                        god: claims.ad,
+                        did: ad.advertiser_id,
+                    }],
+                    dev: None,
+                    app: None,
+                    rev: Some(claims.price),
+                });
+                self.after_charge(
+                    ad.advertiser_id,
+                    balance,
+                    ad.campaign_id,
+                    ad.daily_budget - spent,
+                );
+                Ok(ClickOutcome::Charged {
+                    click_id,
+                    price: claims.price,
+                    landing_url: ad.landing_url,
+                })
+            }
+            Attempt::Refused(reason) => {
+                if matches!(
+                    reason,
+                    InvalidReason::BalanceExhausted | InvalidReason::BudgetExhausted
+                ) {
+                    self.resync_after_refusal(&ad, &date).await?;
+                }
+                self.record_invalid(Some(&claims), reason, now).await?;
+                Ok(ClickOutcome::Invalid {
+                    reason,
+                    landing_url: Some(ad.landing_url),
+                })
+            }
+        }
+    }
+
+    async fn ad_row(&self, claims: &ClickClaims) -> Result<Option<AdRow>, ServingError> {
+        let row = sqlx::query(
+            "SELECT a.landing_url, a.state, a.campaign_id, a.product_id, c.state AS campaign_state, c.daily_budget, c.advertiser_id, v.state AS advertiser_state
+             FROM cpc_ads a JOIN cpc_campaigns c ON c.id = a.campaign_id JOIN cpc_advertisers v ON v.id = c.advertiser_id
+             WHERE a.id = $1 AND a.org_id = $2",
+        )
+        .bind(claims.ad)
+        .bind(claims.org)
+        .fetch_optional(self.db().pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(AdRow {
+            landing_url: row.try_get("landing_url")?,
+            serving: row.try_get::<String, _>("state")? == "active"
+                && row.try_get::<String, _>("campaign_state")? == "active"
+                && row.try_get::<String, _>("advertiser_state")? == "approved",
+            campaign_id: row.try_get("campaign_id")?,
+            advertiser_id: row.try_get("advertiser_id")?,
+            product_id: row.try_get("product_id")?,
+            daily_budget: row.try_get("daily_budget")?,
+        }))
+    }
+
+    /// One transaction: balance (locks the advertiser), duplicate checks, the click, the
+    /// budget, the ledger entry. Any refusal rolls all of it back.
+    async fn charge(
+        &self,
+        claims: &ClickClaims,
+        ad: &AdRow,
+        date: &str,
+        now: i64,
+    ) -> Result<Attempt, ServingError> {
+        let mut tx = self.db().begin_write().await?;
+        let Some(balance) =
+            move_balance(&mut tx, claims.org, ad.advertiser_id, -claims.price).await?
+        else {
+            drop(tx);
+            // Report a duplicate as a duplicate even when the balance is also gone.
+            let reason = self
+                .duplicate_reason(claims, now)
+                .await?
+                .unwrap_or(InvalidReason::BalanceExhausted);
+            return Ok(Attempt::Refused(reason));
+        };
+        let click_id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO cpc_clicks (org_id, impression_id, ad_id, campaign_id, advertiser_id, product_id, user_key, placement, price, business_date, clicked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (impression_id) DO NOTHING RETURNING id",
+        )
+        .bind(claims.org)
+        .bind(&claims.imp)
+        .bind(claims.ad)
+        .bind(ad.campaign_id)
+        .bind(ad.advertiser_id)
+        .bind(&ad.product_id)
+        .bind(&claims.usr)
+        .bind(&claims.plc)
+        .bind(claims.price)
+        .bind(date)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(click_id) = click_id else {
+            return Ok(Attempt::Refused(InvalidReason::DuplicateImpression));
+        };
+        if !claims.usr.is_empty() {
+            let window = self.config().duplicate_click_window.as_millis() as i64;
+            let recent: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM cpc_clicks WHERE user_key = $1 AND ad_id = $2 AND clicked_at > $3 AND id <> $4 LIMIT 1",
+            )
+            .bind(&claims.usr)
+            .bind(claims.ad)
+            .bind(now - window)
+            .bind(click_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if recent.is_some() {
+                return Ok(Attempt::Refused(InvalidReason::DuplicateUserAd));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO cpc_budget_spend (campaign_id, business_date, spent) VALUES ($1, $2, 0) ON CONFLICT (campaign_id, business_date) DO NOTHING",
+        )
+        .bind(ad.campaign_id)
+        .bind(date)
+        .execute(&mut *tx)
+        .await?;
+        let spent: Option<i64> = sqlx::query_scalar(
+            "UPDATE cpc_budget_spend SET spent = spent + $1 WHERE campaign_id = $2 AND business_date = $3 AND spent + $1 <= $4 RETURNING spent",
+        )
+        .bind(claims.price)
+        .bind(ad.campaign_id)
+        .bind(date)
+        .bind(ad.daily_budget)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(spent) = spent else {
+            return Ok(Attempt::Refused(InvalidReason::BudgetExhausted));
+        };
+        insert_entry(
+            &mut tx,
+            &NewEntry {
+                org: claims.org,
+                advertiser: ad.advertiser_id,
+                kind: EntryKind::Charge,
+                amount: -claims.price,
+                date,
+                click_id: Some(click_id),
+                idempotency_key: None,
+                memo: "",
+                created_by: None,
+                now,
+            },
+            balance,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Attempt::Charged {
+            click_id,
+            balance,
+            spent,
+        })
+    }
+
+    async fn duplicate_reason(
+        &self,
+        claims: &ClickClaims,
+        now: i64,
+    ) -> Result<Option<InvalidReason>, ServingError> {
+        let seen: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM cpc_clicks WHERE impression_id = $1")
+                .bind(&claims.imp)
+                .fetch_one(self.db().pool())
+                .await?;
+        if seen > 0 {
+            return Ok(Some(InvalidReason::DuplicateImpression));
+        }
+        if claims.usr.is_empty() {
+            return Ok(None);
+        }
+        let window = self.config().duplicate_click_window.as_millis() as i64;
+        let recent: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM cpc_clicks WHERE user_key = $1 AND ad_id = $2 AND clicked_at > $3",
+        )
+        .bind(&claims.usr)
+        .bind(claims.ad)
+        .bind(now - window)
+        .fetch_one(self.db().pool())
+        .await?;
+        Ok((recent > 0).then_some(InvalidReason::DuplicateUserAd))
+    }
+
+    /// Reads the balance and budget as they are after a refusal, so the ranking drops the ad.
+    async fn resync_after_refusal(&self, ad: &AdRow, date: &str) -> Result<(), ServingError> {
+        let balance: i64 = sqlx::query_scalar("SELECT balance FROM cpc_advertisers WHERE id = $1")
+            .bind(ad.advertiser_id)
+            .fetch_one(self.db().pool())
+            .await?;
+        let spent: Option<i64> = sqlx::query_scalar(
+            "SELECT spent FROM cpc_budget_spend WHERE campaign_id = $1 AND business_date = $2",
+        )
+        .bind(ad.campaign_id)
+        .bind(date)
+        .fetch_optional(self.db().pool())
+        .await?;
+        self.after_charge(
+            ad.advertiser_id,
+            balance,
+            ad.campaign_id,
+            ad.daily_budget - spent.unwrap_or(0),
+        );
+        Ok(())
+    }
+
+    async fn record_invalid(
+        &self,
+        claims: Option<&ClickClaims>,
+        reason: InvalidReason,
+        now: i64,
+    ) -> Result<(), ServingError> {
+        self.counters()
+            .clicks_invalid
+            .fetch_add(1, Ordering::Relaxed);
+        sqlx::query(
+            "INSERT INTO cpc_invalid_clicks (org_id, ad_id, impression_id, user_key, reason, business_date, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(claims.map(|c| c.org))
+        .bind(claims.map(|c| c.ad))
+        .bind(claims.map(|c| c.imp.clone()))
+        .bind(claims.map(|c| c.usr.clone()))
+        .bind(reason.as_str())
+        .bind(BusinessDate::from_utc_millis(now).to_string())
+        .bind(now)
+        .execute(self.db().pool())
+        .await?;
+        Ok(())
+    }
+}

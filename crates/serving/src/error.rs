@@ -1,0 +1,36 @@
+use thiserror::Error;
+
+/// What can go wrong in CPC serving.
+#[derive(Debug, Error)]
+pub enum ServingError {
+    /// A value failed validation; nothing was changed.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The object does not exist in the caller's organization (or is not the caller's).
+    #[error("not found")]
+    NotFound,
+    /// The action does not fit the current state (an advertiser not approved, a campaign
+    /// already ended, a balance that would go below zero).
+    #[error("{0}")]
+    Conflict(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+    /// The event log could not be written.
+    #[error("event log: {0}")]
+    EventLog(#[from] std::io::Error),
+}
+
+impl ServingError {
+    pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        ServingError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! The ad server's own traffic as compressed JSON-lines files in the log format of DOMAIN.md
+//! section B (`ts`, `ev`, `mid`, `ads[0].aid/_god/did`, `dev`, `app`, `rev`), so the log
+//! analytics read adpool's traffic like any other source.
+//!
+//! Serving never waits for the disk: events go through a bounded channel to one writer thread
+//! (an event that finds the channel full is counted as dropped, never blocks a query). The
+//! writer gzips into a hidden file and renames it into place when it rolls (by size or age),
+//! so a reader never sees a half-written file: `FOLDER/YYYY-MM-DD/adpool-<start ms>-<seq>.jsonl.gz`
+//! (the KST date of the first event).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use adpool_core::BusinessDate;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde::Serialize;
+
+/// Events waiting for the writer before new ones are dropped.
+const CHANNEL_CAPACITY: usize = 65_536;
+
+/// One line of the log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogEvent {
+    /// Unix seconds (UTC).
+    pub ts: i64,
+    /// `req`, `res`, `psb`, `imp` or `clk`.
+    pub ev: &'static str,
+    /// Media key (the site).
+    pub mid: Arc<str>,
+    /// The first element gives inventory (placement) id, ad id and demand (advertiser) id.
+    pub ads: Vec<LogAd>,
+    /// Raw device, when the front end sent one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev: Option<Arc<str>>,
+    /// Raw app type, when the front end sent one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<Arc<str>>,
+    /// Revenue in won (what a click was charged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rev: Option<i64>,
+}
+
+/// The ids of an event's ad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LogAd {
+    /// Inventory id: the placement.
+    pub aid: i64,
+    /// Ad id.
+    #[serde(rename = "_god")]
+    pub god: i64,
+    /// Demand id: the advertiser.
+    pub did: i64,
+}
+
+/// When a file is closed and a new one begun.
+#[derive(Debug, Clone, Copy)]
+pub struct RollPolicy {
+    /// Uncompressed bytes per file.
+    pub max_bytes: u64,
+    /// Age of a file.
+    pub max_age: Duration,
+}
+
+impl Default for RollPolicy {
+    fn default() -> Self {
+        RollPolicy {
+            max_bytes: 64 * 1024 * 1024,
+            max_age: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Handle to the writer thread.
+#[derive(Debug)]
+pub struct EventLog {
+    sender: Option<SyncSender<Command>>,
+    writer: Option<JoinHandle<()>>,
+    dropped: Arc<AtomicU64>,
+    written: Arc<AtomicU64>,
+    folder: PathBuf,
+}
+
+enum Command {
+    Event(LogEvent),
+    Roll(SyncSender<()>),
+}
+
+impl EventLog {
+    /// Starts a writer into `folder` (created when missing).
+    pub fn start(folder: &Path, policy: RollPolicy) -> std::io::Result<EventLog> {
+        std::fs::create_dir_all(folder)?;
+        let (sender, receiver) = sync_channel(CHANNEL_CAPACITY);
+        let written = Arc::new(AtomicU64::new(0));
+        let writer = {
+            let folder = folder.to_owned();
+            let written = written.clone();
+            std::thread::Builder::new()
+                .name("adpool-event-log".into())
+                .spawn(move || run_writer(&folder, policy, &receiver, &written))?
+        };
+        Ok(EventLog {
+            sender: Some(sender),
+            writer: Some(writer),
+            dropped: Arc::new(AtomicU64::new(0)),
+            written,
+            folder: folder.to_owned(),
+        })
+    }
+
+    /// Queues an event; never blocks.
+    pub fn log(&self, event: LogEvent) {
+        let Some(sender) = &self.sender else { return };
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
+            sender.try_send(Command::Event(event))
+        {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Closes the current file now (waits until it is in place).
+    pub fn roll(&self) {
+        let Some(sender) = &self.sender else { return };
+        let (done, wait) = sync_channel(1);
+        if sender.send(Command::Roll(done)).is_ok() {
+            let _ = wait.recv();
+        }
+    }
+
+    /// Events dropped because the writer fell behind.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Events written.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// The folder files go to.
+    pub fn folder(&self) -> &Path {
+        &self.folder
+    }
+}
+
+impl Drop for EventLog {
+    /// Closes the channel and waits for the writer to put its last file in place.
+    fn drop(&mut self) {
+        self.sender.take();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+struct OpenFile {
+    encoder: GzEncoder<BufWriter<File>>,
+    hidden: PathBuf,
+    target: PathBuf,
+    opened: Instant,
+    bytes: u64,
+}
+
+fn run_writer(
+    folder: &Path,
+    policy: RollPolicy,
+    receiver: &Receiver<Command>,
+    written: &AtomicU64,
+) {
+    let mut open: Option<OpenFile> = None;
+    let mut sequence = 0u64;
+    loop {
+        let timeout = open.as_ref().map_or(Duration::from_secs(3600), |f| {
+            policy.max_age.saturating_sub(f.opened.elapsed())
+        });
+        match receiver.recv_timeout(timeout) {
+            Ok(Command::Event(event)) => {
+                if open.is_none() {
+                    sequence += 1;
+                    match open_file(folder, &event, sequence) {
+                        Ok(file) => open = Some(file),
+                        Err(error) => {
+                            tracing::error!(%error, folder = %folder.display(), "event log: cannot open a file; event lost");
+                            continue;
+                        }
+                    }
+                }
+                if let Some(file) = open.as_mut() {
+                    let mut line = serde_json::to_vec(&event).unwrap_or_default();
+                    line.push(b'\n');
+                    if let Err(error) = file.encoder.write_all(&line) {
+                        tracing::error!(%error, "event log: write failed");
+                    } else {
+                        file.bytes += line.len() as u64;
+                        written.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if file.bytes >= policy.max_bytes {
+                        close(open.take());
+                    }
+                }
+            }
+            Ok(Command::Roll(done)) => {
+                close(open.take());
+                let _ = done.send(());
+            }
+            Err(RecvTimeoutError::Timeout) => close(open.take()),
+            Err(RecvTimeoutError::Disconnected) => {
+                close(open.take());
+                return;
+            }
+        }
+    }
+}
+
+fn open_file(folder: &Path, first: &LogEvent, sequence: u64) -> std::io::Result<OpenFile> {
+    let date = BusinessDate::from_utc_millis(first.ts.saturating_mul(1000));
+    let day = folder.join(date.to_string());
+    std::fs::create_dir_all(&day)?;
+    let name = format!(
+        "adpool-{}-{}-{sequence:06}.jsonl.gz",
+        first.ts.saturating_mul(1000),
+        std::process::id()
+    );
+    let hidden = day.join(format!(".{name}.part"));
+    let file = File::create(&hidden)?;
+    Ok(OpenFile {
+        encoder: GzEncoder::new(BufWriter::new(file), Compression::fast()),
+        hidden,
+        target: day.join(name),
+        opened: Instant::now(),
+        bytes: 0,
+    })
+}
+
+fn close(file: Option<OpenFile>) {
+    let Some(file) = file else { return };
+    let result = file
+        .encoder
+        .finish()
+        .and_then(|mut inner| inner.flush().map(|()| inner))
+        .and_then(|inner| inner.into_inner().map_err(|e| e.into_error()))
+        .and_then(|f| f.sync_all())
+        .and_then(|()| std::fs::rename(&file.hidden, &file.target));
+    if let Err(error) = result {
+        tracing::error!(%error, file = %file.target.display(), "event log: closing a file failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn event(ts: i64, ev: &'static str) -> LogEvent {
+        LogEvent {
+            ts,
+            ev,
+            mid: "shop".into(),
+            ads: vec![LogAd {
+                aid: 3,
+                god: 42,
+                did: 7,
+            }],
+            dev: Some("mobile".into()),
+            app: None,
+            rev: (ev == "clk").then_some(180),
+        }
+    }
+
+    fn read_all(folder: &Path) -> Vec<(PathBuf, String)> {
+        let mut files = Vec::new();
+        for day in std::fs::read_dir(folder).into_iter().flatten().flatten() {
+            for file in std::fs::read_dir(day.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let mut text = String::new();
+                let _ = flate2::read::GzDecoder::new(File::open(file.path()).expect("open"))
+                    .read_to_string(&mut text);
+                files.push((file.path(), text));
+            }
+        }
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn events_become_gzipped_json_lines_rolled_by_size() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = EventLog::start(
+            dir.path(),
+            RollPolicy {
+                max_bytes: 300,
+                max_age: Duration::from_secs(60),
+            },
+        )
+        .expect("start");
+        // 2026-11-20 23:30 UTC is 2026-11-21 in KST.
+        let ts = 1_763_681_400;
+        for i in 0..6 {
+            log.log(event(ts + i, if i == 5 { "clk" } else { "imp" }));
+        }
+        drop(log);
+        let files = read_all(dir.path());
+        assert!(files.len() >= 2, "rolled by size: {files:?}");
+        assert!(files.iter().all(|(p, _)| {
+            p.to_string_lossy().contains("2025-11-21") && p.to_string_lossy().ends_with(".jsonl.gz")
+        }));
+        let lines: Vec<serde_json::Value> = files
+            .iter()
+            .flat_map(|(_, text)| text.lines().map(|l| serde_json::from_str(l).expect("json")))
+            .collect();
+        assert_eq!(lines.len(), 6);
+        assert_eq!(
+            lines[0],
+            serde_json::json!({"ts": ts, "ev": "imp", "mid": "shop", "ads": [{"aid": 3, "_god": 42, "did": 7}], "dev": "mobile"})
+        );
+        assert_eq!(lines[5]["rev"], 180);
+    }
+
+    #[test]
+    fn roll_puts_the_current_file_in_place_and_hides_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = EventLog::start(dir.path(), RollPolicy::default()).expect("start");
+        log.log(event(1_763_681_400, "req"));
+        log.roll();
+        let files = read_all(dir.path());
+        assert_eq!(files.len(), 1);
+        assert!(
+            !files[0]
+                .0
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .starts_with('.')
+        );
+        assert_eq!(log.written(), 1);
+        assert_eq!(log.dropped(), 0);
+    }
+}
