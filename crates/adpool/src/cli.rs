@@ -71,6 +71,11 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::inventory_cli::InventoryCommand,
     },
+    /// CPC sponsored ads: verify the prepaid ledger, write daily settlements.
+    Ads {
+        #[command(subcommand)]
+        command: crate::ads_cli::AdsCommand,
+    },
 }
 
 /// Options of `serve`.
@@ -175,6 +180,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inventory { command } => {
             let db = server::open_database(&config.database_url).await?;
             crate::inventory_cli::inventory(db, command).await
+        }
+        Command::Ads { command } => {
+            let db = server::open_database(&config.database_url).await?;
+            crate::ads_cli::ads(db, command).await
         }
         Command::User {
             command: UserCommand::Create(args),

@@ -19,6 +19,13 @@ pub struct Config {
     pub worker_concurrency: usize,
     /// `tracing` filter, e.g. `info,adpool_web=debug`.
     pub log: String,
+    /// Public base URL of this server for CPC click URLs (`https://ads.example.com`); when unset
+    /// the request's Host header is used.
+    pub public_url: Option<String>,
+    /// Where the ad server writes its request, impression and click logs (empty: not written).
+    pub event_log_folder: String,
+    /// The lowest CPC bid and price in won.
+    pub cpc_reserve_price: i64,
 }
 
 impl Default for Config {
@@ -29,6 +36,9 @@ impl Default for Config {
             secure_cookies: false,
             worker_concurrency: 4,
             log: "info".to_owned(),
+            public_url: None,
+            event_log_folder: "./adpool-data/event-logs".to_owned(),
+            cpc_reserve_price: 70,
         }
     }
 }
@@ -42,6 +52,9 @@ struct ConfigFile {
     secure_cookies: Option<bool>,
     worker_concurrency: Option<usize>,
     log: Option<String>,
+    public_url: Option<String>,
+    event_log_folder: Option<String>,
+    cpc_reserve_price: Option<i64>,
 }
 
 /// The file read when `--config` is not given and it exists.
@@ -90,6 +103,18 @@ impl Config {
         if let Some(v) = file.log {
             self.log = v;
         }
+        if let Some(v) = file.public_url {
+            self.public_url = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = file.event_log_folder {
+            self.event_log_folder = v;
+        }
+        if let Some(v) = file.cpc_reserve_price {
+            if v < 1 {
+                bail!("key cpc_reserve_price: must be at least 1 won");
+            }
+            self.cpc_reserve_price = v;
+        }
         Ok(())
     }
 
@@ -118,6 +143,12 @@ impl Config {
         }
         if let Some(v) = env("ADPOOL_LOG").filter(|v| !v.is_empty()) {
             self.log = v;
+        }
+        if let Some(v) = env("ADPOOL_PUBLIC_URL").filter(|v| !v.is_empty()) {
+            self.public_url = Some(v);
+        }
+        if let Some(v) = env("ADPOOL_EVENT_LOG_FOLDER") {
+            self.event_log_folder = v;
         }
         Ok(())
     }

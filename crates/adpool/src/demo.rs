@@ -17,6 +17,8 @@ use crate::server;
 
 /// The demo database file; never the production one.
 pub const DEMO_DB_PATH: &str = "./adpool-data/demo.db";
+/// Where the demo's ad server writes its event logs (rebuilt on every run).
+pub const DEMO_EVENT_LOGS: &str = "./adpool-data/demo-event-logs";
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "adpool-demo-2026";
 /// A job kind that only exists in the demo: it walks through steps so the jobs page shows
@@ -42,6 +44,12 @@ pub const DEMO_USERS: &[(&str, &str, &str, Role)] = &[
         "analyst@demo.adpool.kr",
         "박분석 (Analyst)",
         Role::Analyst,
+    ),
+    (
+        "데모 미디어 (Demo Media)",
+        "camping@advertiser.demo.adpool.kr",
+        "정캠핑 (CPC advertiser)",
+        Role::Advertiser,
     ),
     (
         "데모 광고주 (Demo Advertiser)",
@@ -92,8 +100,18 @@ fn remove_demo_files() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the demo made that the banner shows.
+pub struct Seeded {
+    /// The demo shop site's API key for `GET /serve/ads`.
+    pub site_key: String,
+}
+
 /// Fills a migrated, empty database with the demo data.
-pub async fn seed(db: &adpool_store::Db, clock: SharedClock) -> anyhow::Result<()> {
+pub async fn seed(
+    db: &adpool_store::Db,
+    clock: SharedClock,
+    event_logs: Option<std::path::PathBuf>,
+) -> anyhow::Result<Seeded> {
     let clock_for_inventory = clock.clone();
     let accounts = Accounts::new(db.clone(), clock.clone());
     let jobs = adpool_jobs::Jobs::new(db.clone(), clock);
@@ -143,10 +161,20 @@ pub async fn seed(db: &adpool_store::Db, clock: SharedClock) -> anyhow::Result<(
             .max_attempts(1),
     )
     .await?;
+    let now = clock_for_inventory.now_millis();
     seed_inventory(db, clock_for_inventory, media.id, admin.id)
         .await
         .context("demo inventory")?;
-    Ok(())
+    let cpc_user = accounts
+        .users(media.id)
+        .await?
+        .into_iter()
+        .find(|u| u.role == Role::Advertiser)
+        .map(|u| u.id);
+    let site_key = crate::demo_cpc::seed_cpc(db, now, media.id, admin.id, cpc_user, event_logs)
+        .await
+        .context("demo CPC ads")?;
+    Ok(Seeded { site_key })
 }
 
 /// A content owner of the demo catalog: (code, name, [(meta_id, title, kind)]); kind is
@@ -568,7 +596,11 @@ pub async fn run(config: Config, no_serve: bool) -> anyhow::Result<()> {
     remove_demo_files()?;
     let url = format!("sqlite://{DEMO_DB_PATH}");
     let db = server::open_database(&url).await?;
-    seed(&db, Arc::new(SystemClock))
+    if Path::new(DEMO_EVENT_LOGS).exists() {
+        std::fs::remove_dir_all(DEMO_EVENT_LOGS)
+            .with_context(|| format!("cannot remove old demo event logs {DEMO_EVENT_LOGS}"))?;
+    }
+    let seeded = seed(&db, Arc::new(SystemClock), Some(DEMO_EVENT_LOGS.into()))
         .await
         .context("filling the demo database")?;
     if no_serve {
@@ -580,10 +612,12 @@ pub async fn run(config: Config, no_serve: bool) -> anyhow::Result<()> {
         logins.push_str(&format!("\n  {:<10}  {email:<32}  ({org})", role.as_str()));
     }
     let banner = format!(
-        "\nadpool demo is running at http://{{address}}\n\nSign in with password {DEMO_PASSWORD} as:{logins}\n\nDemo database: {DEMO_DB_PATH} (rebuilt on every run). Stop with Ctrl-C.\n"
+        "\nadpool demo is running at http://{{address}}\n\nSign in with password {DEMO_PASSWORD} as:{logins}\n\nDemo database: {DEMO_DB_PATH} (rebuilt on every run). Stop with Ctrl-C.\n\nCPC ad query for the demo shop (site key shown once):\n  curl 'http://{{address}}/serve/ads?placement=home_top&category=camping&n=3&user=u1' -H 'X-Adpool-Key: {}'\n",
+        seeded.site_key
     );
     let config = Config {
         database_url: url,
+        event_log_folder: DEMO_EVENT_LOGS.into(),
         ..config
     };
     server::serve_with(config, db, Some(banner), |registry| {

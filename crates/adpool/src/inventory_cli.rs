@@ -359,7 +359,7 @@ pub struct ExportArgs {
     pub org: OrgArg,
 }
 
-async fn organization(db: &Db, arg: &OrgArg) -> anyhow::Result<OrgId> {
+pub(crate) async fn organization(db: &Db, arg: &OrgArg) -> anyhow::Result<OrgId> {
     let accounts = Accounts::new(db.clone(), Arc::new(SystemClock));
     if let Some(name) = &arg.org {
         return Ok(accounts

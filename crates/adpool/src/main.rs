@@ -3,9 +3,11 @@
 //! This file only parses the command line, loads configuration, starts telemetry and calls one
 //! library function per subcommand; errors end as one readable line and a non-zero exit.
 
+mod ads_cli;
 mod cli;
 mod config;
 mod demo;
+mod demo_cpc;
 mod inventory_cli;
 mod server;
 

@@ -105,13 +105,27 @@ pub fn registry(state: &AppState) -> Registry {
 /// Builds the application state for `db` with the system clock.
 pub fn state(config: &Config, db: Db) -> AppState {
     let clock: SharedClock = Arc::new(SystemClock);
+    let serving = adpool_serving::Serving::new(db.clone(), clock.clone(), serving_config(config));
     AppState::new(
         db,
         clock,
         WebConfig {
             secure_cookies: config.secure_cookies,
+            public_url: config.public_url.clone(),
         },
     )
+    .with_serving(serving)
+}
+
+/// CPC serving settings from the configuration.
+pub fn serving_config(config: &Config) -> adpool_serving::ServingConfig {
+    adpool_serving::ServingConfig {
+        reserve_price: config.cpc_reserve_price,
+        event_log_folder: Some(config.event_log_folder.trim())
+            .filter(|f| !f.is_empty())
+            .map(std::path::PathBuf::from),
+        ..adpool_serving::ServingConfig::default()
+    }
 }
 
 /// Serves until Ctrl-C (or SIGTERM), with the worker and scheduler in the same process.
@@ -161,7 +175,23 @@ pub async fn serve_with(
         },
     );
     let state = state.with_worker_wake(worker.waker());
+    state
+        .serving
+        .refresh()
+        .await
+        .context("loading the CPC rankings")?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let serving_task = {
+        let serving = state.serving.clone();
+        let mut stop = shutdown_rx.clone();
+        tokio::spawn(async move {
+            serving
+                .run_background(async move {
+                    let _ = stop.wait_for(|stopped| *stopped).await;
+                })
+                .await;
+        })
+    };
     let worker_task = tokio::spawn(worker.clone().run(shutdown_rx.clone()));
     let scheduler_task = tokio::spawn(state.scheduler.clone().run(
         Duration::from_secs(5),
@@ -188,7 +218,7 @@ pub async fn serve_with(
     .await
     .context("serving HTTP")?;
     let _ = shutdown_tx.send(true);
-    let _ = tokio::join!(worker_task, scheduler_task);
+    let _ = tokio::join!(worker_task, scheduler_task, serving_task);
     state.db.close().await;
     Ok(())
 }

@@ -79,7 +79,7 @@ fn migrate_creates_the_default_database_and_user_create_adds_people() {
     let output = adpool(dir.path(), &["migrate"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
-        stdout(&output).contains("3 migration(s) applied"),
+        stdout(&output).contains("4 migration(s) applied"),
         "{}",
         stdout(&output)
     );
@@ -472,4 +472,75 @@ fn a_campaign_proposal_is_written_from_the_shell() {
         stderr(&missing)
     );
     assert!(!dir.path().join("none.xlsx").exists(), "no file on failure");
+}
+
+#[test]
+fn the_demo_has_cpc_traffic_and_the_ledger_verify_command_catches_a_tampered_balance() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(adpool(dir.path(), &["demo", "--no-serve"]).status.success());
+    let demo = ["--database-url", "sqlite://./adpool-data/demo.db"];
+    let verify = adpool(
+        dir.path(),
+        &[&demo[..], &["ads", "ledger", "verify"]].concat(),
+    );
+    assert!(verify.status.success(), "{}", stderr(&verify));
+    assert!(stdout(&verify).contains("every balance equals the sum of its entries"));
+
+    let org = ["--org", "데모 미디어 (Demo Media)"];
+    let settlement = adpool(
+        dir.path(),
+        &[&demo[..], &["ads", "settlement"], &org[..]].concat(),
+    );
+    assert!(settlement.status.success(), "{}", stderr(&settlement));
+    let csv = stdout(&settlement);
+    assert!(
+        csv.starts_with("date,advertiser_id,business_name,opening_balance"),
+        "{csv}"
+    );
+    assert!(csv.contains("캠핑월드"), "{csv}");
+    // Yesterday had clicks: charges are positive and opening - charges ... = closing.
+    let row = csv.lines().find(|l| l.contains("캠핑월드")).unwrap();
+    let cells: Vec<i64> = row.split(',').skip(3).map(|c| c.parse().unwrap()).collect();
+    assert!(cells[2] > 0, "charges yesterday: {row}");
+    assert_eq!(
+        cells[0] + cells[1] - cells[2] + cells[4] + cells[5],
+        cells[6],
+        "{row}"
+    );
+
+    // The demo's ad server wrote two weeks of event logs, one folder per KST day.
+    let logs = dir.path().join("adpool-data/demo-event-logs");
+    let days = std::fs::read_dir(&logs).unwrap().count();
+    assert!(days >= 14, "{days} day folders");
+
+    // A balance changed behind the ledger's back is caught, with a non-zero exit.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let url = format!(
+            "sqlite://{}",
+            dir.path().join("adpool-data/demo.db").display()
+        );
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query("UPDATE cpc_advertisers SET balance = balance + 1 WHERE id = 1")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    let broken = adpool(
+        dir.path(),
+        &[&demo[..], &["ads", "ledger", "verify"]].concat(),
+    );
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(
+        stderr(&broken).contains("advertiser 1: balance"),
+        "{}",
+        stderr(&broken)
+    );
+    assert!(
+        stderr(&broken).contains("1 of 4 advertiser ledger(s) do not add up")
+            || stderr(&broken).contains("do not add up"),
+        "{}",
+        stderr(&broken)
+    );
 }

@@ -1,6 +1,7 @@
 //! Conversions: an order is matched, product by product, to the last click by the same user on
 //! the same product within the 24 hours before it (both edges included: a click exactly 24 h
-//! before counts, a click after the order does not). A repeated order id counts once; a
+//! before counts, a click after the order does not; an order time in whole seconds covers its
+//! whole second). A repeated order id counts once; a
 //! cancellation reverses the order's conversions.
 
 use std::collections::BTreeMap;
@@ -36,6 +37,17 @@ pub enum OrderTime {
 }
 
 impl OrderTime {
+    /// The last millisecond the stated time covers: a time in whole seconds covers its whole
+    /// second, so a click earlier in that second still counts as before the order.
+    pub fn last_millis(&self) -> Result<i64, ServingError> {
+        let millis = self.millis()?;
+        Ok(match self {
+            OrderTime::Unix(n) if *n < 100_000_000_000 => millis + 999,
+            OrderTime::Text(text) if !text.contains('.') => millis + 999,
+            _ => millis,
+        })
+    }
+
     /// UTC milliseconds.
     pub fn millis(&self) -> Result<i64, ServingError> {
         match self {
@@ -125,7 +137,7 @@ impl OrderEvent {
                 "is required, at most 200 characters",
             ));
         }
-        let ts = self.ts.millis()?;
+        let ts = self.ts.last_millis()?;
         let mut products: BTreeMap<String, (i64, i64)> = BTreeMap::new();
         for (i, item) in self.items.iter().enumerate() {
             if item.product_id.trim().is_empty() {

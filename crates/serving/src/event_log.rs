@@ -4,7 +4,8 @@
 //!
 //! Serving never waits for the disk: events go through a bounded channel to one writer thread
 //! (an event that finds the channel full is counted as dropped, never blocks a query). The
-//! writer gzips into a hidden file and renames it into place when it rolls (by size or age),
+//! writer gzips into a hidden file and renames it into place when it rolls (by size, by age, or
+//! when the KST day of the events changes),
 //! so a reader never sees a half-written file: `FOLDER/YYYY-MM-DD/adpool-<start ms>-<seq>.jsonl.gz`
 //! (the KST date of the first event).
 
@@ -165,6 +166,7 @@ struct OpenFile {
     target: PathBuf,
     opened: Instant,
     bytes: u64,
+    date: BusinessDate,
 }
 
 fn run_writer(
@@ -181,6 +183,12 @@ fn run_writer(
         });
         match receiver.recv_timeout(timeout) {
             Ok(Command::Event(event)) => {
+                // One file never spans two KST days.
+                if open.as_ref().is_some_and(|f| {
+                    f.date != BusinessDate::from_utc_millis(event.ts.saturating_mul(1000))
+                }) {
+                    close(open.take());
+                }
                 if open.is_none() {
                     sequence += 1;
                     match open_file(folder, &event, sequence) {
@@ -235,6 +243,7 @@ fn open_file(folder: &Path, first: &LogEvent, sequence: u64) -> std::io::Result<
         target: day.join(name),
         opened: Instant::now(),
         bytes: 0,
+        date,
     })
 }
 

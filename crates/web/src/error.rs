@@ -265,6 +265,23 @@ impl From<adpool_inventory::InventoryError> for AppError {
     }
 }
 
+impl From<adpool_serving::ServingError> for AppError {
+    fn from(error: adpool_serving::ServingError) -> Self {
+        use adpool_serving::ServingError;
+        match error {
+            ServingError::NotFound => AppError::NotFound,
+            ServingError::Invalid { field, message } => AppError::Validation {
+                field: field.into(),
+                message,
+            },
+            ServingError::Conflict(message) => AppError::Conflict(message),
+            ServingError::Store(_) | ServingError::EventLog(_) => {
+                AppError::Internal(error.to_string())
+            }
+        }
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
         AppError::Internal(error.to_string())

@@ -68,6 +68,28 @@ pub(crate) const TEMPLATE_SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/campaigns.html"),
     ),
     ("campaign.html", include_str!("../templates/campaign.html")),
+    ("cpc.html", include_str!("../templates/cpc.html")),
+    (
+        "cpc_signup_fields.html",
+        include_str!("../templates/cpc_signup_fields.html"),
+    ),
+    ("cpc_join.html", include_str!("../templates/cpc_join.html")),
+    (
+        "cpc_chart.html",
+        include_str!("../templates/cpc_chart.html"),
+    ),
+    (
+        "cpc_advertiser.html",
+        include_str!("../templates/cpc_advertiser.html"),
+    ),
+    (
+        "cpc_campaign.html",
+        include_str!("../templates/cpc_campaign.html"),
+    ),
+    (
+        "cpc_settlement.html",
+        include_str!("../templates/cpc_settlement.html"),
+    ),
 ];
 
 pub(crate) struct Templates {

@@ -4,6 +4,7 @@ use adpool_accounts::Accounts;
 use adpool_core::SharedClock;
 use adpool_inventory::Inventory;
 use adpool_jobs::{Jobs, Notifications, Scheduler};
+use adpool_serving::{Serving, ServingConfig};
 use adpool_store::Db;
 use tokio::sync::Notify;
 
@@ -15,6 +16,9 @@ use crate::render::Templates;
 pub struct WebConfig {
     /// Mark cookies `Secure` (serve behind HTTPS).
     pub secure_cookies: bool,
+    /// The public base URL of this server (`https://ads.example.com`) for click URLs; when
+    /// unset, the request's Host header is used.
+    pub public_url: Option<String>,
 }
 
 /// Everything a handler may need; cheap to clone.
@@ -30,6 +34,8 @@ pub struct AppState {
     pub jobs: Jobs,
     /// Forecast-pool inventory.
     pub inventory: Inventory,
+    /// CPC sponsored ads.
+    pub serving: Serving,
     /// Notifications.
     pub notifications: Notifications,
     /// Cron schedules.
@@ -52,6 +58,7 @@ impl AppState {
             notifications: Notifications::new(jobs.clone()),
             scheduler: Scheduler::new(jobs.clone()),
             inventory: Inventory::new(db.clone(), clock.clone()),
+            serving: Serving::new(db.clone(), clock.clone(), ServingConfig::default()),
             jobs,
             db,
             clock,
@@ -60,6 +67,12 @@ impl AppState {
             config,
             templates: Arc::new(Templates::new()),
         }
+    }
+
+    /// Uses `serving` (configured, with its event log) for CPC ads.
+    pub fn with_serving(mut self, serving: Serving) -> Self {
+        self.serving = serving;
+        self
     }
 
     /// Uses `wake` to wake the worker after enqueuing.

@@ -2097,3 +2097,427 @@ fn assert_proposal_download(proposal: &Reply) {
         "an xlsx is a zip container"
     );
 }
+
+#[tokio::test]
+async fn cpc_ads_are_onboarded_served_clicked_and_attributed_through_the_api_and_pages() {
+    let t = TestApp::new().await;
+    let org = t.org("Shop Platform").await;
+    let admin_user = t.user(org, "admin@shop.kr", Role::Admin).await;
+    let admin = t.token(&admin_user).await;
+    let analyst = t
+        .token(&t.user(org, "analyst@shop.kr", Role::Analyst).await)
+        .await;
+    let seller_user = t.user(org, "seller@camping.kr", Role::Advertiser).await;
+    let seller = t.token(&seller_user).await;
+    let stranger = t
+        .token(&t.user(org, "other@seller.kr", Role::Advertiser).await)
+        .await;
+
+    // Placements and a site with its key (shown once).
+    for code in ["home_top", "search_result"] {
+        let r = t
+            .json(
+                Method::POST,
+                "/api/v1/ads/placements",
+                &admin,
+                json!({ "code": code }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let site = t
+        .json(
+            Method::POST,
+            "/api/v1/ads/sites",
+            &admin,
+            json!({ "name": "web", "media_key": "shop-web", "allowed_origins": ["https://shop.example.com"] }),
+        )
+        .await;
+    assert_eq!(site.status, StatusCode::CREATED, "{}", site.body);
+    let key = site.json()["key"].as_str().unwrap().to_owned();
+
+    // The seller signs up; the analyst may not approve; the admin approves and tops up once.
+    let signed = t
+        .json(
+            Method::POST,
+            "/api/v1/ads/advertisers",
+            &seller,
+            json!({ "business_name": "캠핑월드", "registration_number": "2208162517", "contact_name": "김", "contact_email": "a@b.kr", "contact_phone": "010-1111-2222" }),
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::CREATED, "{}", signed.body);
+    let advertiser = signed.json()["id"].as_i64().unwrap();
+    let bad = t
+        .json(
+            Method::POST,
+            "/api/v1/ads/advertisers",
+            &stranger,
+            json!({ "business_name": "x", "registration_number": "123", "contact_name": "k", "contact_email": "a@b.kr", "contact_phone": "1" }),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("registration_number"), "{}", bad.body);
+    let approve = format!("/api/v1/ads/advertisers/{advertiser}/approve");
+    assert_eq!(
+        t.json(Method::POST, &approve, &analyst, json!({}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        t.json(Method::POST, &approve, &admin, json!({}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let top_up = format!("/api/v1/ads/advertisers/{advertiser}/top-ups");
+    let no_key = t
+        .json(Method::POST, &top_up, &admin, json!({ "amount": 50000 }))
+        .await;
+    assert_eq!(
+        no_key.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        no_key.body
+    );
+    for expected in [StatusCode::CREATED, StatusCode::OK] {
+        let r = t
+            .send(
+                Method::POST,
+                &top_up,
+                &admin,
+                Some(Body::from(
+                    json!({ "amount": 50000, "memo": "입금" }).to_string(),
+                )),
+                Some("application/json"),
+                &[("idempotency-key", "pay-1")],
+            )
+            .await;
+        assert_eq!(r.status, expected, "{}", r.body);
+    }
+    assert_eq!(
+        t.json(
+            Method::POST,
+            &top_up,
+            &seller,
+            json!({ "amount": 1, "idempotency_key": "x" })
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN,
+        "an advertiser cannot top itself up"
+    );
+    // Another advertiser user sees nothing of it.
+    assert_eq!(
+        t.get(
+            &format!("/api/v1/ads/advertisers/{advertiser}/ledger"),
+            &stranger
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let ledger = t
+        .get(
+            &format!("/api/v1/ads/advertisers/{advertiser}/ledger"),
+            &seller,
+        )
+        .await;
+    assert_eq!(ledger.json()["balance"], 50000);
+    assert_eq!(ledger.json()["entries"].as_array().unwrap().len(), 1);
+
+    // The seller registers a campaign and an ad; an operator-level review activates it.
+    let campaign = t
+        .json(
+            Method::POST,
+            "/api/v1/ads/campaigns",
+            &seller,
+            json!({ "advertiser_id": advertiser, "name": "겨울", "daily_budget": 30000, "placements": ["home_top"] }),
+        )
+        .await;
+    assert_eq!(campaign.status, StatusCode::CREATED, "{}", campaign.body);
+    let campaign = campaign.json()["id"].as_i64().unwrap();
+    let ad = t
+        .json(
+            Method::POST,
+            &format!("/api/v1/ads/campaigns/{campaign}/ads"),
+            &seller,
+            json!({ "product_id": "tent", "title": "텐트", "image_url": "https://img.example.com/t.jpg", "landing_url": "https://shop.example.com/p/tent", "category": "camping", "bid": 300 }),
+        )
+        .await;
+    assert_eq!(ad.status, StatusCode::CREATED, "{}", ad.body);
+    assert_eq!(
+        t.json(
+            Method::POST,
+            &format!("/api/v1/ads/campaigns/{campaign}/review"),
+            &seller,
+            json!({ "approve": true })
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let reviewed = t
+        .json(
+            Method::POST,
+            &format!("/api/v1/ads/campaigns/{campaign}/review"),
+            &admin,
+            json!({ "approve": true }),
+        )
+        .await;
+    assert_eq!(reviewed.json()["state"], "active", "{}", reviewed.body);
+
+    // The shop front end asks for ads: key required, CORS for its origin, JSON answer.
+    let no_site = t.get("/serve/ads?placement=home_top", &Auth::None).await;
+    assert_eq!(no_site.status, StatusCode::UNAUTHORIZED);
+    let served = t
+        .send(
+            Method::GET,
+            "/serve/ads?placement=home_top&category=camping&n=2&user=buyer",
+            &Auth::None,
+            None,
+            None,
+            &[
+                ("x-adpool-key", &key),
+                ("origin", "https://shop.example.com"),
+                ("host", "ads.example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(served.status, StatusCode::OK, "{}", served.body);
+    assert_eq!(
+        served.headers.get("access-control-allow-origin").unwrap(),
+        "https://shop.example.com"
+    );
+    let ads = served.json()["ads"].as_array().unwrap().clone();
+    assert_eq!(ads.len(), 1);
+    assert_eq!(ads[0]["price"], 70);
+    for field in [
+        "ad_id",
+        "product_id",
+        "title",
+        "image_url",
+        "landing_url",
+        "price",
+        "impression_id",
+        "click_url",
+    ] {
+        assert!(
+            ads[0].get(field).is_some(),
+            "{field} missing: {}",
+            served.body
+        );
+    }
+    let click_url = ads[0]["click_url"].as_str().unwrap();
+    assert!(
+        click_url.starts_with("http://ads.example.com/serve/click?t="),
+        "{click_url}"
+    );
+    let evil = t
+        .send(
+            Method::GET,
+            &format!("/serve/ads?placement=home_top&key={key}"),
+            &Auth::None,
+            None,
+            None,
+            &[("origin", "https://evil.example.com")],
+        )
+        .await;
+    assert_eq!(evil.status, StatusCode::FORBIDDEN);
+    let preflight = t
+        .send(
+            Method::OPTIONS,
+            "/serve/ads",
+            &Auth::None,
+            None,
+            None,
+            &[("origin", "https://shop.example.com")],
+        )
+        .await;
+    assert_eq!(preflight.status, StatusCode::NO_CONTENT);
+    assert!(
+        preflight
+            .headers
+            .get("access-control-allow-headers")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("x-adpool-key")
+    );
+
+    // The click redirects to the landing page and charges; a replay redirects and charges nothing.
+    let path = click_url.trim_start_matches("http://ads.example.com");
+    let click = t.get(path, &Auth::None).await;
+    assert_eq!(click.status, StatusCode::FOUND);
+    assert_eq!(click.location(), "https://shop.example.com/p/tent");
+    assert_eq!(t.get(path, &Auth::None).await.status, StatusCode::FOUND);
+    assert_eq!(
+        t.get("/serve/click?t=forged", &Auth::None).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let ledger = t
+        .get(
+            &format!("/api/v1/ads/advertisers/{advertiser}/ledger"),
+            &seller,
+        )
+        .await;
+    assert_eq!(ledger.json()["balance"], 50000 - 70);
+
+    // The shop reports the order; the conversion shows in the metrics with ROAS.
+    let order = json!({ "order_id": "o-1", "user": "buyer", "status": "completed", "ts": chrono_now_secs(), "items": [{ "product_id": "tent", "qty": 1, "amount": 7000 }] });
+    assert_eq!(
+        t.json(
+            Method::POST,
+            "/api/v1/events/orders",
+            &seller,
+            order.clone()
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let recorded = t
+        .json(Method::POST, "/api/v1/events/orders", &admin, order.clone())
+        .await;
+    assert_eq!(recorded.status, StatusCode::OK, "{}", recorded.body);
+    assert_eq!(recorded.json()["conversions"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        t.json(Method::POST, "/api/v1/events/orders", &admin, order)
+            .await
+            .json()["repeated"],
+        true
+    );
+    let metrics = t
+        .get(
+            &format!("/api/v1/ads/metrics?campaign_id={campaign}"),
+            &seller,
+        )
+        .await;
+    let totals = &metrics.json()["totals"];
+    assert_eq!(
+        (
+            totals["clicks"].as_i64(),
+            totals["invalid_clicks"].as_i64(),
+            totals["spend"].as_i64(),
+            totals["revenue"].as_i64()
+        ),
+        (Some(1), Some(1), Some(70), Some(7000))
+    );
+    assert_eq!(totals["roas"], 100.0);
+    let csv = t
+        .get(
+            &format!("/api/v1/ads/advertisers/{advertiser}/settlement.csv"),
+            &seller,
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.body.contains(",charge,-70,49930,"), "{}", csv.body);
+
+    // The pages: the admin overview, the advertiser's own page, the campaign, the settlement.
+    let session = t.login("admin@shop.kr", PASSWORD).await.unwrap();
+    let overview = t.get("/cpc", &session).await;
+    assert_eq!(overview.status, StatusCode::OK);
+    assert!(
+        overview.body.contains("캠핑월드") && overview.body.contains("shop-web"),
+        "{}",
+        overview.body
+    );
+    let page = t.get(&format!("/cpc/campaigns/{campaign}"), &session).await;
+    assert!(page.body.contains("data-testid=\"cpc-metrics\"") && page.body.contains("텐트"));
+    let topped = t
+        .form(
+            &format!("/cpc/advertisers/{advertiser}/top-up"),
+            &session,
+            &[("amount", "10,000"), ("idempotency_key", "form-1")],
+        )
+        .await;
+    assert_eq!(topped.status, StatusCode::SEE_OTHER);
+    let again = t
+        .form(
+            &format!("/cpc/advertisers/{advertiser}/top-up"),
+            &session,
+            &[("amount", "10,000"), ("idempotency_key", "form-1")],
+        )
+        .await;
+    assert!(again.location().contains("already"), "{}", again.location());
+    let settlement = t.get("/cpc/settlement", &session).await;
+    assert!(settlement.body.contains("59,930"), "{}", settlement.body);
+    let seller_session = t.login("seller@camping.kr", PASSWORD).await.unwrap();
+    let own = t.get("/cpc", &seller_session).await;
+    assert_eq!(own.status, StatusCode::SEE_OTHER);
+    assert_eq!(own.location(), format!("/cpc/advertisers/{advertiser}"));
+
+    // Public sign-up: an account and a pending advertiser, or nothing at all on bad input.
+    let form = t
+        .get(&format!("/cpc/join/{}", org.get()), &Auth::None)
+        .await;
+    let csrf = form.cookie("adpool_login_csrf").unwrap();
+    let join = |fields: Vec<(&'static str, String)>| {
+        let mut body = url::form_urlencoded::Serializer::new(String::new());
+        body.append_pair("csrf_token", &csrf);
+        for (k, v) in &fields {
+            body.append_pair(k, v);
+        }
+        body.finish()
+    };
+    let fields = |number: &str| {
+        vec![
+            ("email", "new@seller.kr".to_owned()),
+            ("password", "long enough password".to_owned()),
+            ("business_name", "새상점".to_owned()),
+            ("registration_number", number.to_owned()),
+            ("contact_name", "박".to_owned()),
+            ("contact_email", "new@seller.kr".to_owned()),
+            ("contact_phone", "010-2222-3333".to_owned()),
+        ]
+    };
+    let cookie = format!("adpool_login_csrf={csrf}");
+    let refused = t
+        .send(
+            Method::POST,
+            &format!("/cpc/join/{}", org.get()),
+            &Auth::None,
+            Some(Body::from(join(fields("220-81-62517")))),
+            Some("application/x-www-form-urlencoded"),
+            &[("cookie", &cookie)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("already signed up"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        t.login("new@seller.kr", "long enough password")
+            .await
+            .is_err(),
+        "a refused sign-up leaves no account"
+    );
+    let joined = t
+        .send(
+            Method::POST,
+            &format!("/cpc/join/{}", org.get()),
+            &Auth::None,
+            Some(Body::from(join(fields("105-87-01270")))),
+            Some("application/x-www-form-urlencoded"),
+            &[("cookie", &cookie)],
+        )
+        .await;
+    assert_eq!(joined.status, StatusCode::CREATED, "{}", joined.body);
+    let pending = t.get("/api/v1/ads/advertisers", &admin).await.json();
+    assert!(
+        pending["advertisers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["business_name"] == "새상점" && a["state"] == "pending")
+    );
+}
+
+fn chrono_now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}

@@ -5,12 +5,15 @@ mod admin;
 pub(crate) mod api;
 mod campaigns;
 mod catalog;
+mod cpc;
+mod cpc_api;
 mod inventory;
 mod inventory_api;
 pub(crate) mod openapi;
 mod ops;
 mod pages;
 mod purchases;
+mod serve;
 
 use std::time::Instant;
 
@@ -32,13 +35,15 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(catalog::router())
         .merge(purchases::router())
         .merge(campaigns::router())
+        .merge(cpc::router())
         .nest(
             "/api/v1",
             api::router()
                 .merge(inventory_api::router())
                 .merge(catalog::api_router())
                 .merge(purchases::api_router())
-                .merge(campaigns::api_router()),
+                .merge(campaigns::api_router())
+                .merge(cpc_api::router()),
         )
         .merge(ops::router())
         .route("/api/openapi.json", axum::routing::get(openapi::serve))
@@ -47,6 +52,8 @@ pub(crate) fn router(state: AppState) -> Router {
             auth::authenticate,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), count_request))
+        // The ad-serving edge: no session lookup, no database on the query path.
+        .merge(serve::router())
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
