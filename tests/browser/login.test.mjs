@@ -1,6 +1,7 @@
 // Real-browser test: headless Debian Chromium, driven by playwright-core.
 // Starts `adpool demo` on a free port in a scratch folder, signs in as the demo admin, sees
-// the dashboard, visits the jobs page, signs out; corrects inventory; downloads a proposal.
+// the dashboard, visits the jobs page, signs out; corrects inventory; downloads a proposal; a
+// shop page on another origin shows CPC ads and a click lands; an admin reviews an advertiser.
 // Screenshots go to tests/browser/output/.
 //
 // ADPOOL_BIN names the binary (default: the cargo target dir's debug build);
@@ -8,6 +9,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -22,6 +24,7 @@ mkdirSync(output, { recursive: true });
 
 let server;
 let baseUrl;
+let demoLog = "";
 let browser;
 let scratch;
 
@@ -33,6 +36,7 @@ before(async () => {
     const timer = setTimeout(() => reject(new Error(`adpool demo did not start:\n${log}`)), 60_000);
     const read = (chunk) => {
       log += chunk;
+      demoLog = log;
       const match = log.match(/running at (http:\/\/[0-9.:]+)/);
       if (match) {
         clearTimeout(timer);
@@ -160,5 +164,52 @@ test("an operator downloads a campaign's proposal workbook", async () => {
   const bytes = readFileSync(saved);
   assert.equal(bytes.subarray(0, 2).toString(), "PK", "an xlsx (zip) file");
   assert.ok(bytes.length > 4000, `a whole workbook, not an error page (${bytes.length} bytes)`);
+  await context.close();
+});
+
+test("a shop page on another origin shows CPC ads, a click lands, and an admin reviews an advertiser", async () => {
+  const key = demoLog.match(/X-Adpool-Key: (adk_[0-9a-f]+)/)?.[1];
+  assert.ok(key, "the demo prints its site key");
+  // The shop front end: another origin that fetches ads from adpool with the site key (CORS).
+  const shop = createServer((_, res) => {
+    res.setHeader("content-type", "text/html; charset=utf-8");
+    res.end(`<!doctype html><meta charset="utf-8"><h1>데모 쇼핑몰</h1><ul id="ads"></ul><script>
+      fetch(${JSON.stringify(baseUrl)} + "/serve/ads?placement=home_top&category=camping&n=3&user=browser-user", { headers: { "X-Adpool-Key": ${JSON.stringify(key)} } })
+        .then((r) => r.json())
+        .then((body) => { for (const ad of body.ads) { const li = document.createElement("li"); li.innerHTML = '<a class="ad" href="' + ad.click_url + '">' + ad.title + ' (' + ad.price + '원)</a>'; document.getElementById("ads").appendChild(li); } document.body.dataset.ready = body.ads.length; })
+        .catch((e) => { document.body.dataset.error = String(e); });
+    </script>`);
+  });
+  await new Promise((resolve) => shop.listen(0, "127.0.0.1", resolve));
+  const shopUrl = `http://127.0.0.1:${shop.address().port}/`;
+  const context = await browser.newContext({ locale: "ko-KR", viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  // The landing pages live on the shop's real domain; answer them here (no network).
+  await page.route("https://shop.demo.adpool.kr/**", (route) => route.fulfill({ contentType: "text/html", body: "<h1>landed</h1>" }));
+  await page.goto(shopUrl);
+  await page.waitForSelector("body[data-ready]");
+  assert.equal(await page.getAttribute("body", "data-error"), null);
+  const ads = page.locator("a.ad");
+  assert.ok((await ads.count()) >= 1, "the ad query answered across origins");
+  await page.screenshot({ path: path.join(output, "09-shop-ads.png") });
+  await ads.first().click();
+  await page.waitForURL(/shop\.demo\.adpool\.kr\/products\//);
+  assert.equal(await page.textContent("h1"), "landed");
+  shop.close();
+
+  await page.goto(`${baseUrl}/login`);
+  await page.fill('input[name="email"]', "admin@demo.adpool.kr");
+  await page.fill('input[name="password"]', "adpool-demo-2026");
+  await page.click('button[type="submit"]');
+  await page.waitForSelector('[data-testid="dashboard-title"]');
+  await page.goto(`${baseUrl}/cpc`);
+  assert.ok(Number((await page.textContent('[data-testid="spend-today"]')).replace(/[^0-9]/g, "")) > 0, "today's spend includes the click");
+  await page.locator('[data-testid="pending-advertisers"] button[value="approve"]').first().click();
+  await page.waitForSelector('[data-testid="flash"]');
+  assert.match(await page.textContent('[data-testid="flash"]'), /approved/);
+  await page.screenshot({ path: path.join(output, "10-cpc.png"), fullPage: true });
+  await page.goto(`${baseUrl}/cpc/campaigns/1`);
+  assert.ok(await page.isVisible('[data-testid="cpc-metrics"]'), "the campaign report has rows");
+  await page.screenshot({ path: path.join(output, "11-cpc-campaign.png"), fullPage: false });
   await context.close();
 });

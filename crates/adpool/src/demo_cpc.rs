@@ -309,11 +309,11 @@ async fn simulate(
             serving.refresh().await?;
             // Busier in the evening.
             let queries = if (19..=23).contains(&hour) {
-                40
+                80
             } else if hour < 7 {
-                4
+                6
             } else {
-                15
+                30
             };
             for q in 0..queries {
                 clock.advance_millis(HOUR / (queries + 1));
@@ -357,7 +357,7 @@ async fn simulate(
                     if let ClickOutcome::Charged { .. } = outcome
                         && let Some((_, product, price, _)) =
                             products.iter().find(|p| p.0 == ad.ad_id)
-                        && dice.chance(0.04)
+                        && dice.chance(0.02)
                     {
                         order_no += 1;
                         let at = clock.now_millis() + (dice.below(20) as i64 + 1) * HOUR / 2;

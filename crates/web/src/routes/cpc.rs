@@ -150,12 +150,10 @@ fn daily_chart(rows: &[AdDayMetrics], days: usize) -> minijinja::Value {
         .into_iter()
         .rev()
         .collect();
-    let top = days
-        .iter()
-        .map(|(_, d)| d.0.max(d.1))
-        .max()
-        .unwrap_or(0)
-        .max(1) as f64;
+    // Spend and revenue differ by orders of magnitude: each series has its own scale, and the
+    // legend names both maxima.
+    let top_spend = days.iter().map(|(_, d)| d.0).max().unwrap_or(0).max(1) as f64;
+    let top_revenue = days.iter().map(|(_, d)| d.1).max().unwrap_or(0).max(1) as f64;
     let slot = WIDTH / days.len().max(1) as f64;
     let bar = (slot / 2.0 - 2.0).max(1.0);
     let bars: Vec<minijinja::Value> = days
@@ -163,17 +161,18 @@ fn daily_chart(rows: &[AdDayMetrics], days: usize) -> minijinja::Value {
         .enumerate()
         .map(|(i, (date, d))| {
             let x = i as f64 * slot;
-            let h = |v: i64| (v as f64 / top * HEIGHT).max(0.0);
+            let h = |v: i64, top: f64| (v as f64 / top * HEIGHT).max(0.0);
+            let (hs, hr) = (h(d.0, top_spend), h(d.1, top_revenue));
             context! {
                 date => date, spend => d.0, revenue => d.1, clicks => d.2, impressions => d.3,
                 x_spend => format!("{:.1}", x), x_revenue => format!("{:.1}", x + bar + 1.0),
                 w => format!("{bar:.1}"),
-                h_spend => format!("{:.1}", h(d.0)), y_spend => format!("{:.1}", HEIGHT - h(d.0)),
-                h_revenue => format!("{:.1}", h(d.1)), y_revenue => format!("{:.1}", HEIGHT - h(d.1)),
+                h_spend => format!("{hs:.1}"), y_spend => format!("{:.1}", HEIGHT - hs),
+                h_revenue => format!("{hr:.1}"), y_revenue => format!("{:.1}", HEIGHT - hr),
             }
         })
         .collect();
-    context! { bars => bars, width => WIDTH, height => HEIGHT, top => top as i64 }
+    context! { bars => bars, width => WIDTH, height => HEIGHT, top_spend => top_spend as i64, top_revenue => top_revenue as i64 }
 }
 
 async fn advertiser_page(

@@ -1,0 +1,273 @@
+//! Server-side latency of the CPC ad query and throughput of durable click charges, measured
+//! in-process (no socket): `cargo run --release -p adpool-web --example serve_bench`.
+//!
+//! Seeds a fresh SQLite database with 40 advertisers x 5 ads over 8 categories and 3
+//! placements, then measures:
+//! 1. `Serving::query_ads` alone (ranking lookup, token signing, counters, event log);
+//! 2. `GET /serve/ads` through the whole axum app, next to `GET /healthz`;
+//! 3. valid clicks charged durably (each one transaction), with 32 at a time.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark fails loudly
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adpool_core::{SystemClock, UserId};
+use adpool_serving::{
+    AdQuery, NewCpcCampaign, NewProductAd, NewSite, Serving, ServingConfig, SignUp,
+};
+use adpool_web::{AppState, WebConfig, app};
+use axum::body::{Body, to_bytes};
+use axum::http::Request;
+use tower::ServiceExt;
+
+fn registration(i: usize) -> String {
+    let prefix = format!("{:09}", 100_000_000 + i * 7919);
+    (0..10)
+        .map(|d| format!("{prefix}{d}"))
+        .find(|n| adpool_serving::valid_registration_number(n).is_some())
+        .unwrap()
+}
+
+fn percentiles(mut samples: Vec<Duration>) -> (f64, f64, f64) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+    (
+        at(0.5).as_secs_f64() * 1e6,
+        at(0.99).as_secs_f64() * 1e6,
+        at(0.999).as_secs_f64() * 1e6,
+    )
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/bench.db", dir.path().display());
+    let db = adpool_store::Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    let clock = Arc::new(SystemClock);
+    let serving = Serving::new(
+        db.clone(),
+        clock.clone(),
+        ServingConfig {
+            event_log_folder: Some(dir.path().join("logs")),
+            ..ServingConfig::default()
+        },
+    );
+    let state =
+        AppState::new(db.clone(), clock, WebConfig::default()).with_serving(serving.clone());
+    let org = state
+        .accounts
+        .create_organization("bench")
+        .await
+        .unwrap()
+        .id;
+    let admin = state
+        .accounts
+        .create_user(adpool_accounts::NewUser {
+            org_id: org,
+            email: "admin@bench.kr".into(),
+            display_name: "admin".into(),
+            role: adpool_accounts::Role::Admin,
+            password: "benchmark password".into(),
+        })
+        .await
+        .unwrap();
+    let admin: UserId = admin.id;
+    let placements = ["home_top", "search_result", "product_detail"];
+    for code in placements {
+        serving.add_placement(org, code, code).await.unwrap();
+    }
+    let categories = [
+        "camping", "outdoor", "kitchen", "sports", "beauty", "kids", "fashion", "digital",
+    ];
+    let key = serving
+        .create_site(
+            org,
+            &NewSite {
+                name: "bench".into(),
+                media_key: "bench".into(),
+                allowed_origins: vec![],
+            },
+        )
+        .await
+        .unwrap()
+        .key;
+    for a in 0..40 {
+        let advertiser = serving
+            .sign_up(
+                org,
+                None,
+                &SignUp {
+                    business_name: format!("advertiser {a}"),
+                    registration_number: registration(a),
+                    contact_name: "k".into(),
+                    contact_email: "a@b.kr".into(),
+                    contact_phone: "010".into(),
+                },
+            )
+            .await
+            .unwrap();
+        serving
+            .approve_advertiser(org, advertiser.id, admin)
+            .await
+            .unwrap();
+        serving
+            .top_up(org, advertiser.id, 1_000_000_000, "bench", "", admin)
+            .await
+            .unwrap();
+        let campaign = serving
+            .create_campaign(
+                org,
+                advertiser.id,
+                &NewCpcCampaign {
+                    name: format!("c{a}"),
+                    daily_budget: 1_000_000_000,
+                    placements: placements.iter().map(|p| (*p).to_owned()).collect(),
+                },
+            )
+            .await
+            .unwrap();
+        serving
+            .review_campaign(org, campaign.id, true, "")
+            .await
+            .unwrap();
+        for i in 0..5 {
+            serving
+                .add_ad(
+                    org,
+                    campaign.id,
+                    &NewProductAd {
+                        product_id: format!("p-{a}-{i}"),
+                        title: format!("상품 {a}-{i}"),
+                        image_url: "https://img.example.com/p.jpg".into(),
+                        landing_url: "https://shop.example.com/p".into(),
+                        category: categories[(a + i) % categories.len()].into(),
+                        bid: 70 + ((a * 37 + i * 11) % 400) as i64,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+    }
+    serving.refresh().await.unwrap();
+    let site = serving.site_by_key(&key).unwrap();
+    println!(
+        "seeded: 40 advertisers, 200 ads, {} rankings",
+        serving.hot_state().rankings().len()
+    );
+
+    // 1. The query alone.
+    let n = 200_000;
+    let mut samples = Vec::with_capacity(n);
+    let started = Instant::now();
+    for i in 0..n {
+        let query = AdQuery {
+            placement: placements[i % 3].into(),
+            category: categories[i % categories.len()].into(),
+            n: 4,
+            user: format!("u{}", i % 5000),
+            ..AdQuery::default()
+        };
+        let t = Instant::now();
+        let answer = serving.query_ads(&site, &query, "https://ads.example.com");
+        samples.push(t.elapsed());
+        assert!(!answer.ads.is_empty());
+    }
+    let elapsed = started.elapsed();
+    let (p50, p99, p999) = percentiles(samples);
+    println!(
+        "query_ads (in-process, 4 ads, 1 thread): {:.0} queries/s, p50 {p50:.1} us, p99 {p99:.1} us, p99.9 {p999:.1} us",
+        n as f64 / elapsed.as_secs_f64()
+    );
+
+    // 2. Through the axum app (routing, headers, JSON), next to /healthz.
+    let router = app(state.clone());
+    for (label, path) in [
+        ("GET /healthz", "/healthz".to_owned()),
+        (
+            "GET /serve/ads",
+            "/serve/ads?placement=home_top&category=camping&n=4&user=u1".to_owned(),
+        ),
+    ] {
+        let n = 50_000;
+        let mut samples = Vec::with_capacity(n);
+        let started = Instant::now();
+        for _ in 0..n {
+            let request = Request::get(&path)
+                .header("x-adpool-key", &key)
+                .body(Body::empty())
+                .unwrap();
+            let t = Instant::now();
+            let response = router.clone().oneshot(request).await.unwrap();
+            let _ = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+            samples.push(t.elapsed());
+        }
+        let elapsed = started.elapsed();
+        let (p50, p99, p999) = percentiles(samples);
+        println!(
+            "{label} (in-process app, 1 task): {:.0} req/s, p50 {p50:.1} us, p99 {p99:.1} us, p99.9 {p999:.1} us",
+            n as f64 / elapsed.as_secs_f64()
+        );
+    }
+
+    // 3. Durable click charges, 32 at a time.
+    let mut tokens = Vec::new();
+    for i in 0..4_000 {
+        let answer = serving.query_ads(
+            &site,
+            &AdQuery {
+                placement: "home_top".into(),
+                n: 1,
+                user: format!("clicker-{i}"),
+                ..AdQuery::default()
+            },
+            "",
+        );
+        tokens.push(
+            answer.ads[0]
+                .click_url
+                .split("t=")
+                .nth(1)
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for chunk in tokens.chunks(tokens.len() / 32) {
+        let serving = serving.clone();
+        let chunk = chunk.to_vec();
+        handles.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            for token in chunk {
+                let t = Instant::now();
+                let outcome = serving.click(&token).await.unwrap();
+                samples.push(t.elapsed());
+                assert!(
+                    matches!(outcome, adpool_serving::ClickOutcome::Charged { .. }),
+                    "{outcome:?}"
+                );
+            }
+            samples
+        }));
+    }
+    let mut samples = Vec::new();
+    for handle in handles {
+        samples.extend(handle.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    let count = samples.len();
+    let (p50, p99, _) = percentiles(samples);
+    println!(
+        "valid clicks, durable charge (SQLite, 32 concurrent): {:.0} clicks/s, p50 {:.2} ms, p99 {:.2} ms",
+        count as f64 / elapsed.as_secs_f64(),
+        p50 / 1000.0,
+        p99 / 1000.0
+    );
+    let (checked, mismatches) = serving.verify_ledgers().await.unwrap();
+    println!(
+        "ledger verify: {checked} advertisers, {} mismatches",
+        mismatches.len()
+    );
+    serving.shutdown().await.unwrap();
+}
