@@ -544,3 +544,180 @@ fn the_demo_has_cpc_traffic_and_the_ledger_verify_command_catches_a_tampered_bal
         stderr(&broken)
     );
 }
+
+/// One HTTP/1.1 GET over a fresh connection: (status line, whole reply).
+fn http_get(
+    address: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<(String, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes())?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply)?;
+    let status = reply.lines().next().unwrap_or_default().to_owned();
+    Ok((status, reply))
+}
+
+/// Starts the binary; returns it, the address from its banner, and what it printed up to and
+/// including the first line containing `until`.
+fn start(
+    dir: &std::path::Path,
+    args: &[&str],
+    until: &str,
+) -> (std::process::Child, String, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_adpool"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("ADPOOL_DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    let mut address = None;
+    loop {
+        let line = lines.next().expect("the banner").unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if address.is_none() {
+            address = line.split("http://").nth(1).map(|rest| {
+                rest.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end_matches('/')
+                    .to_owned()
+            });
+        }
+        if line.contains(until) {
+            break;
+        }
+    }
+    (child, address.unwrap(), printed)
+}
+
+#[test]
+fn a_server_killed_mid_click_traffic_loses_no_charge_and_double_charges_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut demo, address, banner) = start(
+        dir.path(),
+        &["demo", "--bind", "127.0.0.1:0"],
+        "X-Adpool-Key",
+    );
+    let key = banner
+        .split("X-Adpool-Key: ")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap()
+        .to_owned();
+    // 300 shoppers, one ad each: 300 click tokens for 300 distinct impressions.
+    let mut tokens = Vec::new();
+    for user in 0..300 {
+        let path = format!("/serve/ads?placement=home_top&n=1&user=kill-test-{user}");
+        let (status, reply) = http_get(&address, &path, &[("X-Adpool-Key", &key)]).unwrap();
+        assert!(status.contains("200"), "{reply}");
+        let token = reply
+            .split("t=")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+        tokens.push(token);
+    }
+    // Click them all from 8 threads and kill -9 the server once 60 have been answered.
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let clicks: Vec<_> = tokens
+        .chunks(tokens.len() / 8)
+        .map(|chunk| {
+            let (address, chunk, answered) = (address.clone(), chunk.to_vec(), answered.clone());
+            std::thread::spawn(move || {
+                for token in chunk {
+                    if http_get(&address, &format!("/serve/click?t={token}"), &[]).is_ok() {
+                        answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    while answered.load(std::sync::atomic::Ordering::SeqCst) < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    demo.kill().unwrap();
+    demo.wait().unwrap();
+    let at_kill = answered.load(std::sync::atomic::Ordering::SeqCst);
+    for thread in clicks {
+        thread.join().unwrap();
+    }
+    assert!(
+        at_kill < 300,
+        "the server died mid-traffic ({at_kill} of 300 clicks answered)"
+    );
+    // Restart on the same database (serve, not demo: the demo would rebuild it) and replay
+    // every click, as shoppers' browsers retrying would.
+    let (mut server, address, _) = start(
+        dir.path(),
+        &[
+            "--database-url",
+            "sqlite://./adpool-data/demo.db",
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+        ],
+        "http://",
+    );
+    for token in &tokens {
+        let (status, reply) = http_get(&address, &format!("/serve/click?t={token}"), &[]).unwrap();
+        assert!(status.contains("302"), "{reply}");
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let verify = adpool(
+        dir.path(),
+        &[
+            "--database-url",
+            "sqlite://./adpool-data/demo.db",
+            "ads",
+            "ledger",
+            "verify",
+        ],
+    );
+    assert!(verify.status.success(), "{}", stderr(&verify));
+    // Each impression: charged exactly once, or refused for money (balance or budget).
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (charged, refused, entries, charged_sum, entry_sum) = runtime.block_on(async {
+        let url = format!("sqlite://{}", dir.path().join("adpool-data/demo.db").display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let one = |sql: &'static str| {
+            let pool = pool.clone();
+            async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap() }
+        };
+        (
+            one("SELECT COUNT(*) FROM cpc_clicks WHERE user_key LIKE 'kill-test-%'").await,
+            one("SELECT COUNT(DISTINCT impression_id) FROM cpc_invalid_clicks WHERE user_key LIKE 'kill-test-%' AND reason IN ('balance_exhausted', 'budget_exhausted') AND impression_id NOT IN (SELECT impression_id FROM cpc_clicks)").await,
+            one("SELECT COUNT(*) FROM cpc_ledger l JOIN cpc_clicks c ON c.id = l.click_id WHERE l.kind = 'charge' AND c.user_key LIKE 'kill-test-%'").await,
+            one("SELECT COALESCE(SUM(price), 0) FROM cpc_clicks WHERE user_key LIKE 'kill-test-%'").await,
+            one("SELECT COALESCE(-SUM(l.amount), 0) FROM cpc_ledger l JOIN cpc_clicks c ON c.id = l.click_id WHERE l.kind = 'charge' AND c.user_key LIKE 'kill-test-%'").await,
+        )
+    });
+    assert_eq!(
+        charged + refused,
+        300,
+        "every impression charged once or refused for money"
+    );
+    assert_eq!(entries, charged, "one charge entry per click");
+    assert_eq!(charged_sum, entry_sum);
+    assert!(charged > 0);
+}
