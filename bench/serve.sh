@@ -10,14 +10,16 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/adpool-target}"
 duration="${1:-20}"
 command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-cargo build --release -p adpool -p adpool-web --example serve_bench
+cargo build --release -p adpool
+cargo build --release -p adpool-web --example serve_bench
 bin="$CARGO_TARGET_DIR/release/adpool"
 scratch=$(mktemp -d)
 port=18181
 (cd "$scratch" && ADPOOL_LOG=warn exec "$bin" demo --bind "127.0.0.1:$port" >demo.log 2>&1) &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$scratch"' EXIT
-for _ in $(seq 1 120); do grep -q "running at" "$scratch/demo.log" 2>/dev/null && break; sleep 0.5; done
+for _ in $(seq 1 120); do grep -q "X-Adpool-Key" "$scratch/demo.log" 2>/dev/null && break; sleep 0.5; done
+grep -q "X-Adpool-Key" "$scratch/demo.log" || { cat "$scratch/demo.log"; echo "the demo did not start" >&2; exit 1; }
 key=$(grep -o 'adk_[0-9a-f]*' "$scratch/demo.log" | head -n 1)
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%F)"
 echo

@@ -108,7 +108,9 @@ impl Serving {
         if self.secret().is_none() {
             self.refresh().await?;
         }
-        let secret = self.secret().unwrap_or_default();
+        let secret = self
+            .secret()
+            .ok_or_else(|| ServingError::Conflict("the click-token key is not loaded".into()))?;
         let now = self.now();
         let claims = match verify(secret, token, now) {
             Ok(claims) => claims,
@@ -157,7 +159,7 @@ impl Serving {
                     ts: now.div_euclid(1000),
                     ev: "clk",
                     mid: claims.mid.as_str().into(),
-                    ads: vec![LogAd {
+                    ad: LogAd {
                         aid: self
                             .inner
                             .hot
@@ -165,7 +167,7 @@ impl Serving {
                             .unwrap_or(0),
                         god: claims.ad,
                         did: ad.advertiser_id,
-                    }],
+                    },
                     dev: None,
                     app: None,
                     rev: Some(claims.price),

@@ -2,8 +2,9 @@
 //! section B (`ts`, `ev`, `mid`, `ads[0].aid/_god/did`, `dev`, `app`, `rev`), so the log
 //! analytics read adpool's traffic like any other source.
 //!
-//! Serving never waits for the disk: events go through a bounded channel to one writer thread
-//! (an event that finds the channel full is counted as dropped, never blocks a query). The
+//! Serving never waits for the disk: a request appends its events to a shared buffer (a short
+//! lock, no thread wake-up) that one writer thread takes every 50 ms; when the buffer holds more
+//! than its bound the events are counted as dropped, never block a query. The
 //! writer gzips into a hidden file and renames it into place when it rolls (by size, by age, or
 //! when the KST day of the events changes),
 //! so a reader never sees a half-written file: `FOLDER/YYYY-MM-DD/adpool-<start ms>-<seq>.jsonl.gz`
@@ -12,9 +13,9 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -24,7 +25,9 @@ use flate2::write::GzEncoder;
 use serde::Serialize;
 
 /// Events waiting for the writer before new ones are dropped.
-const CHANNEL_CAPACITY: usize = 65_536;
+const BUFFER_CAPACITY: usize = 500_000;
+/// How often the writer takes the buffer.
+const WRITER_TICK: Duration = Duration::from_millis(50);
 
 /// One line of the log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,8 +38,10 @@ pub struct LogEvent {
     pub ev: &'static str,
     /// Media key (the site).
     pub mid: Arc<str>,
-    /// The first element gives inventory (placement) id, ad id and demand (advertiser) id.
-    pub ads: Vec<LogAd>,
+    /// Inventory (placement) id, ad id and demand (advertiser) id; written as the one element
+    /// of the `ads` list.
+    #[serde(rename = "ads", serialize_with = "as_list")]
+    pub ad: LogAd,
     /// Raw device, when the front end sent one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dev: Option<Arc<str>>,
@@ -46,6 +51,10 @@ pub struct LogEvent {
     /// Revenue in won (what a click was charged).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rev: Option<i64>,
+}
+
+fn as_list<S: serde::Serializer>(ad: &LogAd, serializer: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&[ad], serializer)
 }
 
 /// The ids of an event's ad.
@@ -81,6 +90,7 @@ impl Default for RollPolicy {
 /// Handle to the writer thread.
 #[derive(Debug)]
 pub struct EventLog {
+    buffer: Arc<Mutex<Vec<LogEvent>>>,
     sender: Option<SyncSender<Command>>,
     writer: Option<JoinHandle<()>>,
     dropped: Arc<AtomicU64>,
@@ -89,7 +99,6 @@ pub struct EventLog {
 }
 
 enum Command {
-    Event(LogEvent),
     Roll(SyncSender<()>),
 }
 
@@ -97,16 +106,19 @@ impl EventLog {
     /// Starts a writer into `folder` (created when missing).
     pub fn start(folder: &Path, policy: RollPolicy) -> std::io::Result<EventLog> {
         std::fs::create_dir_all(folder)?;
-        let (sender, receiver) = sync_channel(CHANNEL_CAPACITY);
+        let (sender, receiver) = sync_channel(4);
         let written = Arc::new(AtomicU64::new(0));
+        let buffer: Arc<Mutex<Vec<LogEvent>>> = Arc::default();
         let writer = {
             let folder = folder.to_owned();
             let written = written.clone();
+            let buffer = buffer.clone();
             std::thread::Builder::new()
                 .name("adpool-event-log".into())
-                .spawn(move || run_writer(&folder, policy, &receiver, &written))?
+                .spawn(move || run_writer(&folder, policy, &receiver, &buffer, &written))?
         };
         Ok(EventLog {
+            buffer,
             sender: Some(sender),
             writer: Some(writer),
             dropped: Arc::new(AtomicU64::new(0)),
@@ -117,12 +129,19 @@ impl EventLog {
 
     /// Queues an event; never blocks.
     pub fn log(&self, event: LogEvent) {
-        let Some(sender) = &self.sender else { return };
-        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
-            sender.try_send(Command::Event(event))
-        {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+        self.log_all(vec![event]);
+    }
+
+    /// Queues the events of one request together; never blocks on the disk.
+    pub fn log_all(&self, events: Vec<LogEvent>) {
+        let mut buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
+        if buffer.len() + events.len() > BUFFER_CAPACITY {
+            drop(buffer);
+            self.dropped
+                .fetch_add(events.len() as u64, Ordering::Relaxed);
+            return;
         }
+        buffer.extend(events);
     }
 
     /// Closes the current file now (waits until it is in place).
@@ -167,61 +186,103 @@ struct OpenFile {
     opened: Instant,
     bytes: u64,
     date: BusinessDate,
+    pending: Vec<u8>,
 }
 
 fn run_writer(
     folder: &Path,
     policy: RollPolicy,
     receiver: &Receiver<Command>,
+    buffer: &Mutex<Vec<LogEvent>>,
     written: &AtomicU64,
 ) {
     let mut open: Option<OpenFile> = None;
     let mut sequence = 0u64;
+    let mut line = Vec::with_capacity(512);
+    let mut batch: Vec<LogEvent> = Vec::new();
     loop {
-        let timeout = open.as_ref().map_or(Duration::from_secs(3600), |f| {
-            policy.max_age.saturating_sub(f.opened.elapsed())
-        });
-        match receiver.recv_timeout(timeout) {
-            Ok(Command::Event(event)) => {
-                // One file never spans two KST days.
-                if open.as_ref().is_some_and(|f| {
-                    f.date != BusinessDate::from_utc_millis(event.ts.saturating_mul(1000))
-                }) {
-                    close(open.take());
-                }
-                if open.is_none() {
-                    sequence += 1;
-                    match open_file(folder, &event, sequence) {
-                        Ok(file) => open = Some(file),
-                        Err(error) => {
-                            tracing::error!(%error, folder = %folder.display(), "event log: cannot open a file; event lost");
-                            continue;
-                        }
-                    }
-                }
-                if let Some(file) = open.as_mut() {
-                    let mut line = serde_json::to_vec(&event).unwrap_or_default();
-                    line.push(b'\n');
-                    if let Err(error) = file.encoder.write_all(&line) {
-                        tracing::error!(%error, "event log: write failed");
-                    } else {
-                        file.bytes += line.len() as u64;
-                        written.fetch_add(1, Ordering::Relaxed);
-                    }
-                    if file.bytes >= policy.max_bytes {
-                        close(open.take());
-                    }
-                }
-            }
+        let command = receiver.recv_timeout(WRITER_TICK);
+        std::mem::swap(
+            &mut batch,
+            &mut buffer.lock().unwrap_or_else(PoisonError::into_inner),
+        );
+        for event in batch.drain(..) {
+            write_event(
+                folder,
+                policy,
+                &mut open,
+                &mut sequence,
+                &mut line,
+                &event,
+                written,
+            );
+        }
+        match command {
             Ok(Command::Roll(done)) => {
                 close(open.take());
                 let _ = done.send(());
             }
-            Err(RecvTimeoutError::Timeout) => close(open.take()),
+            Err(RecvTimeoutError::Timeout) => {
+                if open
+                    .as_ref()
+                    .is_some_and(|f| f.opened.elapsed() >= policy.max_age)
+                {
+                    close(open.take());
+                }
+            }
             Err(RecvTimeoutError::Disconnected) => {
                 close(open.take());
                 return;
             }
+        }
+    }
+}
+
+/// Appends one event to the open file (opening or rolling it as needed).
+fn write_event(
+    folder: &Path,
+    policy: RollPolicy,
+    open: &mut Option<OpenFile>,
+    sequence: &mut u64,
+    line: &mut Vec<u8>,
+    event: &LogEvent,
+    written: &AtomicU64,
+) {
+    // One file never spans two KST days.
+    if open
+        .as_ref()
+        .is_some_and(|f| f.date != BusinessDate::from_utc_millis(event.ts.saturating_mul(1000)))
+    {
+        close(open.take());
+    }
+    if open.is_none() {
+        *sequence += 1;
+        match open_file(folder, event, *sequence) {
+            Ok(file) => *open = Some(file),
+            Err(error) => {
+                tracing::error!(%error, folder = %folder.display(), "event log: cannot open a file; event lost");
+                return;
+            }
+        }
+    }
+    if let Some(file) = open.as_mut() {
+        line.clear();
+        if serde_json::to_writer(&mut *line, event).is_err() {
+            return;
+        }
+        line.push(b'\n');
+        // Lines reach the compressor in 64 KB chunks: one small write per event costs more.
+        file.pending.extend_from_slice(line);
+        file.bytes += line.len() as u64;
+        written.fetch_add(1, Ordering::Relaxed);
+        if file.pending.len() >= 64 * 1024 {
+            if let Err(error) = file.encoder.write_all(&file.pending) {
+                tracing::error!(%error, "event log: write failed");
+            }
+            file.pending.clear();
+        }
+        if file.bytes >= policy.max_bytes {
+            close(open.take());
         }
     }
 }
@@ -244,14 +305,16 @@ fn open_file(folder: &Path, first: &LogEvent, sequence: u64) -> std::io::Result<
         opened: Instant::now(),
         bytes: 0,
         date,
+        pending: Vec::with_capacity(80 * 1024),
     })
 }
 
 fn close(file: Option<OpenFile>) {
-    let Some(file) = file else { return };
+    let Some(mut file) = file else { return };
     let result = file
         .encoder
-        .finish()
+        .write_all(&file.pending)
+        .and_then(|()| file.encoder.finish())
         .and_then(|mut inner| inner.flush().map(|()| inner))
         .and_then(|inner| inner.into_inner().map_err(|e| e.into_error()))
         .and_then(|f| f.sync_all())
@@ -271,11 +334,11 @@ mod tests {
             ts,
             ev,
             mid: "shop".into(),
-            ads: vec![LogAd {
+            ad: LogAd {
                 aid: 3,
                 god: 42,
                 did: 7,
-            }],
+            },
             dev: Some("mobile".into()),
             app: None,
             rev: (ev == "clk").then_some(180),

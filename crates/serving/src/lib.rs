@@ -117,12 +117,12 @@ struct Inner {
     config: ServingConfig,
     hot: Arc<dyn HotState>,
     /// The click-token secret, loaded (or created) by the first refresh.
-    secret: OnceLock<Vec<u8>>,
+    secret: OnceLock<click_token::TokenKey>,
     sites: ArcSwap<HashMap<String, Arc<Site>>>,
     /// What rankings are built from, kept to re-rank at once after a charge.
     inputs: Mutex<refresh::RankInputs>,
     /// Impressions per (ad, KST date) not yet added to the database.
-    pending_impressions: Mutex<HashMap<(i64, String), i64>>,
+    pending_impressions: Mutex<HashMap<(i64, adpool_core::BusinessDate), i64>>,
     event_log: Mutex<Option<EventLog>>,
     impression_prefix: String,
     impression_seq: AtomicU64,
@@ -281,5 +281,9 @@ impl Serving {
 
     fn log(&self, event: LogEvent) {
         self.with_event_log(|log| log.log(event));
+    }
+
+    fn log_all(&self, events: Vec<LogEvent>) {
+        self.with_event_log(|log| log.log_all(events));
     }
 }

@@ -80,6 +80,45 @@ pub struct Creative {
     pub landing_url: String,
     /// Product category.
     pub category: String,
+    /// `"product_id":..,"title":..,"image_url":..,"landing_url":..` escaped once, so the ad
+    /// query writes its answer without escaping these again.
+    #[serde(skip)]
+    pub json_fields: String,
+}
+
+impl Creative {
+    /// A creative with its JSON fields written once.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        ad_id: i64,
+        campaign_id: i64,
+        advertiser_id: i64,
+        product_id: String,
+        title: String,
+        image_url: String,
+        landing_url: String,
+        category: String,
+    ) -> Creative {
+        let text = |v: &str| serde_json::to_string(v).unwrap_or_else(|_| "\"\"".into());
+        let json_fields = format!(
+            "\"product_id\":{},\"title\":{},\"image_url\":{},\"landing_url\":{}",
+            text(&product_id),
+            text(&title),
+            text(&image_url),
+            text(&landing_url)
+        );
+        Creative {
+            ad_id,
+            campaign_id,
+            advertiser_id,
+            product_id,
+            title,
+            image_url,
+            landing_url,
+            category,
+            json_fields,
+        }
+    }
 }
 
 /// An ad that may enter the rankings.
@@ -305,16 +344,16 @@ mod tests {
     fn candidate(ad: i64, bid: i64, pctr: f64) -> Candidate {
         Candidate {
             org_id: 1,
-            creative: Arc::new(Creative {
-                ad_id: ad,
-                campaign_id: ad,
-                advertiser_id: ad,
-                product_id: format!("p{ad}"),
-                title: format!("ad {ad}"),
-                image_url: String::new(),
-                landing_url: String::new(),
-                category: "c".into(),
-            }),
+            creative: Arc::new(Creative::new(
+                ad,
+                ad,
+                ad,
+                format!("p{ad}"),
+                format!("ad {ad}"),
+                String::new(),
+                String::new(),
+                "c".into(),
+            )),
             placements: vec!["home".into()],
             bid,
             pctr,

@@ -106,16 +106,16 @@ impl Serving {
             );
             inputs.ads.push(AdInput {
                 org_id: row.try_get("org_id")?,
-                creative: Arc::new(Creative {
-                    ad_id: row.try_get("id")?,
-                    campaign_id: campaign,
-                    advertiser_id: advertiser,
-                    product_id: row.try_get("product_id")?,
-                    title: row.try_get("title")?,
-                    image_url: row.try_get("image_url")?,
-                    landing_url: row.try_get("landing_url")?,
-                    category: row.try_get("category")?,
-                }),
+                creative: Arc::new(Creative::new(
+                    row.try_get("id")?,
+                    campaign,
+                    advertiser,
+                    row.try_get("product_id")?,
+                    row.try_get("title")?,
+                    row.try_get("image_url")?,
+                    row.try_get("landing_url")?,
+                    row.try_get("category")?,
+                )),
                 placements: crate::campaigns::split_placements(
                     &row.try_get::<String, _>("placements")?,
                 ),
@@ -252,18 +252,21 @@ impl Serving {
         let secret = hex::decode(stored.trim()).map_err(|_| {
             ServingError::Conflict(format!("cpc_settings.{SECRET_SETTING} is not hex"))
         })?;
-        let _ = self.inner.secret.set(secret);
+        let _ = self
+            .inner
+            .secret
+            .set(crate::click_token::TokenKey::new(&secret));
         Ok(())
     }
 
-    pub(crate) fn secret(&self) -> Option<&[u8]> {
-        self.inner.secret.get().map(Vec::as_slice)
+    pub(crate) fn secret(&self) -> Option<&crate::click_token::TokenKey> {
+        self.inner.secret.get()
     }
 
     /// Adds the impressions counted in memory to the database (additively, in one transaction;
     /// on failure they are kept for the next try).
     pub async fn flush_impressions(&self) -> Result<u64, ServingError> {
-        let pending: Vec<((i64, String), i64)> = {
+        let pending: Vec<((i64, BusinessDate), i64)> = {
             let mut map = self
                 .inner
                 .pending_impressions
@@ -277,12 +280,13 @@ impl Serving {
         let result = async {
             let mut tx = self.db().begin_write().await?;
             for ((ad, date), n) in &pending {
+                let date = date.to_string();
                 sqlx::query(
                     "INSERT INTO cpc_impressions_daily (ad_id, business_date, impressions) VALUES ($1, $2, $3)
                      ON CONFLICT (ad_id, business_date) DO UPDATE SET impressions = cpc_impressions_daily.impressions + excluded.impressions",
                 )
                 .bind(ad)
-                .bind(date)
+                .bind(&date)
                 .bind(n)
                 .execute(&mut *tx)
                 .await?;

@@ -151,7 +151,15 @@ async fn ads(
     let answer = state
         .serving
         .query_ads(&site, &query, &click_base(&state, &headers));
-    let mut response = ([(header::CACHE_CONTROL, "no-store")], axum::Json(answer)).into_response();
+    // Written from the creatives' pre-escaped JSON: the same body serde would write.
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        answer.to_json(),
+    )
+        .into_response();
     cors(&mut response, allow);
     response
 }
