@@ -26,6 +26,10 @@ pub struct Config {
     pub event_log_folder: String,
     /// The lowest CPC bid and price in won.
     pub cpc_reserve_price: i64,
+    /// A second click by the same user on the same ad within this many seconds charges nothing.
+    pub cpc_duplicate_click_window_secs: u64,
+    /// How long a click URL stays valid, in seconds.
+    pub cpc_click_token_ttl_secs: u64,
 }
 
 impl Default for Config {
@@ -39,6 +43,8 @@ impl Default for Config {
             public_url: None,
             event_log_folder: "./adpool-data/event-logs".to_owned(),
             cpc_reserve_price: 70,
+            cpc_duplicate_click_window_secs: 600,
+            cpc_click_token_ttl_secs: 1800,
         }
     }
 }
@@ -55,6 +61,8 @@ struct ConfigFile {
     public_url: Option<String>,
     event_log_folder: Option<String>,
     cpc_reserve_price: Option<i64>,
+    cpc_duplicate_click_window_secs: Option<u64>,
+    cpc_click_token_ttl_secs: Option<u64>,
 }
 
 /// The file read when `--config` is not given and it exists.
@@ -114,6 +122,15 @@ impl Config {
                 bail!("key cpc_reserve_price: must be at least 1 won");
             }
             self.cpc_reserve_price = v;
+        }
+        if let Some(v) = file.cpc_duplicate_click_window_secs {
+            self.cpc_duplicate_click_window_secs = v;
+        }
+        if let Some(v) = file.cpc_click_token_ttl_secs {
+            if v < 10 {
+                bail!("key cpc_click_token_ttl_secs: must be at least 10 seconds");
+            }
+            self.cpc_click_token_ttl_secs = v;
         }
         Ok(())
     }

@@ -121,6 +121,10 @@ pub fn state(config: &Config, db: Db) -> AppState {
 pub fn serving_config(config: &Config) -> adpool_serving::ServingConfig {
     adpool_serving::ServingConfig {
         reserve_price: config.cpc_reserve_price,
+        duplicate_click_window: std::time::Duration::from_secs(
+            config.cpc_duplicate_click_window_secs,
+        ),
+        click_token_ttl: std::time::Duration::from_secs(config.cpc_click_token_ttl_secs),
         event_log_folder: Some(config.event_log_folder.trim())
             .filter(|f| !f.is_empty())
             .map(std::path::PathBuf::from),

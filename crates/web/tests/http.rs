@@ -2404,6 +2404,21 @@ async fn cpc_ads_are_onboarded_served_clicked_and_attributed_through_the_api_and
         (Some(1), Some(1), Some(70), Some(7000))
     );
     assert_eq!(totals["roas"], 100.0);
+    let prometheus = t.get("/metrics", &Auth::None).await;
+    assert!(
+        prometheus
+            .body
+            .contains("adpool_cpc_clicks_charged_total 1"),
+        "{}",
+        prometheus.body
+    );
+    assert!(
+        prometheus
+            .body
+            .contains("adpool_cpc_clicks_invalid_total 2"),
+        "{}",
+        prometheus.body
+    );
     let csv = t
         .get(
             &format!("/api/v1/ads/advertisers/{advertiser}/settlement.csv"),
@@ -2505,6 +2520,22 @@ async fn cpc_ads_are_onboarded_served_clicked_and_attributed_through_the_api_and
         )
         .await;
     assert_eq!(joined.status, StatusCode::CREATED, "{}", joined.body);
+    let notes = t.get("/api/v1/notifications", &admin).await;
+    assert!(
+        notes.body.contains("새상점"),
+        "admins are told of the sign-up: {}",
+        notes.body
+    );
+    let seller_notes = t.get("/api/v1/notifications", &seller).await;
+    assert!(
+        seller_notes.body.contains("approved"),
+        "the seller is told of the approval: {}",
+        seller_notes.body
+    );
+    assert!(
+        !seller_notes.body.contains("새상점"),
+        "other advertisers' sign-ups stay with the admins"
+    );
     let pending = t.get("/api/v1/ads/advertisers", &admin).await.json();
     assert!(
         pending["advertisers"]

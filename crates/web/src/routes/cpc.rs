@@ -18,8 +18,8 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::cpc_api::{
-    MetricsQuery, day_or_today, metrics_filter, own_advertiser, require_manage,
-    settlement_csv_response, visible_advertiser, visible_campaign,
+    MetricsQuery, day_or_today, metrics_filter, notify_review, notify_sign_up, own_advertiser,
+    require_manage, settlement_csv_response, visible_advertiser, visible_campaign,
 };
 use super::{Flash, PageError, back_to, see_other, with_flash};
 use crate::auth::{LOGIN_CSRF_COOKIE, PageCaller, cookie, same_secret, set_cookie};
@@ -234,6 +234,9 @@ async fn review_advertiser(
             .reject_advertiser(org, id, by, &form.reason)
             .await
     };
+    if let Ok(advertiser) = &result {
+        notify_review(&state, org, advertiser).await;
+    }
     back_to("/cpc", result, |a| {
         format!("{}: {}", a.business_name, a.state.as_str())
     })
@@ -386,6 +389,9 @@ async fn sign_up_signed_in(
         .serving
         .sign_up(caller.org(), Some(caller.user.id), &form)
         .await;
+    if let Ok(advertiser) = &result {
+        notify_sign_up(&state, caller.org(), advertiser).await;
+    }
     back_to("/cpc", result, |a| {
         format!("{}: waiting for review", a.business_name)
     })
@@ -787,22 +793,25 @@ async fn join(
         Err(error) => return refuse(AppError::from(error).message()),
     };
     match state.serving.sign_up(org, Some(user.id), &checked).await {
-        Ok(advertiser) => render_join(
-            &state,
-            lang,
-            StatusCode::CREATED,
-            org,
-            &organization.name,
-            &JoinForm::default(),
-            Some((
-                format!(
-                    "{}: {}",
-                    advertiser.business_name,
-                    crate::translate(lang, "cpc.join_done")
-                ),
-                "success",
-            )),
-        ),
+        Ok(advertiser) => {
+            notify_sign_up(&state, org, &advertiser).await;
+            render_join(
+                &state,
+                lang,
+                StatusCode::CREATED,
+                org,
+                &organization.name,
+                &JoinForm::default(),
+                Some((
+                    format!(
+                        "{}: {}",
+                        advertiser.business_name,
+                        crate::translate(lang, "cpc.join_done")
+                    ),
+                    "success",
+                )),
+            )
+        }
         Err(error) => refuse(error.to_string()),
     }
 }

@@ -49,6 +49,74 @@ pub(super) fn router() -> Router<AppState> {
         .route("/events/orders", post(order_event))
 }
 
+/// Tells every admin of `org` that an advertiser waits for review (a failure is logged: the
+/// sign-up itself is already saved).
+pub(crate) async fn notify_sign_up(
+    state: &AppState,
+    org: adpool_accounts::OrgId,
+    advertiser: &Advertiser,
+) {
+    let admins = match state.accounts.users(org).await {
+        Ok(users) => users
+            .into_iter()
+            .filter(|u| u.role.is_admin() && u.is_active()),
+        Err(error) => {
+            tracing::warn!(%error, "sign-up notification: listing admins failed");
+            return;
+        }
+    };
+    for admin in admins {
+        let note = adpool_jobs::NewNotification::new(
+            org,
+            adpool_jobs::Level::Info,
+            format!(
+                "광고주 심사 요청 / Advertiser to review: {}",
+                advertiser.business_name
+            ),
+            format!(
+                "{} · {}",
+                advertiser.registration_number, advertiser.contact_email
+            ),
+        )
+        .for_user(admin.id)
+        .link("/cpc");
+        if let Err(error) = state.notifications.notify(note).await {
+            tracing::warn!(%error, "sign-up notification failed");
+        }
+    }
+}
+
+/// Tells the advertiser's user how the review went.
+pub(crate) async fn notify_review(
+    state: &AppState,
+    org: adpool_accounts::OrgId,
+    advertiser: &Advertiser,
+) {
+    let Some(user) = advertiser.user_id else {
+        return;
+    };
+    let (level, title) = match advertiser.state {
+        adpool_serving::AdvertiserState::Approved => (
+            adpool_jobs::Level::Success,
+            "광고주 승인 완료 / Your advertiser account is approved".to_owned(),
+        ),
+        _ => (
+            adpool_jobs::Level::Warning,
+            format!(
+                "광고주 가입 반려 / Sign-up rejected: {}",
+                advertiser.rejection_reason.clone().unwrap_or_default()
+            ),
+        ),
+    };
+    let note =
+        adpool_jobs::NewNotification::new(org, level, title, advertiser.business_name.clone())
+            .for_user(adpool_accounts::UserId(user))
+            .link("/cpc");
+    if let Err(error) = state.notifications.notify(note).await {
+        tracing::warn!(%error, "review notification failed");
+    }
+}
+
 /// The advertiser `id` when the caller may see it (an advertiser user: only their own).
 pub(crate) async fn visible_advertiser(
     state: &AppState,
@@ -131,6 +199,7 @@ pub(crate) async fn sign_up(
         Role::Analyst => return Err(AppError::Forbidden),
     };
     let advertiser = state.serving.sign_up(caller.org(), user, &body).await?;
+    notify_sign_up(&state, caller.org(), &advertiser).await;
     Ok((StatusCode::CREATED, Json(advertiser)).into_response())
 }
 
@@ -152,12 +221,12 @@ pub(crate) async fn approve(
     Path(id): Path<i64>,
 ) -> Result<Json<Advertiser>, AppError> {
     caller.require_admin()?;
-    Ok(Json(
-        state
-            .serving
-            .approve_advertiser(caller.org(), id, caller.user.id)
-            .await?,
-    ))
+    let advertiser = state
+        .serving
+        .approve_advertiser(caller.org(), id, caller.user.id)
+        .await?;
+    notify_review(&state, caller.org(), &advertiser).await;
+    Ok(Json(advertiser))
 }
 
 #[derive(Debug, Deserialize)]
@@ -176,12 +245,12 @@ pub(crate) async fn reject(
     ApiJson(body): ApiJson<Reason>,
 ) -> Result<Json<Advertiser>, AppError> {
     caller.require_admin()?;
-    Ok(Json(
-        state
-            .serving
-            .reject_advertiser(caller.org(), id, caller.user.id, &body.reason)
-            .await?,
-    ))
+    let advertiser = state
+        .serving
+        .reject_advertiser(caller.org(), id, caller.user.id, &body.reason)
+        .await?;
+    notify_review(&state, caller.org(), &advertiser).await;
+    Ok(Json(advertiser))
 }
 
 #[derive(Debug, Deserialize)]

@@ -86,7 +86,59 @@ async fn metrics(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(&jobs),
+        state.metrics.render(&jobs) + &cpc_metrics(&state.serving),
     )
         .into_response()
+}
+
+/// The ad server's counters of this process.
+fn cpc_metrics(serving: &adpool_serving::Serving) -> String {
+    use std::fmt::Write as _;
+    use std::sync::atomic::Ordering::Relaxed;
+    let c = serving.counters();
+    let (dropped, written) = serving.event_log_counts();
+    let mut out = String::new();
+    for (name, help, value) in [
+        (
+            "adpool_cpc_queries_total",
+            "Ad queries answered.",
+            c.queries.load(Relaxed),
+        ),
+        (
+            "adpool_cpc_impressions_total",
+            "Ads served.",
+            c.impressions.load(Relaxed),
+        ),
+        (
+            "adpool_cpc_clicks_charged_total",
+            "Clicks charged.",
+            c.clicks_charged.load(Relaxed),
+        ),
+        (
+            "adpool_cpc_clicks_invalid_total",
+            "Clicks that charged nothing.",
+            c.clicks_invalid.load(Relaxed),
+        ),
+        (
+            "adpool_cpc_rankings_published_total",
+            "Ranking snapshots published.",
+            c.rankings_published.load(Relaxed),
+        ),
+        (
+            "adpool_cpc_event_log_written_total",
+            "Events written to the event log.",
+            written,
+        ),
+        (
+            "adpool_cpc_event_log_dropped_total",
+            "Events dropped because the event-log writer fell behind.",
+            dropped,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+        );
+    }
+    out
 }
