@@ -1,0 +1,339 @@
+//! Enrichment and aggregation: lines become additive rows of the four reports.
+//!
+//! Every measure is a sum of integers (counts, milli-won), so aggregates of files, batches or
+//! parts of a file merge by adding, in any order, with the same result.
+
+use std::collections::{HashMap, HashSet};
+
+use adpool_core::{BusinessDate, apportion};
+
+use crate::line::{App, Device, EventKind, LogLine};
+
+/// What metadata says about a media key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaInfo {
+    /// The organization the media belongs to.
+    pub org_id: i64,
+    /// The media's revenue share in basis points (0 to 10,000).
+    pub share_bp: u64,
+}
+
+/// What metadata says about an inventory id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryInfo {
+    /// Ad type (display, video, ...).
+    pub ad_type: String,
+    /// The device the inventory is for.
+    pub device: Device,
+}
+
+/// The metadata used to enrich lines.
+#[derive(Debug, Clone, Default)]
+pub struct Metadata {
+    /// By media key.
+    pub media: HashMap<String, MediaInfo>,
+    /// By inventory id.
+    pub inventory: HashMap<i64, InventoryInfo>,
+}
+
+/// Ad performance key: date, org, media, inventory, ad, demand.
+pub type AdPerformanceKey = (BusinessDate, i64, String, i64, i64, i64);
+/// Ad request key: date, org, media, inventory, device, app.
+pub type AdRequestKey = (BusinessDate, i64, String, i64, Device, App);
+/// Demand key: date, demand.
+pub type DemandKey = (BusinessDate, i64);
+/// Media key: date, org, media, device.
+pub type MediaKey = (BusinessDate, i64, String, Device);
+
+/// Impressions, clicks and revenue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// Impressions.
+    pub impressions: i64,
+    /// Clicks.
+    pub clicks: i64,
+    /// Revenue in milli-won.
+    pub revenue_milli: i64,
+}
+
+/// Requests, responses, passbacks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Requests {
+    /// Ad requests.
+    pub xreq: i64,
+    /// Ad responses.
+    pub xres: i64,
+    /// Passbacks.
+    pub xpsb: i64,
+}
+
+/// Delivery with the media's and the agency's parts of the revenue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MediaDelivery {
+    /// Impressions, clicks, revenue.
+    pub delivery: Delivery,
+    /// The agency's part in milli-won.
+    pub agency_revenue_milli: i64,
+    /// The media's part in milli-won.
+    pub media_revenue_milli: i64,
+}
+
+/// The four reports' rows for some set of lines, plus what was not found in metadata.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Aggregates {
+    /// Ad performance (imp, clk).
+    pub ad_performance: HashMap<AdPerformanceKey, Delivery>,
+    /// Ad request (req, res, psb).
+    pub ad_request: HashMap<AdRequestKey, Requests>,
+    /// Demand (imp, clk).
+    pub demand: HashMap<DemandKey, Delivery>,
+    /// Media (imp, clk).
+    pub media: HashMap<MediaKey, MediaDelivery>,
+    /// Events counted.
+    pub events: u64,
+    /// Media keys not in metadata (counted as organization 0, share 0).
+    pub unknown_media: HashSet<String>,
+    /// Inventory ids not in metadata.
+    pub unknown_inventory: HashSet<i64>,
+}
+
+impl Delivery {
+    fn add(&mut self, other: Delivery) {
+        self.impressions += other.impressions;
+        self.clicks += other.clicks;
+        self.revenue_milli += other.revenue_milli;
+    }
+}
+
+impl Aggregates {
+    /// Adds one line.
+    pub fn add(&mut self, line: &LogLine, metadata: &Metadata) {
+        self.events += 1;
+        let date = BusinessDate::from_utc_millis(line.ts.saturating_mul(1000));
+        let media = match metadata.media.get(&line.media_key) {
+            Some(info) => *info,
+            None => {
+                if !self.unknown_media.contains(&line.media_key) {
+                    self.unknown_media.insert(line.media_key.clone());
+                }
+                MediaInfo {
+                    org_id: 0,
+                    share_bp: 0,
+                }
+            }
+        };
+        let inventory = metadata.inventory.get(&line.inventory_id);
+        if inventory.is_none() {
+            self.unknown_inventory.insert(line.inventory_id);
+        }
+        let device = line
+            .device
+            .or_else(|| inventory.map(|i| i.device))
+            .unwrap_or(Device::All);
+        match line.kind {
+            EventKind::Request | EventKind::Response | EventKind::Passback => {
+                let row = self
+                    .ad_request
+                    .entry((
+                        date,
+                        media.org_id,
+                        line.media_key.clone(),
+                        line.inventory_id,
+                        device,
+                        line.app,
+                    ))
+                    .or_default();
+                match line.kind {
+                    EventKind::Request => row.xreq += 1,
+                    EventKind::Response => row.xres += 1,
+                    _ => row.xpsb += 1,
+                }
+            }
+            EventKind::Impression | EventKind::Click => {
+                let delivery = Delivery {
+                    impressions: i64::from(line.kind == EventKind::Impression),
+                    clicks: i64::from(line.kind == EventKind::Click),
+                    revenue_milli: line.revenue_milli,
+                };
+                self.ad_performance
+                    .entry((
+                        date,
+                        media.org_id,
+                        line.media_key.clone(),
+                        line.inventory_id,
+                        line.ad_id,
+                        line.demand_id,
+                    ))
+                    .or_default()
+                    .add(delivery);
+                self.demand
+                    .entry((date, line.demand_id))
+                    .or_default()
+                    .add(delivery);
+                let (media_part, agency_part) = split_revenue(line.revenue_milli, media.share_bp);
+                let row = self
+                    .media
+                    .entry((date, media.org_id, line.media_key.clone(), device))
+                    .or_default();
+                row.delivery.add(delivery);
+                row.media_revenue_milli += media_part;
+                row.agency_revenue_milli += agency_part;
+            }
+        }
+    }
+
+    /// Adds another set of aggregates to this one.
+    pub fn merge(&mut self, other: Aggregates) {
+        self.events += other.events;
+        for (k, v) in other.ad_performance {
+            self.ad_performance.entry(k).or_default().add(v);
+        }
+        for (k, v) in other.ad_request {
+            let row = self.ad_request.entry(k).or_default();
+            row.xreq += v.xreq;
+            row.xres += v.xres;
+            row.xpsb += v.xpsb;
+        }
+        for (k, v) in other.demand {
+            self.demand.entry(k).or_default().add(v);
+        }
+        for (k, v) in other.media {
+            let row = self.media.entry(k).or_default();
+            row.delivery.add(v.delivery);
+            row.media_revenue_milli += v.media_revenue_milli;
+            row.agency_revenue_milli += v.agency_revenue_milli;
+        }
+        self.unknown_media.extend(other.unknown_media);
+        self.unknown_inventory.extend(other.unknown_inventory);
+    }
+}
+
+/// (media part, agency part) of one event's revenue: the one `apportion` over
+/// `[share, 10000 - share]`.
+pub fn split_revenue(revenue_milli: i64, share_bp: u64) -> (i64, i64) {
+    let share = share_bp.min(10_000);
+    match apportion(revenue_milli, &[share, 10_000 - share]) {
+        Ok(parts) => (parts[0], parts[1]),
+        Err(_) => (0, revenue_milli),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::line::parse_line;
+    use proptest::prelude::*;
+
+    fn metadata() -> Metadata {
+        let mut m = Metadata::default();
+        m.media.insert(
+            "m-1".into(),
+            MediaInfo {
+                org_id: 7,
+                share_bp: 7_000,
+            },
+        );
+        m.inventory.insert(
+            501,
+            InventoryInfo {
+                ad_type: "display".into(),
+                device: Device::Pc,
+            },
+        );
+        m
+    }
+
+    #[test]
+    fn lines_enrich_into_the_four_reports() {
+        let mut a = Aggregates::default();
+        for text in [
+            r#"{"ts":1763650800,"ev":"req","mid":"m-1","ads":[{"aid":501}],"app":"web"}"#,
+            r#"{"ts":1763650800,"ev":"res","mid":"m-1","ads":[{"aid":501}],"app":"web"}"#,
+            r#"{"ts":1763650800,"ev":"imp","mid":"m-1","ads":[{"aid":501,"_god":9,"did":3}],"rev":1.001}"#,
+            r#"{"ts":1763650800,"ev":"clk","mid":"m-1","ads":[{"aid":501,"_god":9,"did":3}],"dev":"mobile","rev":100}"#,
+            r#"{"ts":1763650800,"ev":"imp","mid":"unknown","ads":[{"aid":777,"_god":9,"did":3}]}"#,
+        ] {
+            a.add(
+                &parse_line(text).unwrap_or_else(|e| panic!("{e}")),
+                &metadata(),
+            );
+        }
+        let date = BusinessDate::from_utc_millis(1_763_650_800_000);
+        assert_eq!(a.events, 5);
+        assert_eq!(
+            a.ad_request[&(date, 7, "m-1".into(), 501, Device::Pc, App::Web)],
+            Requests {
+                xreq: 1,
+                xres: 1,
+                xpsb: 0
+            }
+        );
+        assert_eq!(
+            a.ad_performance[&(date, 7, "m-1".into(), 501, 9, 3)],
+            Delivery {
+                impressions: 1,
+                clicks: 1,
+                revenue_milli: 101_001
+            }
+        );
+        assert_eq!(
+            a.demand[&(date, 3)],
+            Delivery {
+                impressions: 2,
+                clicks: 1,
+                revenue_milli: 101_001
+            }
+        );
+        // The device comes from the line when it says one, else from the inventory.
+        let pc = a.media[&(date, 7, "m-1".into(), Device::Pc)];
+        assert_eq!(
+            (
+                pc.delivery.impressions,
+                pc.media_revenue_milli,
+                pc.agency_revenue_milli
+            ),
+            (1, 701, 300)
+        );
+        let mobile = a.media[&(date, 7, "m-1".into(), Device::Mobile)];
+        assert_eq!(
+            (mobile.media_revenue_milli, mobile.agency_revenue_milli),
+            (70_000, 30_000)
+        );
+        // Unknown keys: organization 0, share 0, device ALL; listed, not dropped.
+        assert_eq!(
+            a.media[&(date, 0, "unknown".into(), Device::All)]
+                .delivery
+                .impressions,
+            1
+        );
+        assert!(a.unknown_media.contains("unknown") && a.unknown_inventory.contains(&777));
+    }
+
+    proptest! {
+        #[test]
+        fn aggregates_do_not_depend_on_how_lines_are_split(
+            lines in proptest::collection::vec((0u8..5, 0i64..3, 0i64..2_000_000, 0u8..3, 0i64..200_000), 1..60),
+            cut in 0usize..60,
+        ) {
+            let meta = metadata();
+            let parsed: Vec<LogLine> = lines.iter().map(|(ev, ad, rev, media, ts)| {
+                let ev = ["req", "res", "psb", "imp", "clk"][*ev as usize];
+                let mid = ["m-1", "m-2", "x"][*media as usize];
+                let text = format!(r#"{{"ts":{},"ev":"{ev}","mid":"{mid}","ads":[{{"aid":501,"_god":{ad},"did":{ad}}}],"rev":{}.{:03}}}"#, 1_763_650_800 + ts, rev / 1000, rev % 1000);
+                parse_line(&text).unwrap_or_else(|e| panic!("{e}"))
+            }).collect();
+            let mut whole = Aggregates::default();
+            for l in &parsed { whole.add(l, &meta); }
+            let cut = cut.min(parsed.len());
+            let (mut first, mut second) = (Aggregates::default(), Aggregates::default());
+            for l in &parsed[cut..] { second.add(l, &meta); }
+            for l in &parsed[..cut] { first.add(l, &meta); }
+            second.merge(first);
+            prop_assert_eq!(&whole, &second);
+            // The media and agency parts always add up to the revenue.
+            for row in whole.media.values() {
+                prop_assert_eq!(row.media_revenue_milli + row.agency_revenue_milli, row.delivery.revenue_milli);
+            }
+        }
+    }
+}

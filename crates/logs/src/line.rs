@@ -1,0 +1,319 @@
+//! One log line (DOMAIN.md section B): strict parsing, device and app classes, exact milli-won.
+//!
+//! A line is refused (and with it the whole file) when it is not a JSON object, when `ts` is not
+//! a whole number of seconds, when `ev` is not one of `req res psb imp clk`, when `mid` is not a
+//! string, when an id in `ads[0]` is not a whole number, or when `rev` is negative, not a number,
+//! or has more than 3 decimals. A missing `ads`, an empty or null list, or a missing id counts as
+//! 0; a missing `rev` is 0.
+
+use serde::Deserialize;
+
+/// The kind of event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// Ad request.
+    Request,
+    /// Ad response.
+    Response,
+    /// Passback.
+    Passback,
+    /// Impression.
+    Impression,
+    /// Click.
+    Click,
+}
+
+/// Device class of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Device {
+    /// Desktop.
+    Pc,
+    /// Phone or tablet.
+    Mobile,
+    /// Unknown.
+    All,
+}
+
+impl Device {
+    /// `PC`, `MOBILE` or `ALL`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Device::Pc => "PC",
+            Device::Mobile => "MOBILE",
+            Device::All => "ALL",
+        }
+    }
+
+    /// A raw `dev` value: `pc` -> PC; `mobile`, `tablet` -> MOBILE (any case); else none.
+    pub fn from_raw(raw: &str) -> Option<Device> {
+        if raw.eq_ignore_ascii_case("pc") {
+            Some(Device::Pc)
+        } else if raw.eq_ignore_ascii_case("mobile") || raw.eq_ignore_ascii_case("tablet") {
+            Some(Device::Mobile)
+        } else {
+            None
+        }
+    }
+
+    /// `PC`, `MOBILE`, `ALL` as stored in metadata (any case).
+    pub fn parse(text: &str) -> Option<Device> {
+        match text.trim().to_ascii_uppercase().as_str() {
+            "PC" => Some(Device::Pc),
+            "MOBILE" => Some(Device::Mobile),
+            "ALL" => Some(Device::All),
+            _ => None,
+        }
+    }
+}
+
+/// App class of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum App {
+    /// Mobile or desktop web.
+    Web,
+    /// iOS app.
+    Ios,
+    /// Android app.
+    Aos,
+    /// Unknown.
+    All,
+}
+
+impl App {
+    /// `WEB`, `IOS`, `AOS` or `ALL`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            App::Web => "WEB",
+            App::Ios => "IOS",
+            App::Aos => "AOS",
+            App::All => "ALL",
+        }
+    }
+
+    /// A raw `app` value: `web`, `ios`, `aos`/`android` (any case); else ALL.
+    pub fn from_raw(raw: Option<&str>) -> App {
+        match raw {
+            Some(r) if r.eq_ignore_ascii_case("web") => App::Web,
+            Some(r) if r.eq_ignore_ascii_case("ios") => App::Ios,
+            Some(r) if r.eq_ignore_ascii_case("aos") || r.eq_ignore_ascii_case("android") => {
+                App::Aos
+            }
+            _ => App::All,
+        }
+    }
+}
+
+/// A parsed line, ready to aggregate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    /// Unix seconds (UTC).
+    pub ts: i64,
+    /// Kind.
+    pub kind: EventKind,
+    /// Media key.
+    pub media_key: String,
+    /// Inventory (ad-unit) id.
+    pub inventory_id: i64,
+    /// Ad id.
+    pub ad_id: i64,
+    /// Demand partner id.
+    pub demand_id: i64,
+    /// Device from `dev`, when recognised.
+    pub device: Option<Device>,
+    /// App class.
+    pub app: App,
+    /// Revenue in milli-won.
+    pub revenue_milli: i64,
+}
+
+#[derive(Deserialize)]
+struct RawLine<'a> {
+    ts: Option<serde_json::Number>,
+    #[serde(borrow)]
+    ev: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    mid: Option<std::borrow::Cow<'a, str>>,
+    ads: Option<Vec<RawAd>>,
+    #[serde(borrow)]
+    dev: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    app: Option<std::borrow::Cow<'a, str>>,
+    rev: Option<serde_json::Number>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawAd {
+    aid: Option<serde_json::Number>,
+    #[serde(rename = "_god")]
+    god: Option<serde_json::Number>,
+    did: Option<serde_json::Number>,
+}
+
+fn whole(field: &str, number: Option<&serde_json::Number>) -> Result<i64, String> {
+    match number {
+        None => Ok(0),
+        Some(n) => n
+            .as_i64()
+            .ok_or_else(|| format!("{field} {n} is not a whole number")),
+    }
+}
+
+/// Revenue in won (at most 3 decimals) as exact milli-won.
+pub fn revenue_milli(rev: &serde_json::Number) -> Result<i64, String> {
+    if let Some(whole) = rev.as_i64() {
+        return whole
+            .checked_mul(1000)
+            .filter(|m| *m >= 0)
+            .ok_or_else(|| format!("rev {rev} is negative or too large"));
+    }
+    let value = rev
+        .as_f64()
+        .ok_or_else(|| format!("rev {rev} is not a number"))?;
+    if !value.is_finite() || !(0.0..=9.0e12).contains(&value) {
+        return Err(format!("rev {rev} is negative or too large"));
+    }
+    let scaled = value * 1000.0;
+    let milli = scaled.round();
+    if (scaled - milli).abs() > 1e-6 * scaled.abs().max(1.0) {
+        return Err(format!("rev {rev} has more than 3 decimals"));
+    }
+    Ok(milli as i64)
+}
+
+/// Parses one line.
+pub fn parse_line(text: &str) -> Result<LogLine, String> {
+    let raw: RawLine<'_> =
+        serde_json::from_str(text).map_err(|e| format!("not a JSON event: {e}"))?;
+    let ts = raw
+        .ts
+        .as_ref()
+        .ok_or("ts is missing")?
+        .as_i64()
+        .ok_or_else(|| "ts is not whole unix seconds".to_owned())?;
+    let kind = match raw.ev.as_deref() {
+        Some("req") => EventKind::Request,
+        Some("res") => EventKind::Response,
+        Some("psb") => EventKind::Passback,
+        Some("imp") => EventKind::Impression,
+        Some("clk") => EventKind::Click,
+        Some(other) => return Err(format!("ev '{other}' is not req, res, psb, imp or clk")),
+        None => return Err("ev is missing".into()),
+    };
+    let media_key = raw.mid.ok_or("mid is missing")?.into_owned();
+    let first = raw
+        .ads
+        .and_then(|ads| ads.into_iter().next())
+        .unwrap_or_default();
+    Ok(LogLine {
+        ts,
+        kind,
+        media_key,
+        inventory_id: whole("ads[0].aid", first.aid.as_ref())?,
+        ad_id: whole("ads[0]._god", first.god.as_ref())?,
+        demand_id: whole("ads[0].did", first.did.as_ref())?,
+        device: raw.dev.as_deref().and_then(Device::from_raw),
+        app: App::from_raw(raw.app.as_deref()),
+        revenue_milli: raw
+            .rev
+            .as_ref()
+            .map(revenue_milli)
+            .transpose()?
+            .unwrap_or(0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_domain_example_parses() {
+        let line = parse_line(r#"{"ts": 1763650800, "ev": "imp", "mid": "m-1001", "ads": [{"aid": 501, "_god": 9001, "did": 31}], "dev": "mobile", "app": "ios", "rev": 12.5}"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            line,
+            LogLine {
+                ts: 1_763_650_800,
+                kind: EventKind::Impression,
+                media_key: "m-1001".into(),
+                inventory_id: 501,
+                ad_id: 9001,
+                demand_id: 31,
+                device: Some(Device::Mobile),
+                app: App::Ios,
+                revenue_milli: 12_500,
+            }
+        );
+    }
+
+    #[test]
+    fn missing_and_empty_parts_count_as_zero_or_unknown() {
+        for ads in ["", r#","ads":null"#, r#","ads":[]"#, r#","ads":[{}]"#] {
+            let line = parse_line(&format!(r#"{{"ts":1,"ev":"req","mid":"m"{ads}}}"#))
+                .unwrap_or_else(|e| panic!("{ads}: {e}"));
+            assert_eq!(
+                (
+                    line.inventory_id,
+                    line.ad_id,
+                    line.demand_id,
+                    line.revenue_milli
+                ),
+                (0, 0, 0, 0)
+            );
+            assert_eq!((line.device, line.app), (None, App::All));
+        }
+        let line = parse_line(
+            r#"{"ts":1,"ev":"clk","mid":"m","dev":"TABLET","app":"Android","rev":0.001}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (line.device, line.app, line.revenue_milli),
+            (Some(Device::Mobile), App::Aos, 1)
+        );
+        assert_eq!(Device::from_raw("PC"), Some(Device::Pc));
+        assert_eq!(Device::from_raw("tv"), None);
+        assert_eq!(App::from_raw(Some("WEB")), App::Web);
+    }
+
+    #[test]
+    fn malformed_lines_say_what_is_wrong() {
+        for (text, expected) in [
+            ("not json", "not a JSON event"),
+            (r#"{"ev":"imp","mid":"m"}"#, "ts is missing"),
+            (r#"{"ts":1.5,"ev":"imp","mid":"m"}"#, "whole unix seconds"),
+            (r#"{"ts":1,"ev":"view","mid":"m"}"#, "'view'"),
+            (r#"{"ts":1,"mid":"m"}"#, "ev is missing"),
+            (r#"{"ts":1,"ev":"imp"}"#, "mid is missing"),
+            (
+                r#"{"ts":1,"ev":"imp","mid":"m","rev":1.2345}"#,
+                "more than 3 decimals",
+            ),
+            (r#"{"ts":1,"ev":"imp","mid":"m","rev":-1}"#, "negative"),
+            (
+                r#"{"ts":1,"ev":"imp","mid":"m","rev":"1"}"#,
+                "not a JSON event",
+            ),
+            (
+                r#"{"ts":1,"ev":"imp","mid":"m","ads":[{"aid":1.5}]}"#,
+                "ads[0].aid",
+            ),
+        ] {
+            let error = parse_line(text).expect_err(text);
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn revenue_with_up_to_three_decimals_is_exact(milli in 0i64..1_000_000_000_000) {
+            let text = format!("{}.{:03}", milli / 1000, milli % 1000);
+            let number: serde_json::Number = serde_json::from_str(&text).unwrap_or_else(|_| unreachable!());
+            prop_assert_eq!(revenue_milli(&number), Ok(milli));
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(text in ".{0,200}") {
+            let _ = parse_line(&text);
+        }
+    }
+}
