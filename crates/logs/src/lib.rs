@@ -4,15 +4,26 @@
 //! the reading of plain, gzip and zstd JSON-lines objects, the enrichment from media and
 //! inventory metadata, and the additive aggregation into the four reports (ad performance, ad
 //! request, demand, media). Every measure is an integer sum, so aggregates merge in any order.
-//! It has no HTTP in it.
+//! It also owns the file registry (every object seen per source and its state: new, done,
+//! quarantined, failed, skipped), the analyzer's lease, and the additive upsert of each batch
+//! together with its files' states in one transaction, so a crash or a rerun never counts a
+//! file twice or loses one. It has no HTTP in it.
 
 pub mod aggregate;
+pub mod analyzer;
 pub mod decode;
+mod error;
 pub mod line;
+pub mod reports;
+pub mod store;
 
 pub use aggregate::{Aggregates, InventoryInfo, MediaInfo, Metadata, split_revenue};
+pub use analyzer::{AnalyzeOptions, AnalyzeSummary, Source, analyze};
 pub use decode::{Compression, LineError, for_each_line};
+pub use error::LogsError;
 pub use line::{App, Device, EventKind, LogLine, parse_line};
+pub use reports::{Cell, Report, format_milli, rows, to_csv};
+pub use store::{FileOutcome, MetadataImport, import_metadata, load_metadata};
 
 /// Reads one object and aggregates its lines: all or nothing. The first malformed line or a
 /// broken stream refuses the whole object, with the line number and the reason.

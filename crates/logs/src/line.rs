@@ -182,8 +182,7 @@ pub fn revenue_milli(rev: &serde_json::Number) -> Result<i64, String> {
 
 /// Parses one line.
 pub fn parse_line(text: &str) -> Result<LogLine, String> {
-    let raw: RawLine<'_> =
-        serde_json::from_str(text).map_err(|e| format!("not a JSON event: {e}"))?;
+    let raw: RawLine<'_> = serde_json::from_str(text).map_err(|e| diagnose(text, &e))?;
     let ts = raw
         .ts
         .as_ref()
@@ -220,6 +219,40 @@ pub fn parse_line(text: &str) -> Result<LogLine, String> {
             .transpose()?
             .unwrap_or(0),
     })
+}
+
+/// The slow path of a refused line: name the field that is wrong, with what was found.
+fn diagnose(text: &str, error: &serde_json::Error) -> String {
+    use serde_json::Value;
+    let Ok(value) = serde_json::from_str::<Value>(text) else {
+        return format!("not a JSON event: {error}");
+    };
+    let Some(object) = value.as_object() else {
+        return format!("not a JSON object: {}", short(&value));
+    };
+    let expect = |field: &str, ok: fn(&Value) -> bool, what: &str| -> Option<String> {
+        object
+            .get(field)
+            .filter(|v| !v.is_null() && !ok(v))
+            .map(|v| format!("{field} must be {what}, found {}", short(v)))
+    };
+    expect("ts", |v| v.is_i64() || v.is_u64(), "whole unix seconds")
+        .or_else(|| expect("ev", Value::is_string, "a string"))
+        .or_else(|| expect("mid", Value::is_string, "a string"))
+        .or_else(|| expect("ads", Value::is_array, "a list"))
+        .or_else(|| expect("dev", Value::is_string, "a string"))
+        .or_else(|| expect("app", Value::is_string, "a string"))
+        .or_else(|| expect("rev", Value::is_number, "a number"))
+        .unwrap_or_else(|| format!("not a valid event: {error}"))
+}
+
+fn short(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 40 {
+        format!("{}…", text.chars().take(40).collect::<String>())
+    } else {
+        text
+    }
 }
 
 #[cfg(test)]
@@ -291,8 +324,13 @@ mod tests {
             (r#"{"ts":1,"ev":"imp","mid":"m","rev":-1}"#, "negative"),
             (
                 r#"{"ts":1,"ev":"imp","mid":"m","rev":"1"}"#,
-                "not a JSON event",
+                "rev must be a number, found \"1\"",
             ),
+            (
+                r#"{"ts":"yesterday","ev":"imp","mid":"m"}"#,
+                "ts must be whole unix seconds, found \"yesterday\"",
+            ),
+            (r#"[1,2]"#, "not a JSON object"),
             (
                 r#"{"ts":1,"ev":"imp","mid":"m","ads":[{"aid":1.5}]}"#,
                 "ads[0].aid",

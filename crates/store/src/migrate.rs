@@ -31,6 +31,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(2, "inventory", "0002_inventory.sql"),
     migration!(3, "campaigns", "0003_campaigns.sql"),
     migration!(4, "cpc", "0004_cpc.sql"),
+    migration!(5, "logs", "0005_logs.sql"),
 ];
 
 /// How many migrations this binary carries.

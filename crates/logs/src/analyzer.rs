@@ -1,0 +1,302 @@
+//! The analyzer: list a source, register what is new, and process the waiting files in
+//! batches: read (with retries on transient errors), decompress, parse and aggregate each file
+//! (a bad file is quarantined whole), then commit the batch's aggregates and every file's state
+//! in one transaction. One analyzer per source at a time, by a lease that expires if the
+//! analyzer dies.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adpool_core::{OrgId, SharedClock};
+use adpool_store::Db;
+use futures::TryStreamExt;
+use object_store::{ObjectStore, ObjectStoreExt};
+
+use crate::aggregate::Aggregates;
+use crate::store::{
+    FileOutcome, Listed, commit_batch, load_metadata, register, release_lease, take_lease,
+};
+use crate::{Compression, LogsError, aggregate_object};
+
+/// How long a lease lasts without renewal (renewed every batch).
+const LEASE_MS: i64 = 120_000;
+/// Reads of one object before it is marked failed.
+const READ_ATTEMPTS: u32 = 4;
+
+/// A log source: a local folder (`/path`, `file:///path`) or, later, an S3 bucket.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The URL as given, normalised (the registry's key).
+    pub url: String,
+    store: Arc<dyn ObjectStore>,
+}
+
+impl Source {
+    /// Opens a source URL.
+    pub fn open(url: &str) -> Result<Source, LogsError> {
+        let trimmed = url.trim();
+        let error = |message: String| LogsError::Source {
+            source_url: trimmed.to_owned(),
+            message,
+        };
+        if trimmed.starts_with("s3://") {
+            return Err(error(
+                "S3 sources are not available in this build yet; copy the objects to a folder"
+                    .into(),
+            ));
+        }
+        let path = match trimmed.strip_prefix("file://") {
+            Some(rest) => std::path::PathBuf::from(rest),
+            None if trimmed.contains("://") => {
+                return Err(error(
+                    "use a folder path, file:///absolute/path or s3://bucket/prefix".into(),
+                ));
+            }
+            None => std::path::PathBuf::from(trimmed),
+        };
+        let canonical = std::fs::canonicalize(&path)
+            .map_err(|e| error(format!("the folder cannot be opened: {e}")))?;
+        if !canonical.is_dir() {
+            return Err(error("is not a folder".into()));
+        }
+        let store = object_store::local::LocalFileSystem::new_with_prefix(&canonical)
+            .map_err(|e| error(e.to_string()))?;
+        Ok(Source {
+            url: format!("file://{}", canonical.display()),
+            store: Arc::new(store),
+        })
+    }
+
+    /// Every object, in key order.
+    pub async fn list(&self) -> Result<Vec<Listed>, LogsError> {
+        let mut listed: Vec<Listed> = self
+            .store
+            .list(None)
+            .map_ok(|meta| Listed {
+                key: meta.location.to_string(),
+                size: i64::try_from(meta.size).unwrap_or(i64::MAX),
+                version: meta
+                    .e_tag
+                    .clone()
+                    .unwrap_or_else(|| meta.last_modified.timestamp_millis().to_string()),
+            })
+            .try_collect()
+            .await
+            .map_err(|e| LogsError::Source {
+                source_url: self.url.clone(),
+                message: format!("listing failed: {e}"),
+            })?;
+        listed.retain(|l| {
+            !l.key
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .starts_with('.')
+        });
+        listed.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(listed)
+    }
+
+    /// The bytes of one object, retried with exponential backoff (100 ms, 200 ms, 400 ms).
+    pub async fn read(&self, key: &str) -> Result<Vec<u8>, String> {
+        let path = object_store::path::Path::from(key);
+        let mut delay = Duration::from_millis(100);
+        let mut last = String::new();
+        for attempt in 1..=READ_ATTEMPTS {
+            match async { self.store.get(&path).await?.bytes().await }.await {
+                Ok(bytes) => return Ok(bytes.to_vec()),
+                Err(object_store::Error::NotFound { .. }) => {
+                    return Err(format!("{key} disappeared from the source"));
+                }
+                Err(error) => {
+                    last = error.to_string();
+                    if attempt < READ_ATTEMPTS {
+                        tracing::warn!(%key, attempt, %last, "reading a log file failed; retrying");
+                        tokio::time::sleep(delay).await;
+                        delay *= 2;
+                    }
+                }
+            }
+        }
+        Err(format!("{key}: {last} (after {READ_ATTEMPTS} attempts)"))
+    }
+}
+
+/// Options of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct AnalyzeOptions {
+    /// Files per batch (one transaction each).
+    pub batch_size: usize,
+    /// Files read and parsed at once.
+    pub workers: usize,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions {
+            batch_size: 10,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AnalyzeSummary {
+    /// Objects listed.
+    pub listed: u64,
+    /// Files counted now.
+    pub done: u64,
+    /// Objects that are not log files (never counted), in this run's listing.
+    pub skipped: Vec<String>,
+    /// Files refused whole (key, line, reason).
+    pub quarantined: Vec<(String, u64, String)>,
+    /// Files that could not be read (key, error).
+    pub failed: Vec<(String, String)>,
+    /// Events counted.
+    pub events: u64,
+    /// Media keys not in metadata.
+    pub unknown_media: Vec<String>,
+    /// Inventory ids not in metadata.
+    pub unknown_inventory: Vec<i64>,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+impl AnalyzeSummary {
+    /// Events per second of wall time.
+    pub fn events_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.events as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Progress: files handled so far of the total waiting.
+pub type Progress<'a> = dyn FnMut(u64, u64) + Send + 'a;
+
+/// Analyzes every waiting file of `source` for `org`.
+pub async fn analyze(
+    db: &Db,
+    clock: &SharedClock,
+    org: OrgId,
+    source: &Source,
+    options: AnalyzeOptions,
+    progress: &mut Progress<'_>,
+) -> Result<AnalyzeSummary, LogsError> {
+    let started = Instant::now();
+    let holder = holder_name();
+    if !take_lease(db, org, &source.url, &holder, clock.now_millis(), LEASE_MS).await? {
+        return Err(LogsError::Locked(source.url.clone()));
+    }
+    let result = run(db, clock, org, source, options, progress, &holder).await;
+    release_lease(db, org, &source.url, &holder).await?;
+    let mut summary = result?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Who holds the lease: the process and the moment it started, unique enough to tell
+/// analyzers apart.
+fn holder_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos:x}", std::process::id())
+}
+
+async fn run(
+    db: &Db,
+    clock: &SharedClock,
+    org: OrgId,
+    source: &Source,
+    options: AnalyzeOptions,
+    progress: &mut Progress<'_>,
+    holder: &str,
+) -> Result<AnalyzeSummary, LogsError> {
+    let listed = source.list().await?;
+    let mut summary = AnalyzeSummary {
+        listed: listed.len() as u64,
+        skipped: listed
+            .iter()
+            .filter(|l| Compression::of_key(&l.key).is_none())
+            .map(|l| l.key.clone())
+            .collect(),
+        ..AnalyzeSummary::default()
+    };
+    let waiting = register(db, org, &source.url, &listed, clock.now_millis()).await?;
+    let metadata = Arc::new(load_metadata(db, org).await?);
+    let total = waiting.len() as u64;
+    let mut handled = 0u64;
+    progress(0, total);
+    let mut unknown_media = std::collections::BTreeSet::new();
+    let mut unknown_inventory = std::collections::BTreeSet::new();
+    for batch in waiting.chunks(options.batch_size.max(1)) {
+        if !take_lease(db, org, &source.url, holder, clock.now_millis(), LEASE_MS).await? {
+            return Err(LogsError::Locked(source.url.clone()));
+        }
+        let mut outcomes: Vec<(String, FileOutcome)> = Vec::with_capacity(batch.len());
+        let mut merged = Aggregates::default();
+        for group in batch.chunks(options.workers.max(1)) {
+            let tasks: Vec<_> = group
+                .iter()
+                .map(|file| {
+                    let (source, metadata, key) =
+                        (source.clone(), metadata.clone(), file.key.clone());
+                    tokio::spawn(async move {
+                        let outcome = match source.read(&key).await {
+                            Err(error) => Err(FileOutcome::Failed(error)),
+                            Ok(bytes) => {
+                                let compression =
+                                    Compression::of_key(&key).unwrap_or(Compression::None);
+                                tokio::task::spawn_blocking(move || {
+                                    aggregate_object(&bytes, compression, &metadata)
+                                })
+                                .await
+                                .map_err(|e| FileOutcome::Failed(format!("worker failed: {e}")))
+                                .and_then(|r| {
+                                    r.map_err(|e| FileOutcome::Quarantined(e.line, e.reason))
+                                })
+                            }
+                        };
+                        (key, outcome)
+                    })
+                })
+                .collect();
+            for task in tasks {
+                let (key, outcome) = task.await.map_err(|e| LogsError::Source {
+                    source_url: source.url.clone(),
+                    message: format!("worker failed: {e}"),
+                })?;
+                match outcome {
+                    Ok(aggregates) => {
+                        let events = aggregates.events;
+                        merged.merge(aggregates);
+                        outcomes.push((key, FileOutcome::Done(events)));
+                    }
+                    Err(outcome) => outcomes.push((key, outcome)),
+                }
+            }
+        }
+        commit_batch(db, org, &source.url, &outcomes, &merged, clock.now_millis()).await?;
+        summary.events += merged.events;
+        unknown_media.extend(merged.unknown_media);
+        unknown_inventory.extend(merged.unknown_inventory);
+        for (key, outcome) in outcomes {
+            match outcome {
+                FileOutcome::Done(_) => summary.done += 1,
+                FileOutcome::Quarantined(line, reason) => {
+                    summary.quarantined.push((key, line, reason))
+                }
+                FileOutcome::Failed(error) => summary.failed.push((key, error)),
+            }
+        }
+        handled += batch.len() as u64;
+        progress(handled, total);
+    }
+    summary.unknown_media = unknown_media.into_iter().collect();
+    summary.unknown_inventory = unknown_inventory.into_iter().collect();
+    Ok(summary)
+}

@@ -1,0 +1,257 @@
+//! Reading the four reports: filters, totals, and the export formats. CSV columns are fixed
+//! (docs/logs.md); money has exactly 3 decimals (from milli-won, no floating point), ratios 6,
+//! rows sorted by key.
+
+use adpool_core::OrgId;
+use adpool_store::Db;
+use sqlx::Row;
+
+use crate::LogsError;
+
+/// Which report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Report {
+    /// date, org, media, inventory, ad, demand: impressions, clicks, revenue.
+    AdPerformance,
+    /// date, org, media, inventory, device, app: xreq, xres, xpsb.
+    AdRequest,
+    /// date, demand: impressions, clicks, revenue, ctr, cpc, ecpm.
+    Demand,
+    /// date, org, media, device: impressions, clicks, revenue, agency and media revenue.
+    Media,
+}
+
+impl Report {
+    /// Every report.
+    pub const ALL: [Report; 4] = [
+        Report::AdPerformance,
+        Report::AdRequest,
+        Report::Demand,
+        Report::Media,
+    ];
+
+    /// `ad-performance`, `ad-request`, `demand`, `media`.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Report::AdPerformance => "ad-performance",
+            Report::AdRequest => "ad-request",
+            Report::Demand => "demand",
+            Report::Media => "media",
+        }
+    }
+
+    /// From its slug.
+    pub fn parse(text: &str) -> Option<Report> {
+        Report::ALL.into_iter().find(|r| r.slug() == text.trim())
+    }
+
+    /// The CSV header.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Report::AdPerformance => &[
+                "date",
+                "org_id",
+                "media_key",
+                "inventory_id",
+                "ad_id",
+                "demand_id",
+                "impressions",
+                "clicks",
+                "revenue",
+            ],
+            Report::AdRequest => &[
+                "date",
+                "org_id",
+                "media_key",
+                "inventory_id",
+                "device",
+                "app",
+                "xreq",
+                "xres",
+                "xpsb",
+            ],
+            Report::Demand => &[
+                "date",
+                "demand_id",
+                "impressions",
+                "clicks",
+                "revenue",
+                "ctr",
+                "cpc",
+                "ecpm",
+            ],
+            Report::Media => &[
+                "date",
+                "org_id",
+                "media_key",
+                "device",
+                "impressions",
+                "clicks",
+                "revenue",
+                "agency_revenue",
+                "media_revenue",
+            ],
+        }
+    }
+
+    fn select(self) -> &'static str {
+        match self {
+            Report::AdPerformance => {
+                "SELECT date, media_org_id, media_key, inventory_id, ad_id, demand_id, impressions, clicks, revenue_milli FROM report_ad_performance WHERE org_id = $1 AND date >= $2 AND date <= $3 ORDER BY date, media_org_id, media_key, inventory_id, ad_id, demand_id"
+            }
+            Report::AdRequest => {
+                "SELECT date, media_org_id, media_key, inventory_id, device, app, xreq, xres, xpsb FROM report_ad_request WHERE org_id = $1 AND date >= $2 AND date <= $3 ORDER BY date, media_org_id, media_key, inventory_id, device, app"
+            }
+            Report::Demand => {
+                "SELECT date, demand_id, impressions, clicks, revenue_milli FROM report_demand WHERE org_id = $1 AND date >= $2 AND date <= $3 ORDER BY date, demand_id"
+            }
+            Report::Media => {
+                "SELECT date, media_org_id, media_key, device, impressions, clicks, revenue_milli, agency_revenue_milli, media_revenue_milli FROM report_media WHERE org_id = $1 AND date >= $2 AND date <= $3 ORDER BY date, media_org_id, media_key, device"
+            }
+        }
+    }
+}
+
+/// One cell of a report row.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Cell {
+    /// A key or a count.
+    Int(i64),
+    /// A text key.
+    Text(String),
+    /// Money in milli-won (written with 3 decimals).
+    Milli(i64),
+    /// A ratio (written with 6 decimals).
+    Ratio(f64),
+}
+
+impl Cell {
+    /// The CSV text.
+    pub fn csv(&self) -> String {
+        match self {
+            Cell::Int(v) => v.to_string(),
+            Cell::Text(v) => {
+                if v.contains([',', '"', '\n']) {
+                    format!("\"{}\"", v.replace('"', "\"\""))
+                } else {
+                    v.clone()
+                }
+            }
+            Cell::Milli(v) => format_milli(*v),
+            Cell::Ratio(v) => format!("{v:.6}"),
+        }
+    }
+}
+
+/// Milli-won as won with exactly 3 decimals, exact (integer arithmetic).
+pub fn format_milli(milli: i64) -> String {
+    let sign = if milli < 0 { "-" } else { "" };
+    let abs = milli.unsigned_abs();
+    format!("{sign}{}.{:03}", abs / 1000, abs % 1000)
+}
+
+fn ratio(a: i64, b: i64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// The rows of `report` for `org` between two KST days (inclusive), sorted by key.
+pub async fn rows(
+    db: &Db,
+    org: OrgId,
+    report: Report,
+    from: &str,
+    to: &str,
+) -> Result<Vec<Vec<Cell>>, LogsError> {
+    let records = sqlx::query(report.select())
+        .bind(org.get())
+        .bind(from)
+        .bind(to)
+        .fetch_all(db.pool())
+        .await?;
+    let mut out = Vec::with_capacity(records.len());
+    for r in &records {
+        let int = |c: &str| r.try_get::<i64, _>(c).map(Cell::Int);
+        let text = |c: &str| r.try_get::<String, _>(c).map(Cell::Text);
+        let milli = |c: &str| r.try_get::<i64, _>(c).map(Cell::Milli);
+        out.push(match report {
+            Report::AdPerformance => vec![
+                text("date")?,
+                int("media_org_id")?,
+                text("media_key")?,
+                int("inventory_id")?,
+                int("ad_id")?,
+                int("demand_id")?,
+                int("impressions")?,
+                int("clicks")?,
+                milli("revenue_milli")?,
+            ],
+            Report::AdRequest => vec![
+                text("date")?,
+                int("media_org_id")?,
+                text("media_key")?,
+                int("inventory_id")?,
+                text("device")?,
+                text("app")?,
+                int("xreq")?,
+                int("xres")?,
+                int("xpsb")?,
+            ],
+            Report::Demand => {
+                let (imps, clicks, revenue): (i64, i64, i64) = (
+                    r.try_get("impressions")?,
+                    r.try_get("clicks")?,
+                    r.try_get("revenue_milli")?,
+                );
+                vec![
+                    text("date")?,
+                    int("demand_id")?,
+                    Cell::Int(imps),
+                    Cell::Int(clicks),
+                    Cell::Milli(revenue),
+                    Cell::Ratio(ratio(clicks, imps)),
+                    Cell::Ratio(ratio(revenue, clicks) / 1000.0),
+                    Cell::Ratio(ratio(revenue, imps)),
+                ]
+            }
+            Report::Media => vec![
+                text("date")?,
+                int("media_org_id")?,
+                text("media_key")?,
+                text("device")?,
+                int("impressions")?,
+                int("clicks")?,
+                milli("revenue_milli")?,
+                milli("agency_revenue_milli")?,
+                milli("media_revenue_milli")?,
+            ],
+        });
+    }
+    Ok(out)
+}
+
+/// The rows as CSV with the report's header.
+pub fn to_csv(report: Report, rows: &[Vec<Cell>]) -> String {
+    let mut out = report.columns().join(",");
+    out.push('\n');
+    for row in rows {
+        out.push_str(&row.iter().map(Cell::csv).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_has_exactly_three_decimals() {
+        assert_eq!(format_milli(12_500), "12.500");
+        assert_eq!(format_milli(1), "0.001");
+        assert_eq!(format_milli(0), "0.000");
+        assert_eq!(format_milli(-1_234_567), "-1234.567");
+        assert_eq!(Cell::Ratio(1.0 / 3.0).csv(), "0.333333");
+        assert_eq!(Report::parse("media"), Some(Report::Media));
+    }
+}
