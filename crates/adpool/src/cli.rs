@@ -71,11 +71,28 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::inventory_cli::InventoryCommand,
     },
+    /// Ad-log analytics: analyze log files, metadata, failed files.
+    Logs {
+        #[command(subcommand)]
+        command: crate::logs_cli::LogsCommand,
+    },
+    /// Reports of the ad-log analytics.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// CPC sponsored ads: verify the prepaid ledger, write daily settlements.
     Ads {
         #[command(subcommand)]
         command: crate::ads_cli::AdsCommand,
     },
+}
+
+/// `adpool report` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Write a report as CSV (money with 3 decimals, ratios with 6, rows sorted), XLSX or JSON.
+    Export(crate::logs_cli::ExportArgs),
 }
 
 /// Options of `serve`.
@@ -180,6 +197,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inventory { command } => {
             let db = server::open_database(&config.database_url).await?;
             crate::inventory_cli::inventory(db, command).await
+        }
+        Command::Logs { command } => {
+            let db = server::open_database(&config.database_url).await?;
+            crate::logs_cli::logs(db, command).await
+        }
+        Command::Report {
+            command: ReportCommand::Export(args),
+        } => {
+            let db = server::open_database(&config.database_url).await?;
+            crate::logs_cli::export(db, args).await
         }
         Command::Ads { command } => {
             let db = server::open_database(&config.database_url).await?;

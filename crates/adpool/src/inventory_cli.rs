@@ -383,7 +383,7 @@ pub(crate) async fn organization(db: &Db, arg: &OrgArg) -> anyhow::Result<OrgId>
     }
 }
 
-fn bar(message: &str) -> ProgressBar {
+pub(crate) fn bar(message: &str) -> ProgressBar {
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         ProgressBar::new_spinner()
     } else {

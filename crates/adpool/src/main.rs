@@ -9,6 +9,7 @@ mod config;
 mod demo;
 mod demo_cpc;
 mod inventory_cli;
+mod logs_cli;
 mod server;
 
 use std::process::ExitCode;

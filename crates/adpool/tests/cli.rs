@@ -721,3 +721,180 @@ fn a_server_killed_mid_click_traffic_loses_no_charge_and_double_charges_none() {
     assert_eq!(charged_sum, entry_sum);
     assert!(charged > 0);
 }
+
+#[test]
+fn log_analysis_killed_at_random_points_and_rerun_counts_every_file_exactly_once() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let created = adpool(
+        dir.path(),
+        &[
+            "user",
+            "create",
+            "--email",
+            "analyst@agency.kr",
+            "--org",
+            "Agency",
+            "--role",
+            "admin",
+            "--password",
+            "long enough password",
+        ],
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    // 40 gzip files of 3,000 events, all on KST day 2026-11-20, demand 1..4, known revenue.
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let mut reference: std::collections::BTreeMap<i64, (i64, i64, i64)> = Default::default();
+    let mut requests = 0i64;
+    for file in 0..40 {
+        let mut text = String::new();
+        for i in 0..3_000i64 {
+            let n = file * 3_000 + i;
+            let demand = n % 4 + 1;
+            let (ev, rev) = match n % 5 {
+                0 => ("req", 0),
+                1 | 2 => ("imp", n % 997),
+                3 => ("clk", 1000 + n % 13),
+                _ => ("psb", 0),
+            };
+            // 2026-11-20 00:00 KST = 1795100400 (UTC 2026-11-19 15:00).
+            text.push_str(&format!(
+                r#"{{"ts":{},"ev":"{ev}","mid":"m1","ads":[{{"aid":1,"_god":{},"did":{demand}}}],"rev":{}.{:03}}}"#,
+                1_795_100_400 + n % 80_000,
+                n % 7,
+                rev / 1000,
+                rev % 1000
+            ));
+            text.push('\n');
+            match ev {
+                "imp" | "clk" => {
+                    let r = reference.entry(demand).or_default();
+                    r.0 += i64::from(ev == "imp");
+                    r.1 += i64::from(ev == "clk");
+                    r.2 += rev;
+                }
+                "req" => requests += 1,
+                _ => {}
+            }
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text.as_bytes()).unwrap();
+        std::fs::write(
+            logs.join(format!("part-{file:03}.jsonl.gz")),
+            gz.finish().unwrap(),
+        )
+        .unwrap();
+    }
+    let source = logs.to_str().unwrap().to_owned();
+    // Kill the analyzer five times mid-run: each time once a pseudo-random number of files is
+    // done (so the kill lands during a later batch's reading or commit), then let it finish.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("adpool-data/adpool.db").display()
+    );
+    let done_files = || {
+        runtime.block_on(async {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM log_files WHERE state = 'done'")
+                .fetch_one(&pool)
+                .await
+                .unwrap_or(0);
+            pool.close().await;
+            n
+        })
+    };
+    let mut x = 0x2545_f491_u64;
+    let mut kills_mid_run = 0;
+    for round in 0..5i64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let target = round * 7 + 1 + (x % 5) as i64;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_adpool"))
+            .args([
+                "logs",
+                "analyze",
+                "--source",
+                &source,
+                "--batch-size",
+                "2",
+                "--workers",
+                "1",
+            ])
+            .current_dir(dir.path())
+            .env_remove("ADPOOL_DATABASE_URL")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            if done_files() >= target {
+                std::thread::sleep(std::time::Duration::from_millis(x % 15));
+                if child.try_wait().unwrap().is_none() {
+                    kills_mid_run += 1;
+                }
+                let _ = child.kill();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let _ = child.wait();
+        // The killed analyzer's lease stays until it expires; clear it as an operator would.
+        runtime.block_on(async {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let _ = sqlx::query("DELETE FROM log_locks").execute(&pool).await;
+            pool.close().await;
+        });
+    }
+    assert!(
+        kills_mid_run >= 3,
+        "only {kills_mid_run} kills struck mid-run"
+    );
+    let done_before = done_files();
+    eprintln!("files done when the last kill struck: {done_before} of 40");
+    let last = adpool(dir.path(), &["logs", "analyze", "--source", &source]);
+    assert!(last.status.success(), "{}", stderr(&last));
+    let demand = adpool(dir.path(), &["report", "export", "demand"]);
+    assert!(demand.status.success(), "{}", stderr(&demand));
+    let mut expected = String::from("date,demand_id,impressions,clicks,revenue,ctr,cpc,ecpm\n");
+    for (demand, (imps, clicks, revenue)) in &reference {
+        let ratio = |a: i64, b: i64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        expected.push_str(&format!(
+            "2026-11-20,{demand},{imps},{clicks},{}.{:03},{:.6},{:.6},{:.6}\n",
+            revenue / 1000,
+            revenue % 1000,
+            ratio(*clicks, *imps),
+            ratio(*revenue, *clicks) / 1000.0,
+            ratio(*revenue, *imps)
+        ));
+    }
+    assert_eq!(
+        stdout(&demand),
+        expected,
+        "after kills and a rerun, every file counted once"
+    );
+    let requests_csv = stdout(&adpool(
+        dir.path(),
+        &["report", "export", "ad-request", "--format", "json"],
+    ));
+    let rows: serde_json::Value = serde_json::from_str(&requests_csv).unwrap();
+    let xreq: i64 = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["xreq"].as_i64().unwrap())
+        .sum();
+    assert_eq!(xreq, requests);
+    let failed = adpool(dir.path(), &["logs", "failed"]);
+    assert!(
+        stdout(&failed).contains("no failed or quarantined files"),
+        "{}",
+        stdout(&failed)
+    );
+}

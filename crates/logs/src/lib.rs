@@ -22,8 +22,11 @@ pub use analyzer::{AnalyzeOptions, AnalyzeSummary, Source, analyze};
 pub use decode::{Compression, LineError, for_each_line};
 pub use error::LogsError;
 pub use line::{App, Device, EventKind, LogLine, parse_line};
-pub use reports::{Cell, Report, format_milli, rows, to_csv};
-pub use store::{FileOutcome, MetadataImport, import_metadata, load_metadata};
+pub use reports::{Cell, Report, format_milli, rows, to_csv, to_json, to_xlsx};
+pub use store::{
+    FileOutcome, MetadataImport, ProblemFile, import_metadata, load_metadata, problem_files,
+    requeue, sources,
+};
 
 /// Reads one object and aggregates its lines: all or nothing. The first malformed line or a
 /// broken stream refuses the whole object, with the line number and the reason.

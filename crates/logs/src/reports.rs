@@ -241,6 +241,61 @@ pub fn to_csv(report: Report, rows: &[Vec<Cell>]) -> String {
     out
 }
 
+/// The rows as JSON objects keyed by the CSV columns (money as a 3-decimal string).
+pub fn to_json(report: Report, rows: &[Vec<Cell>]) -> serde_json::Value {
+    let columns = report.columns();
+    serde_json::Value::Array(
+        rows.iter()
+            .map(|row| {
+                let object: serde_json::Map<String, serde_json::Value> = columns
+                    .iter()
+                    .zip(row)
+                    .map(|(c, cell)| {
+                        let value = match cell {
+                            Cell::Int(v) => serde_json::Value::from(*v),
+                            Cell::Text(v) => serde_json::Value::from(v.clone()),
+                            Cell::Milli(v) => serde_json::Value::from(format_milli(*v)),
+                            Cell::Ratio(v) => serde_json::Value::from(format!("{v:.6}")),
+                        };
+                        ((*c).to_owned(), value)
+                    })
+                    .collect();
+                serde_json::Value::Object(object)
+            })
+            .collect(),
+    )
+}
+
+/// The rows as an XLSX workbook (money as numbers with 3 decimals, ratios with 6).
+pub fn to_xlsx(report: Report, rows: &[Vec<Cell>]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(report.slug())?;
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("#,##0.000");
+    let ratio = Format::new().set_num_format("0.000000");
+    for (c, name) in report.columns().iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, *name, &bold)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        for (c, cell) in row.iter().enumerate() {
+            let c = c as u16;
+            match cell {
+                Cell::Int(v) => sheet.write_number(r, c, *v as f64)?,
+                Cell::Text(v) => sheet.write_string(r, c, v)?,
+                Cell::Milli(v) => {
+                    sheet.write_number_with_format(r, c, *v as f64 / 1000.0, &money)?
+                }
+                Cell::Ratio(v) => sheet.write_number_with_format(r, c, *v, &ratio)?,
+            };
+        }
+    }
+    sheet.autofit();
+    workbook.save_to_buffer()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

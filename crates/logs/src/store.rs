@@ -542,3 +542,94 @@ async fn upsert_aggregates(tx: &mut DbTx, org: OrgId, a: &Aggregates) -> Result<
     .await?;
     Ok(())
 }
+
+/// A file that did not count: failed (could not be read) or quarantined (refused whole).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProblemFile {
+    /// The source URL.
+    pub source: String,
+    /// The object key.
+    pub key: String,
+    /// `failed` or `quarantined`.
+    pub state: String,
+    /// The line of a quarantined file (0: the stream).
+    pub line: Option<i64>,
+    /// Why.
+    pub error: String,
+    /// Attempts so far.
+    pub attempts: i64,
+}
+
+/// Failed and quarantined files of `org` (of one source when given).
+pub async fn problem_files(
+    db: &Db,
+    org: OrgId,
+    source: Option<&str>,
+) -> Result<Vec<ProblemFile>, LogsError> {
+    let rows = sqlx::query(
+        "SELECT source, object_key, state, error_line, last_error, attempts FROM log_files
+         WHERE org_id = $1 AND state IN ('failed', 'quarantined') AND ($2 = '' OR source = $2) ORDER BY source, object_key",
+    )
+    .bind(org.get())
+    .bind(source.unwrap_or(""))
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            Ok(ProblemFile {
+                source: r.try_get("source")?,
+                key: r.try_get("object_key")?,
+                state: r.try_get("state")?,
+                line: r.try_get("error_line")?,
+                error: r
+                    .try_get::<Option<String>, _>("last_error")?
+                    .unwrap_or_default(),
+                attempts: r.try_get("attempts")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?)
+}
+
+/// Puts failed and quarantined files of a source back in the queue (all of them, or the given
+/// keys); returns how many. Done files are never requeued: that would count them twice.
+pub async fn requeue(db: &Db, org: OrgId, source: &str, keys: &[String]) -> Result<u64, LogsError> {
+    let mut tx = db.begin_write().await?;
+    let mut n = 0;
+    if keys.is_empty() {
+        n += sqlx::query("UPDATE log_files SET state = 'new' WHERE org_id = $1 AND source = $2 AND state IN ('failed', 'quarantined')")
+            .bind(org.get())
+            .bind(source)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    for key in keys {
+        let changed = sqlx::query("UPDATE log_files SET state = 'new' WHERE org_id = $1 AND source = $2 AND object_key = $3 AND state IN ('failed', 'quarantined')")
+            .bind(org.get())
+            .bind(source)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(LogsError::Invalid {
+                field: "key",
+                message: format!("{key} is not a failed or quarantined file of {source}"),
+            });
+        }
+        n += changed;
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// The sources `org` has analyzed.
+pub async fn sources(db: &Db, org: OrgId) -> Result<Vec<String>, LogsError> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT source FROM log_files WHERE org_id = $1 ORDER BY source",
+    )
+    .bind(org.get())
+    .fetch_all(db.pool())
+    .await?)
+}
