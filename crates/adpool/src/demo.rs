@@ -19,6 +19,8 @@ use crate::server;
 pub const DEMO_DB_PATH: &str = "./adpool-data/demo.db";
 /// Where the demo's ad server writes its event logs (rebuilt on every run).
 pub const DEMO_EVENT_LOGS: &str = "./adpool-data/demo-event-logs";
+/// Where the demo writes its partner media's ad-server logs (rebuilt on every run).
+pub const DEMO_PARTNER_LOGS: &str = "./adpool-data/demo-partner-logs";
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "adpool-demo-2026";
 /// A job kind that only exists in the demo: it walks through steps so the jobs page shows
@@ -113,6 +115,7 @@ pub async fn seed(
     event_logs: Option<std::path::PathBuf>,
 ) -> anyhow::Result<Seeded> {
     let clock_for_inventory = clock.clone();
+    let clock_for_logs = clock.clone();
     let accounts = Accounts::new(db.clone(), clock.clone());
     let jobs = adpool_jobs::Jobs::new(db.clone(), clock);
     let notifications = Notifications::new(jobs.clone());
@@ -171,9 +174,26 @@ pub async fn seed(
         .into_iter()
         .find(|u| u.role == Role::Advertiser)
         .map(|u| u.id);
-    let site_key = crate::demo_cpc::seed_cpc(db, now, media.id, admin.id, cpc_user, event_logs)
-        .await
-        .context("demo CPC ads")?;
+    let site_key =
+        crate::demo_cpc::seed_cpc(db, now, media.id, admin.id, cpc_user, event_logs.clone())
+            .await
+            .context("demo CPC ads")?;
+    let partner_logs = event_logs
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .map_or_else(
+            || std::path::PathBuf::from(DEMO_PARTNER_LOGS),
+            |parent| parent.join("demo-partner-logs"),
+        );
+    crate::demo_logs::seed_logs(
+        db,
+        &clock_for_logs,
+        media.id,
+        &partner_logs,
+        event_logs.as_deref(),
+    )
+    .await
+    .context("demo ad-log reports")?;
     Ok(Seeded { site_key })
 }
 
@@ -596,9 +616,11 @@ pub async fn run(config: Config, no_serve: bool) -> anyhow::Result<()> {
     remove_demo_files()?;
     let url = format!("sqlite://{DEMO_DB_PATH}");
     let db = server::open_database(&url).await?;
-    if Path::new(DEMO_EVENT_LOGS).exists() {
-        std::fs::remove_dir_all(DEMO_EVENT_LOGS)
-            .with_context(|| format!("cannot remove old demo event logs {DEMO_EVENT_LOGS}"))?;
+    for folder in [DEMO_EVENT_LOGS, DEMO_PARTNER_LOGS] {
+        if Path::new(folder).exists() {
+            std::fs::remove_dir_all(folder)
+                .with_context(|| format!("cannot remove old demo logs {folder}"))?;
+        }
     }
     let seeded = seed(&db, Arc::new(SystemClock), Some(DEMO_EVENT_LOGS.into()))
         .await

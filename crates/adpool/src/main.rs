@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod demo;
 mod demo_cpc;
+mod demo_logs;
 mod inventory_cli;
 mod logs_cli;
 mod server;

@@ -24,8 +24,8 @@ pub use error::LogsError;
 pub use line::{App, Device, EventKind, LogLine, parse_line};
 pub use reports::{Cell, Report, format_milli, rows, to_csv, to_json, to_xlsx};
 pub use store::{
-    FileOutcome, MetadataImport, ProblemFile, import_metadata, load_metadata, problem_files,
-    requeue, sources,
+    FileOutcome, MetadataImport, ProblemFile, file_counts, import_metadata, load_metadata,
+    problem_files, requeue, sources,
 };
 
 /// Reads one object and aggregates its lines: all or nothing. The first malformed line or a

@@ -633,3 +633,27 @@ pub async fn sources(db: &Db, org: OrgId) -> Result<Vec<String>, LogsError> {
     .fetch_all(db.pool())
     .await?)
 }
+
+/// Files of `org` per source and state, for the overview.
+pub async fn file_counts(
+    db: &Db,
+    org: OrgId,
+) -> Result<Vec<(String, String, i64, i64)>, LogsError> {
+    let rows = sqlx::query(
+        "SELECT source, state, COUNT(*) AS n, CAST(COALESCE(SUM(events), 0) AS BIGINT) AS events FROM log_files WHERE org_id = $1 GROUP BY source, state ORDER BY source, state",
+    )
+    .bind(org.get())
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("source")?,
+                r.try_get("state")?,
+                r.try_get("n")?,
+                r.try_get("events")?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()?)
+}

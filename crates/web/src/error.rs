@@ -282,6 +282,24 @@ impl From<adpool_serving::ServingError> for AppError {
     }
 }
 
+impl From<adpool_logs::LogsError> for AppError {
+    fn from(error: adpool_logs::LogsError) -> Self {
+        use adpool_logs::LogsError;
+        match error {
+            LogsError::Invalid { field, message } => AppError::Validation {
+                field: field.into(),
+                message,
+            },
+            LogsError::Locked(_) => AppError::Conflict(error.to_string()),
+            LogsError::File { .. } | LogsError::Source { .. } => AppError::Validation {
+                field: "file".into(),
+                message: error.to_string(),
+            },
+            LogsError::Store(_) => AppError::Internal(error.to_string()),
+        }
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
         AppError::Internal(error.to_string())

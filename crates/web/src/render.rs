@@ -90,6 +90,8 @@ pub(crate) const TEMPLATE_SOURCES: &[(&str, &str)] = &[
         "cpc_settlement.html",
         include_str!("../templates/cpc_settlement.html"),
     ),
+    ("reports.html", include_str!("../templates/reports.html")),
+    ("report.html", include_str!("../templates/report.html")),
 ];
 
 pub(crate) struct Templates {

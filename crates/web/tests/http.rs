@@ -2552,3 +2552,143 @@ fn chrono_now_secs() -> i64 {
         .unwrap()
         .as_secs() as i64
 }
+
+#[tokio::test]
+async fn log_reports_are_read_filtered_sorted_and_downloaded_in_the_browser() {
+    let t = TestApp::new().await;
+    let org = t.org("Agency").await;
+    t.user(org, "ops@agency.kr", Role::Operator).await;
+    t.user(org, "analyst@agency.kr", Role::Analyst).await;
+    let ops = t.login("ops@agency.kr", PASSWORD).await.unwrap();
+    // Metadata pasted on the page: a bad row changes nothing and says where it is.
+    let bad = t
+        .form(
+            "/reports/metadata",
+            &ops,
+            &[(
+                "media_csv",
+                "media_key,org_id,media_share_bp\nm1,11,70000\n",
+            )],
+        )
+        .await;
+    assert!(bad.location().contains("error="), "{}", bad.location());
+    assert!(
+        url::form_urlencoded::parse(bad.location().as_bytes())
+            .any(|(_, v)| v.contains("row 2, column media_share_bp"))
+    );
+    let ok = t
+        .form(
+            "/reports/metadata",
+            &ops,
+            &[
+                ("media_csv", "media_key,org_id,media_share_bp\nm1,11,7000\n"),
+                (
+                    "inventory_csv",
+                    "inventory_id,ad_type,device\n5,display,PC\n",
+                ),
+            ],
+        )
+        .await;
+    assert!(ok.location().contains("flash="), "{}", ok.location());
+    // A folder of logs, analyzed.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for (i, ev) in ["imp", "imp", "clk", "req"].iter().enumerate() {
+        text.push_str(&format!(
+            "{{\"ts\":{},\"ev\":\"{ev}\",\"mid\":\"m1\",\"ads\":[{{\"aid\":5,\"_god\":{i},\"did\":3}}],\"rev\":1.5}}\n",
+            1_795_100_400 + i as i64
+        ));
+    }
+    std::fs::write(dir.path().join("a.jsonl"), text).unwrap();
+    let source = adpool_logs::Source::open(dir.path().to_str().unwrap()).unwrap();
+    adpool_logs::analyze(
+        &t.state.db,
+        &t.state.clock,
+        org,
+        &source,
+        adpool_logs::AnalyzeOptions::default(),
+        &mut |_, _| {},
+    )
+    .await
+    .unwrap();
+
+    let analyst = t.login("analyst@agency.kr", PASSWORD).await.unwrap();
+    let overview = t.get("/reports", &analyst).await;
+    assert_eq!(overview.status, StatusCode::OK);
+    let folder_name = dir.path().file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(
+        overview.body.contains("data-testid=\"log-sources\"")
+            && overview.body.contains(&folder_name)
+    );
+    assert!(
+        !overview.body.contains("/reports/metadata"),
+        "analysts do not edit metadata"
+    );
+    let media = t
+        .get("/reports/media?from=2026-11-20&to=2026-11-20", &analyst)
+        .await;
+    assert_eq!(media.status, StatusCode::OK);
+    // 3 events with revenue 1.5 won each, 70% to the media: 4.500 = 3.150 + 1.350.
+    assert!(
+        media.body.contains("4.500")
+            && media.body.contains("3.150")
+            && media.body.contains("1.350"),
+        "{}",
+        media.body
+    );
+    let filtered = t
+        .get(
+            "/reports/ad-performance?from=2026-11-20&to=2026-11-20&ad_id=2",
+            &analyst,
+        )
+        .await;
+    assert!(
+        filtered.body.contains("1 rows") || filtered.body.contains("1 행"),
+        "{}",
+        filtered.body
+    );
+    let csv = t
+        .get(
+            "/reports/demand.csv?from=2026-11-20&to=2026-11-20",
+            &analyst,
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(
+        csv.body,
+        "date,demand_id,impressions,clicks,revenue,ctr,cpc,ecpm\n2026-11-20,3,2,1,4.500,0.500000,4.500000,2250.000000\n"
+    );
+    let xlsx = t
+        .get(
+            "/reports/media.xlsx?from=2026-11-20&to=2026-11-20",
+            &analyst,
+        )
+        .await;
+    assert!(
+        xlsx.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    let sorted = t
+        .get(
+            "/reports/ad-performance?from=2026-11-20&to=2026-11-20&sort=ad_id&desc=1",
+            &analyst,
+        )
+        .await;
+    let first_two = sorted
+        .body
+        .find("<td>2026-11-20</td><td>11</td><td>m1</td><td>5</td><td>2</td>")
+        .unwrap();
+    let first_one = sorted
+        .body
+        .find("<td>2026-11-20</td><td>11</td><td>m1</td><td>5</td><td>1</td>")
+        .unwrap();
+    assert!(first_two < first_one, "sorted by ad_id descending");
+    assert_eq!(
+        t.get("/reports/nope", &analyst).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let bad_date = t.get("/reports/media?from=yesterday", &analyst).await;
+    assert_ne!(bad_date.status, StatusCode::OK);
+}

@@ -13,6 +13,7 @@ pub(crate) mod openapi;
 mod ops;
 mod pages;
 mod purchases;
+mod reports;
 mod serve;
 
 use std::time::Instant;
@@ -36,6 +37,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(purchases::router())
         .merge(campaigns::router())
         .merge(cpc::router())
+        .merge(reports::router())
         .nest(
             "/api/v1",
             api::router()

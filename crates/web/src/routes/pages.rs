@@ -24,7 +24,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/lang", post(switch_language))
-        .route("/reports", get(section))
         .route("/shops", get(section))
         .route("/insights", get(section))
 }
