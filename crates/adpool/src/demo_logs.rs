@@ -108,7 +108,7 @@ pub async fn seed_logs(
     let today = BusinessDate::from_utc_millis(clock.now_millis());
     write_partner_logs(partner_logs, today).context("writing demo partner logs")?;
     let mut folders = vec![partner_logs.to_owned()];
-    folders.extend(cpc_event_logs.map(Path::to_owned));
+    folders.extend(cpc_event_logs.map(|f| f.join(format!("org-{}", org.get()))));
     for folder in folders {
         let source = Source::open(folder.to_str().unwrap_or_default())?;
         adpool_logs::analyze(

@@ -95,6 +95,11 @@ pub fn registry(state: &AppState) -> Registry {
     registry.register(adpool_inventory::BUILD_STANDARD_JOB, 2, builds.clone());
     registry.register(adpool_inventory::BUILD_UNIT_JOB, 2, builds);
     registry.register(
+        adpool_logs::ANALYZE_JOB,
+        1,
+        adpool_logs::AnalyzeHandler::new(state.db.clone(), state.clock.clone()),
+    );
+    registry.register(
         adpool_inventory::REPAIR_STATUS_JOB,
         1,
         adpool_inventory::RepairStatusHandler::new(state.inventory.clone()),
@@ -115,6 +120,33 @@ pub fn state(config: &Config, db: Db) -> AppState {
         },
     )
     .with_serving(serving)
+}
+
+/// Every organization with CPC sites gets its own ad-server traffic analyzed into the log
+/// reports every 10 minutes (its folder of the event log).
+async fn schedule_event_log_analysis(config: &Config, state: &AppState) -> anyhow::Result<()> {
+    let folder = config.event_log_folder.trim();
+    if folder.is_empty() {
+        return Ok(());
+    }
+    let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.into());
+    for org in state.serving.organizations_with_sites().await? {
+        let org = org.get();
+        state
+            .scheduler
+            .ensure(
+                &format!("logs.cpc_event_log.org-{org}"),
+                "*/10 * * * *",
+                adpool_logs::ANALYZE_JOB,
+                serde_json::json!({
+                    "source": folder.join(format!("org-{org}")).display().to_string(),
+                    "optional": true,
+                }),
+                Some(adpool_accounts::OrgId(org)),
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// CPC serving settings from the configuration.
@@ -170,6 +202,9 @@ pub async fn serve_with(
         )
         .await
         .context("registering the campaign-status repair schedule")?;
+    schedule_event_log_analysis(&config, &state)
+        .await
+        .context("registering the event-log analysis schedules")?;
     let worker = Worker::new(
         state.jobs.clone(),
         handlers,
@@ -263,6 +298,7 @@ mod tests {
             adpool_inventory::BUILD_STANDARD_JOB,
             adpool_inventory::BUILD_UNIT_JOB,
             adpool_inventory::REPAIR_STATUS_JOB,
+            adpool_logs::ANALYZE_JOB,
         ] {
             assert!(
                 kinds.iter().any(|k| k == kind),

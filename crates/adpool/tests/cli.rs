@@ -509,7 +509,7 @@ fn the_demo_has_cpc_traffic_and_the_ledger_verify_command_catches_a_tampered_bal
     );
 
     // The demo's ad server wrote two weeks of event logs, one folder per KST day.
-    let logs = dir.path().join("adpool-data/demo-event-logs");
+    let logs = dir.path().join("adpool-data/demo-event-logs/org-1");
     let days = std::fs::read_dir(&logs).unwrap().count();
     assert!(days >= 14, "{days} day folders");
 

@@ -13,6 +13,7 @@ pub mod aggregate;
 pub mod analyzer;
 pub mod decode;
 mod error;
+mod jobs;
 pub mod line;
 pub mod reports;
 pub mod store;
@@ -21,6 +22,7 @@ pub use aggregate::{Aggregates, InventoryInfo, MediaInfo, Metadata, split_revenu
 pub use analyzer::{AnalyzeOptions, AnalyzeSummary, Source, analyze};
 pub use decode::{Compression, LineError, for_each_line};
 pub use error::LogsError;
+pub use jobs::{ANALYZE_JOB, AnalyzeHandler};
 pub use line::{App, Device, EventKind, LogLine, parse_line};
 pub use reports::{Cell, Report, format_milli, rows, to_csv, to_json, to_xlsx};
 pub use store::{

@@ -156,6 +156,7 @@ impl Serving {
                 counters.clicks_charged.fetch_add(1, Ordering::Relaxed);
                 self.inner.hot.count_click(claims.ad, now);
                 self.log(LogEvent {
+                    org: claims.org,
                     ts: now.div_euclid(1000),
                     ev: "clk",
                     mid: claims.mid.as_str().into(),

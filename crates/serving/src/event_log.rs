@@ -7,9 +7,12 @@
 //! than its bound the events are counted as dropped, never block a query. The
 //! writer gzips into a hidden file and renames it into place when it rolls (by size, by age, or
 //! when the KST day of the events changes),
-//! so a reader never sees a half-written file: `FOLDER/YYYY-MM-DD/adpool-<start ms>-<seq>.jsonl.gz`
+//! so a reader never sees a half-written file:
+//! `FOLDER/org-<id>/YYYY-MM-DD/adpool-<start ms>-<pid>-<seq>.jsonl.gz`, one folder per adpool
+//! organization, so each organization's log analytics reads only its own traffic
 //! (the KST date of the first event).
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -32,6 +35,10 @@ const WRITER_TICK: Duration = Duration::from_millis(50);
 /// One line of the log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LogEvent {
+    /// The adpool organization whose traffic it is: its files go to `org-<id>/` (not written
+    /// in the line).
+    #[serde(skip)]
+    pub org: i64,
     /// Unix seconds (UTC).
     pub ts: i64,
     /// `req`, `res`, `psb`, `imp` or `clk`.
@@ -196,7 +203,7 @@ fn run_writer(
     buffer: &Mutex<Vec<LogEvent>>,
     written: &AtomicU64,
 ) {
-    let mut open: Option<OpenFile> = None;
+    let mut open: HashMap<i64, OpenFile> = HashMap::new();
     let mut sequence = 0u64;
     let mut line = Vec::with_capacity(512);
     let mut batch: Vec<LogEvent> = Vec::new();
@@ -219,53 +226,58 @@ fn run_writer(
         }
         match command {
             Ok(Command::Roll(done)) => {
-                close(open.take());
+                open.drain().for_each(|(_, f)| close(Some(f)));
                 let _ = done.send(());
             }
             Err(RecvTimeoutError::Timeout) => {
-                if open
-                    .as_ref()
-                    .is_some_and(|f| f.opened.elapsed() >= policy.max_age)
-                {
-                    close(open.take());
+                let old: Vec<i64> = open
+                    .iter()
+                    .filter(|(_, f)| f.opened.elapsed() >= policy.max_age)
+                    .map(|(org, _)| *org)
+                    .collect();
+                for org in old {
+                    close(open.remove(&org));
                 }
             }
             Err(RecvTimeoutError::Disconnected) => {
-                close(open.take());
+                open.drain().for_each(|(_, f)| close(Some(f)));
                 return;
             }
         }
     }
 }
 
-/// Appends one event to the open file (opening or rolling it as needed).
+/// Appends one event to its organization's open file (opening or rolling it as needed).
 fn write_event(
     folder: &Path,
     policy: RollPolicy,
-    open: &mut Option<OpenFile>,
+    open: &mut HashMap<i64, OpenFile>,
     sequence: &mut u64,
     line: &mut Vec<u8>,
     event: &LogEvent,
     written: &AtomicU64,
 ) {
-    // One file never spans two KST days.
+    // One file never spans two KST days, nor grows past the size limit.
+    let date = BusinessDate::from_utc_millis(event.ts.saturating_mul(1000));
     if open
-        .as_ref()
-        .is_some_and(|f| f.date != BusinessDate::from_utc_millis(event.ts.saturating_mul(1000)))
+        .get(&event.org)
+        .is_some_and(|f| f.date != date || f.bytes >= policy.max_bytes)
     {
-        close(open.take());
+        close(open.remove(&event.org));
     }
-    if open.is_none() {
+    if let std::collections::hash_map::Entry::Vacant(slot) = open.entry(event.org) {
         *sequence += 1;
-        match open_file(folder, event, *sequence) {
-            Ok(file) => *open = Some(file),
+        match open_file(&folder.join(format!("org-{}", event.org)), event, *sequence) {
+            Ok(file) => {
+                slot.insert(file);
+            }
             Err(error) => {
                 tracing::error!(%error, folder = %folder.display(), "event log: cannot open a file; event lost");
                 return;
             }
         }
     }
-    if let Some(file) = open.as_mut() {
+    if let Some(file) = open.get_mut(&event.org) {
         line.clear();
         if serde_json::to_writer(&mut *line, event).is_err() {
             return;
@@ -280,9 +292,6 @@ fn write_event(
                 tracing::error!(%error, "event log: write failed");
             }
             file.pending.clear();
-        }
-        if file.bytes >= policy.max_bytes {
-            close(open.take());
         }
     }
 }
@@ -331,6 +340,7 @@ mod tests {
 
     fn event(ts: i64, ev: &'static str) -> LogEvent {
         LogEvent {
+            org: 1,
             ts,
             ev,
             mid: "shop".into(),
@@ -347,7 +357,11 @@ mod tests {
 
     fn read_all(folder: &Path) -> Vec<(PathBuf, String)> {
         let mut files = Vec::new();
-        for day in std::fs::read_dir(folder).into_iter().flatten().flatten() {
+        for day in std::fs::read_dir(folder.join("org-1"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             for file in std::fs::read_dir(day.path())
                 .into_iter()
                 .flatten()

@@ -140,6 +140,7 @@ impl Serving {
         let app: Option<Arc<str>> = query.app.as_deref().map(Arc::from);
         let ts = now.div_euclid(1000);
         let event = |ev: &'static str, ad: LogAd, rev: Option<i64>| LogEvent {
+            org: site.org_id,
             ts,
             ev,
             mid: mid.clone(),

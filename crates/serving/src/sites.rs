@@ -152,6 +152,16 @@ impl Serving {
         Ok(rows.iter().map(site_from_row).collect::<Result<_, _>>()?)
     }
 
+    /// The organizations that have at least one live site (whose traffic the event log holds).
+    pub async fn organizations_with_sites(&self) -> Result<Vec<OrgId>, ServingError> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT org_id FROM cpc_sites WHERE revoked_at IS NULL ORDER BY org_id",
+        )
+        .fetch_all(self.db().pool())
+        .await?;
+        Ok(ids.into_iter().map(OrgId).collect())
+    }
+
     /// Revokes a site's key at once.
     pub async fn revoke_site(&self, org: OrgId, id: i64) -> Result<(), ServingError> {
         let changed = sqlx::query(

@@ -1156,7 +1156,8 @@ async fn refunds_settlement_and_the_event_log() {
     // The event log: req, res, imp and clk lines in the analytics format.
     t.serving.roll_event_log();
     let mut lines = Vec::new();
-    for day in std::fs::read_dir(t.logs.path()).unwrap().flatten() {
+    let own = t.logs.path().join(format!("org-{}", t.org.get()));
+    for day in std::fs::read_dir(&own).unwrap().flatten() {
         for file in std::fs::read_dir(day.path()).unwrap().flatten() {
             let mut text = String::new();
             std::io::Read::read_to_string(
