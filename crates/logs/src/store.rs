@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use adpool_core::OrgId;
-use adpool_store::{Db, DbTx};
+use adpool_store::{Db, DbTx, Dialect};
 use sqlx::Row;
 
 use crate::LogsError;
@@ -320,7 +320,7 @@ pub async fn commit_batch(
     now: i64,
 ) -> Result<(), LogsError> {
     let mut tx = db.begin_write().await?;
-    upsert_aggregates(&mut tx, org, aggregates).await?;
+    upsert_aggregates(&mut tx, db.dialect(), org, aggregates).await?;
     for (key, outcome) in files {
         let (state, error, line, events) = match outcome {
             FileOutcome::Done(events) => ("done", None, None, *events as i64),
@@ -358,13 +358,15 @@ enum Value<'a> {
 /// statement.
 async fn upsert(
     tx: &mut DbTx,
+    dialect: Dialect,
     table: &str,
     keys: &[&str],
     measures: &[&str],
     rows: &[Vec<Value<'_>>],
 ) -> Result<(), sqlx::Error> {
     let width = keys.len() + measures.len();
-    let per_statement = (30_000 / width).max(1);
+    // Full chunks share one cached prepared statement.
+    let per_statement = (30_000 / width).clamp(1, 500);
     let columns: Vec<&str> = keys.iter().chain(measures).copied().collect();
     let updates: Vec<String> = measures
         .iter()
@@ -383,7 +385,12 @@ async fn upsert(
                     sql.push(',');
                 }
                 n += 1;
-                sql.push_str(&format!("${n}"));
+                // Positional `?` on SQLite: its `$N` parameters are looked up by name, once per
+                // bind, which made big statements quadratic.
+                match dialect {
+                    Dialect::Sqlite => sql.push('?'),
+                    Dialect::Postgres => sql.push_str(&format!("${n}")),
+                }
             }
             sql.push(')');
         }
@@ -406,7 +413,12 @@ async fn upsert(
     Ok(())
 }
 
-async fn upsert_aggregates(tx: &mut DbTx, org: OrgId, a: &Aggregates) -> Result<(), sqlx::Error> {
+async fn upsert_aggregates(
+    tx: &mut DbTx,
+    dialect: Dialect,
+    org: OrgId,
+    a: &Aggregates,
+) -> Result<(), sqlx::Error> {
     let org = org.get();
     let dates: HashMap<adpool_core::BusinessDate, String> = a
         .ad_performance
@@ -438,6 +450,7 @@ async fn upsert_aggregates(tx: &mut DbTx, org: OrgId, a: &Aggregates) -> Result<
         .collect();
     upsert(
         tx,
+        dialect,
         "report_ad_performance",
         &[
             "org_id",
@@ -472,6 +485,7 @@ async fn upsert_aggregates(tx: &mut DbTx, org: OrgId, a: &Aggregates) -> Result<
         .collect();
     upsert(
         tx,
+        dialect,
         "report_ad_request",
         &[
             "org_id",
@@ -502,6 +516,7 @@ async fn upsert_aggregates(tx: &mut DbTx, org: OrgId, a: &Aggregates) -> Result<
         .collect();
     upsert(
         tx,
+        dialect,
         "report_demand",
         &["org_id", "date", "demand_id"],
         &["impressions", "clicks", "revenue_milli"],
@@ -528,6 +543,7 @@ async fn upsert_aggregates(tx: &mut DbTx, org: OrgId, a: &Aggregates) -> Result<
         .collect();
     upsert(
         tx,
+        dialect,
         "report_media",
         &["org_id", "date", "media_org_id", "media_key", "device"],
         &[
