@@ -1,7 +1,9 @@
 -- Ad-log analytics (DOMAIN.md section B): metadata for enrichment, the registry of log files
 -- seen per source, the analyzer's lease, and the four additive reports. Every table belongs to
 -- the adpool organization that analyzes the logs (org_id); the reports' own organization
--- dimension, from the media metadata, is media_org_id. Money is integer milli-won.
+-- dimension, from the media metadata, is media_org_id. Money is integer milli-won. The reports
+-- are clustered by their key on SQLite (WITHOUT ROWID, rendered by the dialect), where the upsert is the
+-- analyzer's main cost.
 
 CREATE TABLE log_media (
     org_id BIGINT NOT NULL REFERENCES organizations (id),
@@ -59,7 +61,7 @@ CREATE TABLE report_ad_performance (
     clicks BIGINT NOT NULL,
     revenue_milli BIGINT NOT NULL,
     PRIMARY KEY (org_id, date, media_org_id, media_key, inventory_id, ad_id, demand_id)
-);
+){{clustered}};
 
 CREATE TABLE report_ad_request (
     org_id BIGINT NOT NULL REFERENCES organizations (id),
@@ -73,7 +75,7 @@ CREATE TABLE report_ad_request (
     xres BIGINT NOT NULL,
     xpsb BIGINT NOT NULL,
     PRIMARY KEY (org_id, date, media_org_id, media_key, inventory_id, device, app)
-);
+){{clustered}};
 
 CREATE TABLE report_demand (
     org_id BIGINT NOT NULL REFERENCES organizations (id),
@@ -83,7 +85,7 @@ CREATE TABLE report_demand (
     clicks BIGINT NOT NULL,
     revenue_milli BIGINT NOT NULL,
     PRIMARY KEY (org_id, date, demand_id)
-);
+){{clustered}};
 
 CREATE TABLE report_media (
     org_id BIGINT NOT NULL REFERENCES organizations (id),
@@ -97,4 +99,4 @@ CREATE TABLE report_media (
     agency_revenue_milli BIGINT NOT NULL,
     media_revenue_milli BIGINT NOT NULL,
     PRIMARY KEY (org_id, date, media_org_id, media_key, device)
-);
+){{clustered}};
