@@ -602,6 +602,8 @@ fn start(
             break;
         }
     }
+    // Keep draining what it prints: a closed pipe would make its next print fail.
+    std::thread::spawn(move || for _ in lines {});
     (child, address.unwrap(), printed)
 }
 
