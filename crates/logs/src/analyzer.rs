@@ -8,13 +8,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adpool_core::{OrgId, SharedClock};
-use adpool_store::Db;
+use adpool_store::{Db, Dialect};
 use futures::TryStreamExt;
 use object_store::{ObjectStore, ObjectStoreExt};
 
 use crate::aggregate::Aggregates;
 use crate::store::{
-    FileOutcome, Listed, commit_batch, load_metadata, register, release_lease, take_lease,
+    FileOutcome, Listed, claim_files, commit_batch, commit_batch_in, load_metadata, register,
+    release_lease, take_lease,
 };
 use crate::{Compression, LogsError, aggregate_object};
 
@@ -188,11 +189,17 @@ pub async fn analyze(
 ) -> Result<AnalyzeSummary, LogsError> {
     let started = Instant::now();
     let holder = holder_name();
-    if !take_lease(db, org, &source.url, &holder, clock.now_millis(), LEASE_MS).await? {
+    // SQLite: one analyzer per source, by the lease. PostgreSQL: analyzers cooperate, each
+    // batch claiming its files with FOR UPDATE SKIP LOCKED in the batch's transaction.
+    let exclusive = db.dialect() == Dialect::Sqlite;
+    if exclusive && !take_lease(db, org, &source.url, &holder, clock.now_millis(), LEASE_MS).await?
+    {
         return Err(LogsError::Locked(source.url.clone()));
     }
     let result = run(db, clock, org, source, options, progress, &holder).await;
-    release_lease(db, org, &source.url, &holder).await?;
+    if exclusive {
+        release_lease(db, org, &source.url, &holder).await?;
+    }
     let mut summary = result?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
@@ -233,10 +240,37 @@ async fn run(
     progress(0, total);
     let mut unknown_media = std::collections::BTreeSet::new();
     let mut unknown_inventory = std::collections::BTreeSet::new();
-    for batch in waiting.chunks(options.batch_size.max(1)) {
-        if !take_lease(db, org, &source.url, holder, clock.now_millis(), LEASE_MS).await? {
-            return Err(LogsError::Locked(source.url.clone()));
-        }
+    let by_key: std::collections::HashMap<String, Listed> =
+        listed.iter().map(|l| (l.key.clone(), l.clone())).collect();
+    let mut queue = waiting.chunks(options.batch_size.max(1));
+    loop {
+        let (mut claim_tx, batch): (Option<adpool_store::DbTx>, Vec<Listed>) = if db.dialect()
+            == Dialect::Postgres
+        {
+            let mut tx = db.begin().await?;
+            let keys = claim_files(&mut tx, org, &source.url, options.batch_size.max(1)).await?;
+            if keys.is_empty() {
+                break;
+            }
+            let batch = keys
+                .into_iter()
+                .map(|key| {
+                    by_key.get(&key).cloned().unwrap_or(Listed {
+                        key,
+                        size: 0,
+                        version: String::new(),
+                    })
+                })
+                .collect();
+            (Some(tx), batch)
+        } else {
+            let Some(chunk) = queue.next() else { break };
+            if !take_lease(db, org, &source.url, holder, clock.now_millis(), LEASE_MS).await? {
+                return Err(LogsError::Locked(source.url.clone()));
+            }
+            (None, chunk.to_vec())
+        };
+        let batch = &batch;
         let mut outcomes: Vec<(String, FileOutcome)> = Vec::with_capacity(batch.len());
         let mut merged = Aggregates::default();
         for group in batch.chunks(options.workers.max(1)) {
@@ -280,7 +314,24 @@ async fn run(
                 }
             }
         }
-        commit_batch(db, org, &source.url, &outcomes, &merged, clock.now_millis()).await?;
+        match claim_tx.take() {
+            Some(mut tx) => {
+                commit_batch_in(
+                    &mut tx,
+                    db.dialect(),
+                    org,
+                    &source.url,
+                    &outcomes,
+                    &merged,
+                    clock.now_millis(),
+                )
+                .await?;
+                tx.commit().await?;
+            }
+            None => {
+                commit_batch(db, org, &source.url, &outcomes, &merged, clock.now_millis()).await?
+            }
+        }
         summary.events += merged.events;
         unknown_media.extend(merged.unknown_media);
         unknown_inventory.extend(merged.unknown_inventory);
@@ -294,7 +345,7 @@ async fn run(
             }
         }
         handled += batch.len() as u64;
-        progress(handled, total);
+        progress(handled.min(total), total);
     }
     summary.unknown_media = unknown_media.into_iter().collect();
     summary.unknown_inventory = unknown_inventory.into_iter().collect();

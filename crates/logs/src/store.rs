@@ -320,7 +320,44 @@ pub async fn commit_batch(
     now: i64,
 ) -> Result<(), LogsError> {
     let mut tx = db.begin_write().await?;
-    upsert_aggregates(&mut tx, db.dialect(), org, aggregates).await?;
+    commit_batch_in(&mut tx, db.dialect(), org, source, files, aggregates, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Claims up to `limit` waiting files of a source for this transaction (PostgreSQL): rows
+/// locked by another analyzer's open batch are skipped, so analyzers split the files and none
+/// is counted twice.
+pub async fn claim_files(
+    tx: &mut DbTx,
+    org: OrgId,
+    source: &str,
+    limit: usize,
+) -> Result<Vec<String>, LogsError> {
+    Ok(sqlx::query_scalar(
+        "SELECT object_key FROM log_files WHERE org_id = $1 AND source = $2 AND state = 'new'
+         ORDER BY object_key LIMIT $3 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(org.get())
+    .bind(source)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// [`commit_batch`] inside a transaction the caller commits.
+#[allow(clippy::too_many_arguments)]
+pub async fn commit_batch_in(
+    tx: &mut DbTx,
+    dialect: Dialect,
+    org: OrgId,
+    source: &str,
+    files: &[(String, FileOutcome)],
+    aggregates: &Aggregates,
+    now: i64,
+) -> Result<(), LogsError> {
+    let tx = &mut *tx;
+    upsert_aggregates(tx, dialect, org, aggregates).await?;
     for (key, outcome) in files {
         let (state, error, line, events) = match outcome {
             FileOutcome::Done(events) => ("done", None, None, *events as i64),
@@ -342,10 +379,9 @@ pub async fn commit_batch(
         .bind(org.get())
         .bind(source)
         .bind(key)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
