@@ -280,8 +280,8 @@ async fn report_lines(db: &adpool_store::Db, org: OrgId) -> BTreeMap<&'static st
     out
 }
 
-#[tokio::test]
-async fn a_folder_of_logs_becomes_four_reports_exactly_once() {
+/// A fresh database with one organization, a clock, and a scratch folder.
+async fn agency() -> (adpool_store::Db, OrgId, SharedClock, tempfile::TempDir) {
     let db = fresh_database().await;
     let org: i64 = sqlx::query_scalar(
         "INSERT INTO organizations (name, created_at) VALUES ('Agency', 0) RETURNING id",
@@ -289,9 +289,40 @@ async fn a_folder_of_logs_becomes_four_reports_exactly_once() {
     .fetch_one(db.pool())
     .await
     .unwrap();
-    let org = OrgId(org);
     let clock: SharedClock = Arc::new(ManualClock::at("2026-11-21T09:00:00+09:00"));
-    let dir = tempfile::tempdir().unwrap();
+    (db, OrgId(org), clock, tempfile::tempdir().unwrap())
+}
+
+/// Writes the metadata files (media m1 70%, m2 50%; inventory 501 PC, 502 mobile) and imports
+/// them.
+async fn good_metadata(db: &adpool_store::Db, org: OrgId, dir: &Path) {
+    let meta = dir.join("meta");
+    std::fs::create_dir_all(&meta).unwrap();
+    std::fs::write(
+        meta.join("media.csv"),
+        "media_key,org_id,media_share_bp\nm1,11,7000\nm2,12,5000\n",
+    )
+    .unwrap();
+    std::fs::write(
+        meta.join("inventory.csv"),
+        "inventory_id,ad_type,device\n501,display,PC\n502,video,mobile\n",
+    )
+    .unwrap();
+    let imported = import_metadata(
+        db,
+        org,
+        0,
+        Some(&meta.join("media.csv")),
+        Some(&meta.join("inventory.csv")),
+    )
+    .await
+    .unwrap();
+    assert_eq!((imported.media, imported.inventory), (2, 2));
+}
+
+#[tokio::test]
+async fn a_folder_of_logs_becomes_four_reports_exactly_once() {
+    let (db, org, clock, dir) = agency().await;
 
     // Metadata: a bad row refuses the whole import and names the row, column and value.
     let meta = dir.path().join("meta");
@@ -326,21 +357,7 @@ async fn a_folder_of_logs_becomes_four_reports_exactly_once() {
         .await
         .unwrap();
     assert_eq!(written, 0, "nothing was imported");
-    std::fs::write(
-        meta.join("media.csv"),
-        "media_key,org_id,media_share_bp\nm1,11,7000\nm2,12,5000\n",
-    )
-    .unwrap();
-    let imported = import_metadata(
-        &db,
-        org,
-        0,
-        Some(&meta.join("media.csv")),
-        Some(&meta.join("inventory.csv")),
-    )
-    .await
-    .unwrap();
-    assert_eq!((imported.media, imported.inventory), (2, 2));
+    good_metadata(&db, org, dir.path()).await;
 
     // Logs: gzip, zstd and plain files, a corrupt file, a file that is not a log, a hidden
     // partial file being written.
@@ -437,37 +454,8 @@ async fn a_folder_of_logs_becomes_four_reports_exactly_once() {
 
 #[tokio::test]
 async fn concurrent_analyzers_count_every_file_once() {
-    let db = fresh_database().await;
-    let org: i64 = sqlx::query_scalar(
-        "INSERT INTO organizations (name, created_at) VALUES ('Agency', 0) RETURNING id",
-    )
-    .fetch_one(db.pool())
-    .await
-    .unwrap();
-    let org = OrgId(org);
-    let clock: SharedClock = Arc::new(ManualClock::at("2026-11-21T09:00:00+09:00"));
-    let dir = tempfile::tempdir().unwrap();
-    let meta = dir.path().join("meta");
-    std::fs::create_dir_all(&meta).unwrap();
-    std::fs::write(
-        meta.join("media.csv"),
-        "media_key,org_id,media_share_bp\nm1,11,7000\nm2,12,5000\n",
-    )
-    .unwrap();
-    std::fs::write(
-        meta.join("inventory.csv"),
-        "inventory_id,ad_type,device\n501,display,PC\n502,video,mobile\n",
-    )
-    .unwrap();
-    import_metadata(
-        &db,
-        org,
-        0,
-        Some(&meta.join("media.csv")),
-        Some(&meta.join("inventory.csv")),
-    )
-    .await
-    .unwrap();
+    let (db, org, clock, dir) = agency().await;
+    good_metadata(&db, org, dir.path()).await;
     let logs = dir.path().join("logs");
     let all = events(11, 6_000);
     for (i, chunk) in all.chunks(300).enumerate() {
