@@ -205,6 +205,16 @@ pub async fn analyze(
     Ok(summary)
 }
 
+async fn join_commit(
+    commit: tokio::task::JoinHandle<Result<(), LogsError>>,
+    url: &str,
+) -> Result<(), LogsError> {
+    commit.await.map_err(|e| LogsError::Source {
+        source_url: url.to_owned(),
+        message: format!("the commit task failed: {e}"),
+    })?
+}
+
 /// Who holds the lease: the process and the moment it started, unique enough to tell
 /// analyzers apart.
 fn holder_name() -> String {
@@ -243,6 +253,7 @@ async fn run(
     let by_key: std::collections::HashMap<String, Listed> =
         listed.iter().map(|l| (l.key.clone(), l.clone())).collect();
     let mut queue = waiting.chunks(options.batch_size.max(1));
+    let mut in_flight: Option<tokio::task::JoinHandle<Result<(), LogsError>>> = None;
     loop {
         let (mut claim_tx, batch): (Option<adpool_store::DbTx>, Vec<Listed>) = if db.dialect()
             == Dialect::Postgres
@@ -314,6 +325,20 @@ async fn run(
                 }
             }
         }
+        summary.events += merged.events;
+        unknown_media.extend(merged.unknown_media.iter().cloned());
+        unknown_inventory.extend(merged.unknown_inventory.iter().copied());
+        for (key, outcome) in &outcomes {
+            match outcome {
+                FileOutcome::Done(_) => summary.done += 1,
+                FileOutcome::Quarantined(line, reason) => {
+                    summary
+                        .quarantined
+                        .push((key.clone(), *line, reason.clone()))
+                }
+                FileOutcome::Failed(error) => summary.failed.push((key.clone(), error.clone())),
+            }
+        }
         match claim_tx.take() {
             Some(mut tx) => {
                 commit_batch_in(
@@ -329,23 +354,22 @@ async fn run(
                 tx.commit().await?;
             }
             None => {
-                commit_batch(db, org, &source.url, &outcomes, &merged, clock.now_millis()).await?
-            }
-        }
-        summary.events += merged.events;
-        unknown_media.extend(merged.unknown_media);
-        unknown_inventory.extend(merged.unknown_inventory);
-        for (key, outcome) in outcomes {
-            match outcome {
-                FileOutcome::Done(_) => summary.done += 1,
-                FileOutcome::Quarantined(line, reason) => {
-                    summary.quarantined.push((key, line, reason))
+                // SQLite: the commit runs while the next batch is read and parsed (the two
+                // cores overlap); at most one commit is in flight.
+                if let Some(previous) = in_flight.take() {
+                    join_commit(previous, &source.url).await?;
                 }
-                FileOutcome::Failed(error) => summary.failed.push((key, error)),
+                let (db, url, now) = (db.clone(), source.url.clone(), clock.now_millis());
+                in_flight = Some(tokio::spawn(async move {
+                    commit_batch(&db, org, &url, &outcomes, &merged, now).await
+                }));
             }
         }
         handled += batch.len() as u64;
         progress(handled.min(total), total);
+    }
+    if let Some(previous) = in_flight.take() {
+        join_commit(previous, &source.url).await?;
     }
     summary.unknown_media = unknown_media.into_iter().collect();
     summary.unknown_inventory = unknown_inventory.into_iter().collect();
