@@ -15,28 +15,9 @@ use adpool_serving::{
 use adpool_store::Db;
 use anyhow::Context;
 
+use crate::demo::Dice;
+
 const HOUR: i64 = 3_600_000;
-
-/// A small deterministic generator (xorshift), so every demo has the same numbers.
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// True with probability `p`.
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() % 1_000_000) as f64 / 1_000_000.0 < p
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 /// (business name, registration prefix, top-up, daily budget, [(product, title, category, bid, price, true CTR)])
 type DemoAdvertiser = (
@@ -124,10 +105,7 @@ const ADVERTISERS: &[DemoAdvertiser] = &[
 ];
 
 fn registration(prefix: &str) -> String {
-    (0..10)
-        .map(|d| format!("{prefix}{d}"))
-        .find(|n| adpool_serving::valid_registration_number(n).is_some())
-        .unwrap_or_else(|| format!("{prefix}0"))
+    adpool_serving::with_check_digit(prefix).unwrap_or_else(|| format!("{prefix}0"))
 }
 
 fn sign_up(name: &str, prefix: &str) -> SignUp {

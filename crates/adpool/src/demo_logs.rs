@@ -11,15 +11,12 @@ use adpool_logs::{AnalyzeOptions, Source};
 use adpool_store::Db;
 use anyhow::Context;
 
+use crate::demo::Dice;
+
 /// Writes the demo's partner logs into `folder` (one file per media and day).
 fn write_partner_logs(folder: &Path, today: BusinessDate) -> anyhow::Result<()> {
-    let mut x: u64 = 0x00c0_ffee_1234;
-    let mut next = move |m: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % m.max(1)
-    };
+    let mut dice = Dice(0x00c0_ffee_1234);
+    let mut next = move |m: u64| dice.below(m);
     let media = [
         ("news-portal", [101, 102]),
         ("video-app", [103, 104]),

@@ -108,30 +108,44 @@ impl SignUp {
     }
 }
 
-/// A Korean business registration number as `123-45-67890` when its check digit is right.
-///
-/// The check digit: weights 1,3,7,1,3,7,1,3,5 over the first nine digits, plus the ninth digit
-/// times 5 divided by 10; the tenth digit is (10 - sum mod 10) mod 10.
-pub fn valid_registration_number(text: &str) -> Option<String> {
-    let digits: Vec<u32> = text
-        .chars()
+/// The check digit of the first nine digits of a Korean business registration number: weights
+/// 1,3,7,1,3,7,1,3,5, plus the ninth digit times 5 divided by 10; the digit is
+/// (10 - sum mod 10) mod 10.
+fn check_digit(nine: &[u32]) -> u32 {
+    const WEIGHTS: [u32; 9] = [1, 3, 7, 1, 3, 7, 1, 3, 5];
+    let sum: u32 = nine.iter().zip(WEIGHTS).map(|(d, w)| d * w).sum::<u32>() + nine[8] * 5 / 10;
+    (10 - sum % 10) % 10
+}
+
+fn digits(text: &str) -> Option<Vec<u32>> {
+    text.chars()
         .filter(|c| !matches!(c, '-' | ' '))
         .map(|c| c.to_digit(10))
-        .collect::<Option<Vec<u32>>>()?;
-    if digits.len() != 10 {
-        return None;
-    }
-    const WEIGHTS: [u32; 9] = [1, 3, 7, 1, 3, 7, 1, 3, 5];
-    let mut sum: u32 = digits.iter().zip(WEIGHTS).map(|(d, w)| d * w).sum();
-    sum += digits[8] * 5 / 10;
-    if (10 - sum % 10) % 10 != digits[9] {
-        return None;
-    }
+        .collect()
+}
+
+fn formatted(digits: &[u32]) -> String {
     let s: String = digits
         .iter()
         .filter_map(|d| char::from_digit(*d, 10))
         .collect();
-    Some(format!("{}-{}-{}", &s[0..3], &s[3..5], &s[5..10]))
+    format!("{}-{}-{}", &s[0..3], &s[3..5], &s[5..10])
+}
+
+/// A Korean business registration number as `123-45-67890` when its check digit is right.
+pub fn valid_registration_number(text: &str) -> Option<String> {
+    let digits = digits(text)?;
+    (digits.len() == 10 && check_digit(&digits[..9]) == digits[9]).then(|| formatted(&digits))
+}
+
+/// The registration number (`123-45-67890`) that nine digits make with their check digit.
+pub fn with_check_digit(nine_digits: &str) -> Option<String> {
+    let mut digits = digits(nine_digits)?;
+    if digits.len() != 9 {
+        return None;
+    }
+    digits.push(check_digit(&digits));
+    Some(formatted(&digits))
 }
 
 /// An advertiser.
@@ -406,6 +420,8 @@ mod tests {
                 .filter(|d| valid_registration_number(&format!("{prefix}{d}")).is_some())
                 .collect();
             prop_assert_eq!(valid.len(), 1);
+            let completed = with_check_digit(&prefix).unwrap_or_default();
+            prop_assert_eq!(valid_registration_number(&completed), Some(completed.clone()));
         }
     }
 }

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -98,8 +98,10 @@ impl Default for RollPolicy {
 #[derive(Debug)]
 pub struct EventLog {
     buffer: Arc<Mutex<Vec<LogEvent>>>,
-    sender: Option<SyncSender<Command>>,
-    writer: Option<JoinHandle<()>>,
+    /// Taken by [`EventLog::close`]; the writer ends when it is gone.
+    sender: Mutex<Option<SyncSender<Command>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    closed: AtomicBool,
     dropped: Arc<AtomicU64>,
     written: Arc<AtomicU64>,
     folder: PathBuf,
@@ -126,8 +128,9 @@ impl EventLog {
         };
         Ok(EventLog {
             buffer,
-            sender: Some(sender),
-            writer: Some(writer),
+            sender: Mutex::new(Some(sender)),
+            writer: Mutex::new(Some(writer)),
+            closed: AtomicBool::new(false),
             dropped: Arc::new(AtomicU64::new(0)),
             written,
             folder: folder.to_owned(),
@@ -142,7 +145,7 @@ impl EventLog {
     /// Queues the events of one request together; never blocks on the disk.
     pub fn log_all(&self, events: Vec<LogEvent>) {
         let mut buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
-        if buffer.len() + events.len() > BUFFER_CAPACITY {
+        if buffer.len() + events.len() > BUFFER_CAPACITY || self.closed.load(Ordering::Relaxed) {
             drop(buffer);
             self.dropped
                 .fetch_add(events.len() as u64, Ordering::Relaxed);
@@ -153,7 +156,12 @@ impl EventLog {
 
     /// Closes the current file now (waits until it is in place).
     pub fn roll(&self) {
-        let Some(sender) = &self.sender else { return };
+        let sender = self
+            .sender
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let Some(sender) = sender else { return };
         let (done, wait) = sync_channel(1);
         if sender.send(Command::Roll(done)).is_ok() {
             let _ = wait.recv();
@@ -176,13 +184,29 @@ impl EventLog {
     }
 }
 
-impl Drop for EventLog {
-    /// Closes the channel and waits for the writer to put its last file in place.
-    fn drop(&mut self) {
-        self.sender.take();
-        if let Some(writer) = self.writer.take() {
+impl EventLog {
+    /// Stops taking events, then waits for the writer to put its last file in place (blocks;
+    /// events logged afterwards are counted as dropped).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+        self.sender
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(writer) = writer {
             let _ = writer.join();
         }
+    }
+}
+
+impl Drop for EventLog {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 

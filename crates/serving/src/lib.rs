@@ -38,7 +38,9 @@ mod serve;
 mod sites;
 
 pub use adpool_core::{OrgId, UserId};
-pub use advertisers::{Advertiser, AdvertiserState, SignUp, valid_registration_number};
+pub use advertisers::{
+    Advertiser, AdvertiserState, SignUp, valid_registration_number, with_check_digit,
+};
 pub use attribution::{Conversion, OrderEvent, OrderItem, OrderOutcome, OrderStatus, OrderTime};
 pub use campaigns::{
     AdState, CampaignState, CpcCampaign, NewCpcCampaign, NewProductAd, Placement, ProductAd,
@@ -123,7 +125,7 @@ struct Inner {
     inputs: Mutex<refresh::RankInputs>,
     /// Impressions per (ad, KST date) not yet added to the database.
     pending_impressions: Mutex<HashMap<(i64, adpool_core::BusinessDate), i64>>,
-    event_log: Mutex<Option<EventLog>>,
+    event_log: Option<EventLog>,
     impression_prefix: String,
     impression_seq: AtomicU64,
     counters: Counters,
@@ -177,7 +179,7 @@ impl Serving {
                 sites: ArcSwap::default(),
                 inputs: Mutex::default(),
                 pending_impressions: Mutex::default(),
-                event_log: Mutex::new(event_log),
+                event_log,
                 impression_prefix: hex::encode(prefix),
                 impression_seq: AtomicU64::new(0),
                 counters: Counters::default(),
@@ -219,14 +221,9 @@ impl Serving {
     /// Flushes impressions and closes the event log (at shutdown).
     pub async fn shutdown(&self) -> Result<(), ServingError> {
         self.flush_impressions().await?;
-        let log = self
-            .inner
-            .event_log
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(log) = log {
-            tokio::task::spawn_blocking(move || drop(log))
+        if self.inner.event_log.is_some() {
+            let serving = self.clone();
+            tokio::task::spawn_blocking(move || serving.with_event_log(EventLog::close))
                 .await
                 .map_err(|e| ServingError::EventLog(std::io::Error::other(e)))?;
         }
@@ -271,12 +268,7 @@ impl Serving {
     }
 
     fn with_event_log<T>(&self, f: impl FnOnce(&EventLog) -> T) -> Option<T> {
-        let guard = self
-            .inner
-            .event_log
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        guard.as_ref().map(f)
+        self.inner.event_log.as_ref().map(f)
     }
 
     fn log(&self, event: LogEvent) {

@@ -102,10 +102,7 @@ fn sign_up(name: &str, number: &str) -> SignUp {
 
 /// Nine-digit prefix -> a valid registration number.
 fn registration(prefix: &str) -> String {
-    (0..10)
-        .map(|d| format!("{prefix}{d}"))
-        .find(|n| adpool_serving::valid_registration_number(n).is_some())
-        .unwrap()
+    adpool_serving::with_check_digit(prefix).unwrap()
 }
 
 fn ad(product: &str, category: &str, bid: i64) -> NewProductAd {

@@ -251,17 +251,14 @@ struct MoneyForm {
     idempotency_key: String,
 }
 
+/// A form amount (`10000`, `10,000`, `10,000원`, `-500`) through the one won parser.
 fn parse_won(field: &str, text: &str) -> Result<i64, AppError> {
-    let cleaned: String = text
-        .trim()
-        .trim_end_matches('원')
-        .chars()
-        .filter(|c| *c != ',' && !c.is_whitespace())
-        .collect();
-    cleaned.parse().map_err(|_| AppError::Validation {
-        field: field.into(),
-        message: format!("'{text}' is not an amount in won"),
-    })
+    text.parse::<adpool_core::Won>()
+        .map(adpool_core::Won::get)
+        .map_err(|e| AppError::Validation {
+            field: field.into(),
+            message: e.to_string(),
+        })
 }
 
 async fn top_up(

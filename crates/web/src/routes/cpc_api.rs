@@ -347,8 +347,16 @@ pub(crate) struct DateQuery {
 }
 
 pub(crate) fn day_or_today(state: &AppState, date: Option<&str>) -> Result<BusinessDate, AppError> {
+    day_or(
+        date,
+        BusinessDate::from_utc_millis(state.clock.now_millis()),
+    )
+}
+
+/// A KST day from a query (`YYYY-MM-DD`), `default` when it is absent or empty.
+pub(crate) fn day_or(date: Option<&str>, default: BusinessDate) -> Result<BusinessDate, AppError> {
     match date.map(str::trim).filter(|d| !d.is_empty()) {
-        None => Ok(BusinessDate::from_utc_millis(state.clock.now_millis())),
+        None => Ok(default),
         Some(text) => text.parse().map_err(|_| AppError::Validation {
             field: "date".into(),
             message: format!("'{text}' is not a date (YYYY-MM-DD)"),

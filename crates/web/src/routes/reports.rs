@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use minijinja::context;
 use serde::Deserialize;
 
+use super::cpc_api::day_or;
 use super::{Flash, PageError, back_to};
 use crate::auth::PageCaller;
 use crate::render::page;
@@ -175,18 +176,8 @@ async fn report_page(
     };
     let report = Report::parse(&slug).ok_or(AppError::NotFound)?;
     let today = BusinessDate::from_utc_millis(state.clock.now_millis());
-    let parse_day =
-        |text: &Option<String>, default: BusinessDate| -> Result<BusinessDate, AppError> {
-            match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-                None => Ok(default),
-                Some(t) => t.parse().map_err(|_| AppError::Validation {
-                    field: "from/to".into(),
-                    message: format!("'{t}' is not a date (YYYY-MM-DD)"),
-                }),
-            }
-        };
-    let from = parse_day(&query.from, today.add_days(-13))?;
-    let to = parse_day(&query.to, today)?;
+    let from = day_or(query.from.as_deref(), today.add_days(-13))?;
+    let to = day_or(query.to.as_deref(), today)?;
     let columns = report.columns();
     // Key columns can be filtered (exact match); measures are summed.
     let key_count = match report {
