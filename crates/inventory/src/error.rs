@@ -76,3 +76,12 @@ pub enum InventoryError {
     #[error(transparent)]
     Store(#[from] sqlx::Error),
 }
+
+impl From<adpool_tables::TableError> for InventoryError {
+    fn from(error: adpool_tables::TableError) -> Self {
+        InventoryError::File {
+            file: error.file,
+            message: error.message,
+        }
+    }
+}

@@ -19,8 +19,8 @@ use crate::catalog::{
     CodeTable, ensure_part_platforms, ids_by_code, meta_ids, part_platforms, register_media,
     register_meta,
 };
-use crate::sources::{self, RowSource};
 use crate::{Inventory, InventoryError, OrgId, Progress, ProgressFn, RowError};
+use adpool_tables::{self as sources, RowSource};
 
 /// Errors listed in full; beyond this only the count grows.
 pub const MAX_LISTED_ERRORS: usize = 1000;

@@ -31,7 +31,6 @@ mod forecast_import;
 mod jobs;
 mod proposal;
 mod purchase;
-mod sources;
 mod standard;
 mod types;
 mod unit;

@@ -32,6 +32,7 @@ pub use notifications::{
 };
 pub use queue::{Job, JobFilter, JobState, Jobs, NewJob, Progress};
 pub use scheduler::{Schedule, Scheduler, next_fire_after};
+pub use webhook_post::install_tls_provider;
 pub use worker::{
     BoxFuture, JobContext, JobHandler, JobOutcome, Registry, Worker, WorkerConfig, backoff_millis,
 };

@@ -7,11 +7,23 @@ use crate::JobError;
 
 /// The client webhook deliveries POST with: 10 s timeout, `adpool/<version>` user agent.
 pub(crate) fn client() -> reqwest::Client {
+    install_tls_provider();
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .user_agent(concat!("adpool/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("an HTTP client with default TLS settings")
+}
+
+/// Makes rustls's ring provider the process default (once; later calls do nothing). Every
+/// HTTPS client in adpool (webhooks, object storage, shop APIs) runs on it, so there is one TLS
+/// implementation in the binary and no C crypto library to build.
+pub fn install_tls_provider() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        // Err means another provider was installed first, which serves just as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 /// Sends `request` (a POST to `url`) and turns the answer into the job's outcome: success

@@ -147,10 +147,13 @@ async fn configure_connection(
     match dialect {
         Dialect::Sqlite => {
             // WAL lets readers run beside the one writer; the busy timeout makes a second writer
-            // wait instead of failing; foreign keys are off by default in SQLite.
+            // wait instead of failing; foreign keys are off by default in SQLite. A page cache
+            // of up to 64 MiB per connection (SQLite's default is 2 MiB, allocated as used)
+            // keeps big report upserts from re-reading their pages from the OS.
             sqlx::raw_sql(
                 "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                 PRAGMA busy_timeout = 15000; PRAGMA synchronous = NORMAL;",
+                 PRAGMA busy_timeout = 15000; PRAGMA synchronous = NORMAL; \
+                 PRAGMA cache_size = -65536;",
             )
             .execute(&mut *conn)
             .await?;

@@ -6,6 +6,7 @@
 //! - the migrations of both dialects (`migrations/sqlite`, `migrations/postgres`), embedded in
 //!   the binary and applied by [`Db::migrate`];
 //! - transactions ([`Db::begin`], [`Db::begin_write`]) and savepoints ([`savepoint`]);
+//! - [`bulk::upsert`]: many-row `INSERT ... ON CONFLICT` statements, additive or replacing;
 //! - the [`Dialect`] seam: the few places where SQLite and PostgreSQL really differ;
 //! - [`testing`]: a fresh database per test, on SQLite or, when `ADPOOL_TEST_DATABASE_URL`
 //!   is set, in a fresh PostgreSQL schema.
@@ -26,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bulk;
 mod db;
 mod dialect;
 mod error;

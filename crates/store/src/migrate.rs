@@ -32,6 +32,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(3, "campaigns", "0003_campaigns.sql"),
     migration!(4, "cpc", "0004_cpc.sql"),
     migration!(5, "logs", "0005_logs.sql"),
+    migration!(6, "commerce", "0006_commerce.sql"),
 ];
 
 /// How many migrations this binary carries.

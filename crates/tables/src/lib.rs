@@ -1,24 +1,33 @@
-//! Reading tabular files row by row: CSV streamed from disk, XLSX from its first sheet.
+//! `adpool-tables`: tabular files read row by row, for every importer (forecasts, shop
+//! exports, ...): CSV streamed from disk, XLSX from its first sheet.
 //!
 //! Every cell becomes text the way a person reads it (an Excel date cell becomes
 //! `YYYY-MM-DD`, a whole-number cell `123`), so one validator serves both formats and the same
-//! data in CSV or XLSX imports identically.
+//! data in CSV or XLSX imports identically. It owns no domain rules.
 
 use std::path::Path;
 
 use calamine::{Data, Reader, Xlsx, open_workbook};
 
-use crate::InventoryError;
+/// The file cannot be read at all (missing, wrong format, unreadable header or record).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct TableError {
+    /// The file.
+    pub file: String,
+    /// What is wrong.
+    pub message: String,
+}
 
 /// A source of rows: the header first, then data rows with their spreadsheet row numbers.
-pub(crate) trait RowSource: Send {
+pub trait RowSource: Send {
     /// The header cells.
     fn header(&self) -> &[String];
     /// The next data row as (row number, cells), `None` at the end.
-    fn next_row(&mut self) -> Option<Result<(u64, Vec<String>), InventoryError>>;
+    fn next_row(&mut self) -> Option<Result<(u64, Vec<String>), TableError>>;
 }
 
-pub(crate) struct CsvSource {
+pub struct CsvSource {
     file: String,
     reader: csv::Reader<std::fs::File>,
     header: Vec<String>,
@@ -26,19 +35,20 @@ pub(crate) struct CsvSource {
 }
 
 impl CsvSource {
-    pub(crate) fn open(path: &Path) -> Result<Self, InventoryError> {
+    /// Opens a CSV file; the header is its first record (a UTF-8 byte-order mark is dropped).
+    pub fn open(path: &Path) -> Result<Self, TableError> {
         let file = path.display().to_string();
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .trim(csv::Trim::All)
             .from_path(path)
-            .map_err(|e| InventoryError::File {
+            .map_err(|e| TableError {
                 file: file.clone(),
                 message: e.to_string(),
             })?;
         let header = reader
             .headers()
-            .map_err(|e| InventoryError::File {
+            .map_err(|e| TableError {
                 file: file.clone(),
                 message: format!("cannot read the header: {e}"),
             })?
@@ -59,14 +69,14 @@ impl RowSource for CsvSource {
         &self.header
     }
 
-    fn next_row(&mut self) -> Option<Result<(u64, Vec<String>), InventoryError>> {
+    fn next_row(&mut self) -> Option<Result<(u64, Vec<String>), TableError>> {
         match self.reader.read_record(&mut self.record) {
             Ok(false) => None,
             Ok(true) => {
                 let row = self.record.position().map_or(0, |p| p.line());
                 Some(Ok((row, self.record.iter().map(str::to_owned).collect())))
             }
-            Err(e) => Some(Err(InventoryError::File {
+            Err(e) => Some(Err(TableError {
                 file: self.file.clone(),
                 message: e.to_string(),
             })),
@@ -74,7 +84,7 @@ impl RowSource for CsvSource {
     }
 }
 
-pub(crate) struct XlsxSource {
+pub struct XlsxSource {
     header: Vec<String>,
     rows: std::vec::IntoIter<(u64, Vec<String>)>,
 }
@@ -82,9 +92,9 @@ pub(crate) struct XlsxSource {
 impl XlsxSource {
     /// Reads the first worksheet. XLSX is a zip of XML, so the sheet is read whole; its size is
     /// bounded by Excel's own 1,048,576-row limit. CSV is the streaming format for big files.
-    pub(crate) fn open(path: &Path) -> Result<Self, InventoryError> {
+    pub fn open(path: &Path) -> Result<Self, TableError> {
         let file = path.display().to_string();
-        let fail = |message: String| InventoryError::File {
+        let fail = |message: String| TableError {
             file: file.clone(),
             message,
         };
@@ -117,7 +127,7 @@ impl RowSource for XlsxSource {
         &self.header
     }
 
-    fn next_row(&mut self) -> Option<Result<(u64, Vec<String>), InventoryError>> {
+    fn next_row(&mut self) -> Option<Result<(u64, Vec<String>), TableError>> {
         self.rows.next().map(Ok)
     }
 }
@@ -142,8 +152,8 @@ fn cell_text(cell: &Data) -> String {
     }
 }
 
-/// Opens `path` by its extension.
-pub(crate) fn open(path: &Path) -> Result<Box<dyn RowSource>, InventoryError> {
+/// Opens `path` by its extension (`.csv` or `.xlsx`).
+pub fn open(path: &Path) -> Result<Box<dyn RowSource>, TableError> {
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
@@ -152,9 +162,56 @@ pub(crate) fn open(path: &Path) -> Result<Box<dyn RowSource>, InventoryError> {
     match extension.as_str() {
         "csv" => Ok(Box::new(CsvSource::open(path)?)),
         "xlsx" => Ok(Box::new(XlsxSource::open(path)?)),
-        _ => Err(InventoryError::File {
+        _ => Err(TableError {
             file: path.display().to_string(),
             message: format!("unsupported file type '.{extension}': use .csv or .xlsx"),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test helpers fail loudly
+
+    use super::*;
+
+    fn all_rows(path: &Path) -> (Vec<String>, Vec<(u64, Vec<String>)>) {
+        let mut source = open(path).unwrap();
+        let header = source.header().to_vec();
+        let mut rows = Vec::new();
+        while let Some(row) = source.next_row() {
+            rows.push(row.unwrap());
+        }
+        (header, rows)
+    }
+
+    #[test]
+    fn the_same_table_reads_the_same_from_csv_and_xlsx() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv_path = dir.path().join("t.csv");
+        std::fs::write(&csv_path, "\u{feff}day,qty\n2026-11-20, 3\n2026-11-21,4\n").unwrap();
+        let xlsx_path = dir.path().join("t.xlsx");
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "day").unwrap();
+        sheet.write_string(0, 1, "qty").unwrap();
+        let format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+        for (row, (day, qty)) in [(20u8, 3.0), (21, 4.0)].into_iter().enumerate() {
+            let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 11, day).unwrap();
+            let row = u32::try_from(row).unwrap() + 1;
+            sheet
+                .write_datetime_with_format(row, 0, &date, &format)
+                .unwrap();
+            sheet.write_number(row, 1, qty).unwrap();
+        }
+        book.save(&xlsx_path).unwrap();
+        let (csv_header, csv_rows) = all_rows(&csv_path);
+        let (xlsx_header, xlsx_rows) = all_rows(&xlsx_path);
+        assert_eq!(csv_header, vec!["day", "qty"]);
+        assert_eq!(csv_header, xlsx_header);
+        assert_eq!(csv_rows, xlsx_rows);
+        assert_eq!(csv_rows[1], (3, vec!["2026-11-21".into(), "4".into()]));
+        let error = open(&dir.path().join("t.ods")).err().unwrap();
+        assert!(error.to_string().contains("use .csv or .xlsx"), "{error}");
     }
 }
