@@ -22,12 +22,16 @@ trap 'rm -rf "$scratch"' EXIT
 du -sh "$scratch/logs"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%F)"
 bin="$CARGO_TARGET_DIR/release/adpool"
-export ADPOOL_DATABASE_URL="sqlite://$scratch/bench.db"
-(cd "$scratch" && "$bin" user create --email bench@example.kr --org Bench --role admin --password "benchmark password" >/dev/null)
-(cd "$scratch" && "$bin" logs metadata import --media media.csv --inventory inventory.csv)
-echo "=== adpool logs analyze ==="
-/usr/bin/time -f "adpool: %e s wall, peak RSS %M KB" "$bin" logs analyze --source "$scratch/logs" --batch-size 10
-(cd "$scratch" && "$bin" report export media --format json | "$python" -c "import json,sys; r=json.load(sys.stdin); print('adpool media rows', len(r), 'revenue', sum(round(float(x['revenue'])*1000) for x in r), 'media part', sum(round(float(x['media_revenue'])*1000) for x in r))")
+# adpool twice, each on a fresh database: the default batch of 10 files per transaction, and
+# all 50 files in one transaction.
+for batch in 10 50; do
+  export ADPOOL_DATABASE_URL="sqlite://$scratch/bench-$batch.db"
+  (cd "$scratch" && "$bin" user create --email bench@example.kr --org Bench --role admin --password "benchmark password" >/dev/null)
+  (cd "$scratch" && "$bin" logs metadata import --media media.csv --inventory inventory.csv)
+  echo "=== adpool logs analyze --batch-size $batch ==="
+  /usr/bin/time -f "adpool: %e s wall, peak RSS %M KB" "$bin" logs analyze --source "$scratch/logs" --batch-size "$batch" 2>&1 | grep -v "^unknown"
+  (cd "$scratch" && "$bin" report export media --format json | "$python" -c "import json,sys; r=json.load(sys.stdin); print('adpool media rows', len(r), 'revenue', sum(round(float(x['revenue'])*1000) for x in r), 'media part', sum(round(float(x['media_revenue'])*1000) for x in r))")
+done
 echo "=== DuckDB ==="
 "$python" bench/logs_duckdb.py "$scratch/logs" "$scratch" duckdb
 echo "=== pandas ==="

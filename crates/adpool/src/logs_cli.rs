@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use adpool_core::{SharedClock, SystemClock};
-use adpool_logs::{AnalyzeOptions, Report, Source};
+use adpool_logs::{AnalyzeOptions, Report, S3Settings, Source};
 use adpool_store::Db;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -112,11 +112,11 @@ fn clock() -> SharedClock {
 }
 
 /// Runs a `logs` command.
-pub async fn logs(db: Db, command: LogsCommand) -> anyhow::Result<()> {
+pub async fn logs(db: Db, s3: &S3Settings, command: LogsCommand) -> anyhow::Result<()> {
     match command {
         LogsCommand::Analyze(args) => {
             let org = organization(&db, &args.org).await?;
-            let source = Source::open(&args.source)?;
+            let source = Source::open_with(&args.source, s3)?;
             run_analyze(&db, org, &source, args.batch_size, args.workers).await
         }
         LogsCommand::Metadata {
@@ -145,7 +145,7 @@ pub async fn logs(db: Db, command: LogsCommand) -> anyhow::Result<()> {
             let source = args
                 .source
                 .as_deref()
-                .map(Source::open)
+                .map(|url| Source::open_with(url, s3))
                 .transpose()?
                 .map(|s| s.url);
             let files = adpool_logs::problem_files(&db, org, source.as_deref()).await?;
@@ -163,7 +163,7 @@ pub async fn logs(db: Db, command: LogsCommand) -> anyhow::Result<()> {
         }
         LogsCommand::Retry(args) => {
             let org = organization(&db, &args.org).await?;
-            let source = Source::open(&args.source)?;
+            let source = Source::open_with(&args.source, s3)?;
             let n = adpool_logs::requeue(&db, org, &source.url, &args.keys).await?;
             println!("{n} file(s) queued again");
             run_analyze(&db, org, &source, 10, None).await

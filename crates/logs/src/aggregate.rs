@@ -4,6 +4,7 @@
 //! parts of a file merge by adding, in any order, with the same result.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use adpool_core::{BusinessDate, apportion};
 
@@ -36,14 +37,18 @@ pub struct Metadata {
     pub inventory: HashMap<i64, InventoryInfo>,
 }
 
+/// A hash map with a fast, non-cryptographic hasher: the keys come from log files, and the
+/// analyzer hashes several per event, where SipHash's flood resistance buys nothing.
+pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Ad performance key: date, org, media, inventory, ad, demand.
-pub type AdPerformanceKey = (BusinessDate, i64, String, i64, i64, i64);
+pub type AdPerformanceKey = (BusinessDate, i64, Arc<str>, i64, i64, i64);
 /// Ad request key: date, org, media, inventory, device, app.
-pub type AdRequestKey = (BusinessDate, i64, String, i64, Device, App);
+pub type AdRequestKey = (BusinessDate, i64, Arc<str>, i64, Device, App);
 /// Demand key: date, demand.
 pub type DemandKey = (BusinessDate, i64);
 /// Media key: date, org, media, device.
-pub type MediaKey = (BusinessDate, i64, String, Device);
+pub type MediaKey = (BusinessDate, i64, Arc<str>, Device);
 
 /// Impressions, clicks and revenue.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -82,19 +87,21 @@ pub struct MediaDelivery {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Aggregates {
     /// Ad performance (imp, clk).
-    pub ad_performance: HashMap<AdPerformanceKey, Delivery>,
+    pub ad_performance: FastMap<AdPerformanceKey, Delivery>,
     /// Ad request (req, res, psb).
-    pub ad_request: HashMap<AdRequestKey, Requests>,
+    pub ad_request: FastMap<AdRequestKey, Requests>,
     /// Demand (imp, clk).
-    pub demand: HashMap<DemandKey, Delivery>,
+    pub demand: FastMap<DemandKey, Delivery>,
     /// Media (imp, clk).
-    pub media: HashMap<MediaKey, MediaDelivery>,
+    pub media: FastMap<MediaKey, MediaDelivery>,
     /// Events counted.
     pub events: u64,
     /// Media keys not in metadata (counted as organization 0, share 0).
     pub unknown_media: HashSet<String>,
     /// Inventory ids not in metadata.
     pub unknown_inventory: HashSet<i64>,
+    /// Every media key seen, shared by the rows' keys (one allocation per key, not per event).
+    media_keys: HashSet<Arc<str>, foldhash::fast::RandomState>,
 }
 
 impl Delivery {
@@ -109,12 +116,21 @@ impl Aggregates {
     /// Adds one line.
     pub fn add(&mut self, line: &LogLine, metadata: &Metadata) {
         self.events += 1;
+        let media_key = match self.media_keys.get(line.media_key.as_ref()) {
+            Some(key) => key.clone(),
+            None => {
+                let key: Arc<str> = Arc::from(line.media_key.as_ref());
+                self.media_keys.insert(key.clone());
+                key
+            }
+        };
         let date = BusinessDate::from_utc_millis(line.ts.saturating_mul(1000));
-        let media = match metadata.media.get(&line.media_key) {
+        let media = match metadata.media.get(line.media_key.as_ref()) {
             Some(info) => *info,
             None => {
-                if !self.unknown_media.contains(&line.media_key) {
-                    self.unknown_media.insert(line.media_key.clone());
+                if !self.unknown_media.contains(line.media_key.as_ref()) {
+                    self.unknown_media
+                        .insert(line.media_key.clone().into_owned());
                 }
                 MediaInfo {
                     org_id: 0,
@@ -137,7 +153,7 @@ impl Aggregates {
                     .entry((
                         date,
                         media.org_id,
-                        line.media_key.clone(),
+                        media_key,
                         line.inventory_id,
                         device,
                         line.app,
@@ -159,7 +175,7 @@ impl Aggregates {
                     .entry((
                         date,
                         media.org_id,
-                        line.media_key.clone(),
+                        media_key.clone(),
                         line.inventory_id,
                         line.ad_id,
                         line.demand_id,
@@ -173,7 +189,7 @@ impl Aggregates {
                 let (media_part, agency_part) = split_revenue(line.revenue_milli, media.share_bp);
                 let row = self
                     .media
-                    .entry((date, media.org_id, line.media_key.clone(), device))
+                    .entry((date, media.org_id, media_key, device))
                     .or_default();
                 row.delivery.add(delivery);
                 row.media_revenue_milli += media_part;
@@ -184,6 +200,11 @@ impl Aggregates {
 
     /// Adds another set of aggregates to this one.
     pub fn merge(&mut self, other: Aggregates) {
+        if self.events == 0 {
+            // Nothing was added here yet (`add` counts every line): take the other whole.
+            *self = other;
+            return;
+        }
         self.events += other.events;
         for (k, v) in other.ad_performance {
             self.ad_performance.entry(k).or_default().add(v);
@@ -205,6 +226,7 @@ impl Aggregates {
         }
         self.unknown_media.extend(other.unknown_media);
         self.unknown_inventory.extend(other.unknown_inventory);
+        self.media_keys.extend(other.media_keys);
     }
 }
 
@@ -320,7 +342,7 @@ mod tests {
                 let ev = ["req", "res", "psb", "imp", "clk"][*ev as usize];
                 let mid = ["m-1", "m-2", "x"][*media as usize];
                 let text = format!(r#"{{"ts":{},"ev":"{ev}","mid":"{mid}","ads":[{{"aid":501,"_god":{ad},"did":{ad}}}],"rev":{}.{:03}}}"#, 1_763_650_800 + ts, rev / 1000, rev % 1000);
-                parse_line(&text).unwrap_or_else(|e| panic!("{e}"))
+                parse_line(&text).map(LogLine::into_owned).unwrap_or_else(|e| panic!("{e}"))
             }).collect();
             let mut whole = Aggregates::default();
             for l in &parsed { whole.add(l, &meta); }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use adpool_core::{OrgId, SharedClock};
 use adpool_store::{Db, Dialect};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectStore, ObjectStoreExt};
 
 use crate::aggregate::Aggregates;
@@ -24,7 +24,38 @@ const LEASE_MS: i64 = 120_000;
 /// Reads of one object before it is marked failed.
 const READ_ATTEMPTS: u32 = 4;
 
-/// A log source: a local folder (`/path`, `file:///path`) or, later, an S3 bucket.
+/// Where S3 sources connect and with which credentials. Every field left empty falls back to
+/// the usual AWS environment variables (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), then to AWS's defaults.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct S3Settings {
+    /// `https://s3.ap-northeast-2.amazonaws.com`, `http://127.0.0.1:9000` (http is allowed only
+    /// when the endpoint says so), ...
+    pub endpoint: Option<String>,
+    /// `ap-northeast-2`, ...
+    pub region: Option<String>,
+    /// The access key id.
+    pub access_key_id: Option<String>,
+    /// The secret access key (never shown by `Debug`).
+    pub secret_access_key: Option<String>,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "(set)"),
+            )
+            .finish()
+    }
+}
+
+/// A log source: a local folder (`/path`, `file:///path`) or an S3-compatible bucket
+/// (`s3://bucket/prefix`).
 #[derive(Debug, Clone)]
 pub struct Source {
     /// The URL as given, normalised (the registry's key).
@@ -33,18 +64,20 @@ pub struct Source {
 }
 
 impl Source {
-    /// Opens a source URL.
+    /// Opens a folder, or a bucket with the AWS environment variables' settings.
     pub fn open(url: &str) -> Result<Source, LogsError> {
+        Source::open_with(url, &S3Settings::default())
+    }
+
+    /// Opens a source URL; `s3` settings apply to `s3://` URLs.
+    pub fn open_with(url: &str, s3: &S3Settings) -> Result<Source, LogsError> {
         let trimmed = url.trim();
         let error = |message: String| LogsError::Source {
             source_url: trimmed.to_owned(),
             message,
         };
-        if trimmed.starts_with("s3://") {
-            return Err(error(
-                "S3 sources are not available in this build yet; copy the objects to a folder"
-                    .into(),
-            ));
+        if let Some(rest) = trimmed.strip_prefix("s3://") {
+            return open_bucket(rest, s3).map_err(error);
         }
         let path = match trimmed.strip_prefix("file://") {
             Some(rest) => std::path::PathBuf::from(rest),
@@ -85,7 +118,7 @@ impl Source {
             .await
             .map_err(|e| LogsError::Source {
                 source_url: self.url.clone(),
-                message: format!("listing failed: {e}"),
+                message: format!("listing failed: {e}{}", storage_hint(&e.to_string())),
             })?;
         listed.retain(|l| {
             !l.key
@@ -120,6 +153,70 @@ impl Source {
             }
         }
         Err(format!("{key}: {last} (after {READ_ATTEMPTS} attempts)"))
+    }
+}
+
+/// `bucket/prefix` (after `s3://`) as a source whose keys are relative to the prefix. Path-style
+/// requests, so S3-compatible servers (MinIO, Ceph, s3s) work as well as AWS.
+fn open_bucket(rest: &str, s3: &S3Settings) -> Result<Source, String> {
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let prefix = prefix.trim_matches('/');
+    if bucket.is_empty() {
+        return Err("no bucket: write s3://bucket/prefix".into());
+    }
+    adpool_jobs::install_tls_provider();
+    let mut builder = object_store::aws::AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_virtual_hosted_style_request(false)
+        // The analyzer retries reads itself; the client only rides out short blips.
+        .with_retry(object_store::RetryConfig {
+            backoff: object_store::BackoffConfig::default(),
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(30),
+        });
+    if let Some(endpoint) = s3.endpoint.as_deref().filter(|e| !e.is_empty()) {
+        builder = builder
+            .with_endpoint(endpoint)
+            .with_allow_http(endpoint.starts_with("http://"));
+    } else if std::env::var("AWS_ENDPOINT_URL")
+        .or_else(|_| std::env::var("AWS_ENDPOINT"))
+        .is_ok_and(|e| e.starts_with("http://"))
+    {
+        builder = builder.with_allow_http(true);
+    }
+    if let Some(region) = s3.region.as_deref().filter(|r| !r.is_empty()) {
+        builder = builder.with_region(region);
+    }
+    if let Some(key) = s3.access_key_id.as_deref().filter(|k| !k.is_empty()) {
+        builder = builder.with_access_key_id(key);
+    }
+    if let Some(secret) = s3.secret_access_key.as_deref().filter(|k| !k.is_empty()) {
+        builder = builder.with_secret_access_key(secret);
+    }
+    let bucket_store = builder.build().map_err(|e| e.to_string())?;
+    let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+        Arc::new(bucket_store)
+    } else {
+        Arc::new(object_store::prefix::PrefixStore::new(bucket_store, prefix))
+    };
+    let url = if prefix.is_empty() {
+        format!("s3://{bucket}")
+    } else {
+        format!("s3://{bucket}/{prefix}")
+    };
+    Ok(Source { url, store })
+}
+
+/// What to check, for the storage errors people meet first.
+fn storage_hint(message: &str) -> &'static str {
+    if message.contains("403") || message.contains("SignatureDoesNotMatch") {
+        " (check the access key and secret: s3_access_key_id / s3_secret_access_key or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
+    } else if message.contains("NoSuchBucket") || message.contains("404") {
+        " (check the bucket name and the endpoint)"
+    } else if message.contains("error sending request") || message.contains("onnect") {
+        " (is the endpoint reachable? s3_endpoint or AWS_ENDPOINT_URL)"
+    } else {
+        ""
     }
 }
 
@@ -284,45 +381,40 @@ async fn run(
         let batch = &batch;
         let mut outcomes: Vec<(String, FileOutcome)> = Vec::with_capacity(batch.len());
         let mut merged = Aggregates::default();
-        for group in batch.chunks(options.workers.max(1)) {
-            let tasks: Vec<_> = group
-                .iter()
-                .map(|file| {
-                    let (source, metadata, key) =
-                        (source.clone(), metadata.clone(), file.key.clone());
-                    tokio::spawn(async move {
-                        let outcome = match source.read(&key).await {
-                            Err(error) => Err(FileOutcome::Failed(error)),
-                            Ok(bytes) => {
-                                let compression =
-                                    Compression::of_key(&key).unwrap_or(Compression::None);
-                                tokio::task::spawn_blocking(move || {
-                                    aggregate_object(&bytes, compression, &metadata)
-                                })
-                                .await
-                                .map_err(|e| FileOutcome::Failed(format!("worker failed: {e}")))
-                                .and_then(|r| {
-                                    r.map_err(|e| FileOutcome::Quarantined(e.line, e.reason))
-                                })
-                            }
-                        };
-                        (key, outcome)
-                    })
-                })
-                .collect();
-            for task in tasks {
-                let (key, outcome) = task.await.map_err(|e| LogsError::Source {
-                    source_url: source.url.clone(),
-                    message: format!("worker failed: {e}"),
-                })?;
-                match outcome {
-                    Ok(aggregates) => {
-                        let events = aggregates.events;
-                        merged.merge(aggregates);
-                        outcomes.push((key, FileOutcome::Done(events)));
+        // `workers` files in flight at once; the next starts as soon as one finishes.
+        let keys: Vec<String> = batch.iter().map(|file| file.key.clone()).collect();
+        let (shared_source, shared_metadata) = (source.clone(), metadata.clone());
+        let mut results = futures::stream::iter(keys.into_iter().map(move |key| {
+            let (source, metadata) = (shared_source.clone(), shared_metadata.clone());
+            tokio::spawn(async move {
+                let outcome = match source.read(&key).await {
+                    Err(error) => Err(FileOutcome::Failed(error)),
+                    Ok(bytes) => {
+                        let compression = Compression::of_key(&key).unwrap_or(Compression::None);
+                        tokio::task::spawn_blocking(move || {
+                            aggregate_object(&bytes, compression, &metadata)
+                        })
+                        .await
+                        .map_err(|e| FileOutcome::Failed(format!("worker failed: {e}")))
+                        .and_then(|r| r.map_err(|e| FileOutcome::Quarantined(e.line, e.reason)))
                     }
-                    Err(outcome) => outcomes.push((key, outcome)),
+                };
+                (key, outcome)
+            })
+        }))
+        .buffered(options.workers.max(1));
+        while let Some(task) = results.next().await {
+            let (key, outcome) = task.map_err(|e| LogsError::Source {
+                source_url: source.url.clone(),
+                message: format!("worker failed: {e}"),
+            })?;
+            match outcome {
+                Ok(aggregates) => {
+                    let events = aggregates.events;
+                    merged.merge(aggregates);
+                    outcomes.push((key, FileOutcome::Done(events)));
                 }
+                Err(outcome) => outcomes.push((key, outcome)),
             }
         }
         summary.events += merged.events;

@@ -2,27 +2,48 @@
 //! adpool's own CPC event log every 10 minutes, for one.
 
 use adpool_core::SharedClock;
-use adpool_jobs::{BoxFuture, JobContext, JobError, JobHandler};
+use adpool_core::{OrgId, UserId};
+use adpool_jobs::{BoxFuture, JobContext, JobError, JobHandler, NewJob};
 use adpool_store::Db;
 use serde_json::{Value, json};
 
-use crate::{AnalyzeOptions, LogsError, Source, analyze};
+use crate::{AnalyzeOptions, LogsError, S3Settings, Source, analyze};
 
 /// The job kind; payload `{"source": URL, "optional": bool}` (optional: a folder that does not
 /// exist yet means nothing to do).
 pub const ANALYZE_JOB: &str = "logs.analyze";
+
+/// An [`ANALYZE_JOB`] for `source_url` (a normalised [`Source::url`]) of `org`, asked for by
+/// `user` (notified when it ends).
+pub fn analyze_job(source_url: &str, org: OrgId, user: Option<UserId>) -> NewJob {
+    let mut job = NewJob::new(ANALYZE_JOB, json!({ "source": source_url }))
+        .for_org(org)
+        .max_attempts(3);
+    job.created_by = user;
+    job
+}
+
+/// The name of the hourly schedule that keeps `source_url` of `org` analyzed.
+pub fn schedule_name(org: OrgId, source_url: &str) -> String {
+    // FNV-1a: a short name that stays the same across builds and Rust versions.
+    let hash = source_url.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("logs.source.org-{}.{hash:016x}", org.get())
+}
 
 /// Runs [`ANALYZE_JOB`].
 #[derive(Debug, Clone)]
 pub struct AnalyzeHandler {
     db: Db,
     clock: SharedClock,
+    s3: S3Settings,
 }
 
 impl AnalyzeHandler {
-    /// A handler on `db`.
-    pub fn new(db: Db, clock: SharedClock) -> Self {
-        AnalyzeHandler { db, clock }
+    /// A handler on `db`; `s3` settings open `s3://` sources.
+    pub fn new(db: Db, clock: SharedClock, s3: S3Settings) -> Self {
+        AnalyzeHandler { db, clock, s3 }
     }
 }
 
@@ -37,7 +58,7 @@ impl JobHandler for AnalyzeHandler {
                 .as_str()
                 .ok_or_else(|| JobError::permanent("payload has no source"))?;
             let optional = ctx.job.payload["optional"].as_bool().unwrap_or(false);
-            let source = match Source::open(url) {
+            let source = match Source::open_with(url, &self.s3) {
                 Ok(source) => source,
                 Err(_) if optional => {
                     return Ok(Some(

@@ -19,10 +19,10 @@ pub mod reports;
 pub mod store;
 
 pub use aggregate::{Aggregates, InventoryInfo, MediaInfo, Metadata, split_revenue};
-pub use analyzer::{AnalyzeOptions, AnalyzeSummary, Source, analyze};
+pub use analyzer::{AnalyzeOptions, AnalyzeSummary, S3Settings, Source, analyze};
 pub use decode::{Compression, LineError, for_each_line};
 pub use error::LogsError;
-pub use jobs::{ANALYZE_JOB, AnalyzeHandler};
+pub use jobs::{ANALYZE_JOB, AnalyzeHandler, analyze_job, schedule_name};
 pub use line::{App, Device, EventKind, LogLine, parse_line};
 pub use reports::{Cell, Report, format_milli, rows, to_csv, to_json, to_xlsx};
 pub use store::{

@@ -103,15 +103,16 @@ impl App {
     }
 }
 
-/// A parsed line, ready to aggregate.
+/// A parsed line, ready to aggregate. It borrows its media key from the line's text when it
+/// can (no allocation per line).
 #[derive(Debug, Clone, PartialEq)]
-pub struct LogLine {
+pub struct LogLine<'a> {
     /// Unix seconds (UTC).
     pub ts: i64,
     /// Kind.
     pub kind: EventKind,
     /// Media key.
-    pub media_key: String,
+    pub media_key: std::borrow::Cow<'a, str>,
     /// Inventory (ad-unit) id.
     pub inventory_id: i64,
     /// Ad id.
@@ -126,6 +127,16 @@ pub struct LogLine {
     pub revenue_milli: i64,
 }
 
+impl LogLine<'_> {
+    /// The same line, owning its media key.
+    pub fn into_owned(self) -> LogLine<'static> {
+        LogLine {
+            media_key: std::borrow::Cow::Owned(self.media_key.into_owned()),
+            ..self
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct RawLine<'a> {
     ts: Option<serde_json::Number>,
@@ -133,7 +144,7 @@ struct RawLine<'a> {
     ev: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow)]
     mid: Option<std::borrow::Cow<'a, str>>,
-    ads: Option<Vec<RawAd>>,
+    ads: Option<FirstAd>,
     #[serde(borrow)]
     dev: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow)]
@@ -147,6 +158,31 @@ struct RawAd {
     #[serde(rename = "_god")]
     god: Option<serde_json::Number>,
     did: Option<serde_json::Number>,
+}
+
+/// The first element of `ads` (the rest are read and dropped, without a list in memory).
+#[derive(Default)]
+struct FirstAd(RawAd);
+
+impl<'de> Deserialize<'de> for FirstAd {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = FirstAd;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of ads")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<FirstAd, A::Error> {
+                let first = seq.next_element::<RawAd>()?.unwrap_or_default();
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(FirstAd(first))
+            }
+        }
+        deserializer.deserialize_seq(Visitor)
+    }
 }
 
 fn whole(field: &str, number: Option<&serde_json::Number>) -> Result<i64, String> {
@@ -181,7 +217,7 @@ pub fn revenue_milli(rev: &serde_json::Number) -> Result<i64, String> {
 }
 
 /// Parses one line.
-pub fn parse_line(text: &str) -> Result<LogLine, String> {
+pub fn parse_line(text: &str) -> Result<LogLine<'_>, String> {
     let raw: RawLine<'_> = serde_json::from_str(text).map_err(|e| diagnose(text, &e))?;
     let ts = raw
         .ts
@@ -198,11 +234,8 @@ pub fn parse_line(text: &str) -> Result<LogLine, String> {
         Some(other) => return Err(format!("ev '{other}' is not req, res, psb, imp or clk")),
         None => return Err("ev is missing".into()),
     };
-    let media_key = raw.mid.ok_or("mid is missing")?.into_owned();
-    let first = raw
-        .ads
-        .and_then(|ads| ads.into_iter().next())
-        .unwrap_or_default();
+    let media_key = raw.mid.ok_or("mid is missing")?;
+    let first = raw.ads.unwrap_or_default().0;
     Ok(LogLine {
         ts,
         kind,
@@ -282,8 +315,8 @@ mod tests {
     #[test]
     fn missing_and_empty_parts_count_as_zero_or_unknown() {
         for ads in ["", r#","ads":null"#, r#","ads":[]"#, r#","ads":[{}]"#] {
-            let line = parse_line(&format!(r#"{{"ts":1,"ev":"req","mid":"m"{ads}}}"#))
-                .unwrap_or_else(|e| panic!("{ads}: {e}"));
+            let text = format!(r#"{{"ts":1,"ev":"req","mid":"m"{ads}}}"#);
+            let line = parse_line(&text).unwrap_or_else(|e| panic!("{ads}: {e}"));
             assert_eq!(
                 (
                     line.inventory_id,

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use adpool_core::OrgId;
+use adpool_store::bulk::{self, Cell, OnConflict};
 use adpool_store::{Db, DbTx, Dialect};
 use sqlx::Row;
 
@@ -385,68 +386,12 @@ pub async fn commit_batch_in(
     Ok(())
 }
 
-enum Value<'a> {
-    Int(i64),
-    Text(&'a str),
-}
-
-/// `INSERT ... ON CONFLICT (keys) DO UPDATE SET m = table.m + excluded.m`, many rows per
-/// statement.
-async fn upsert(
-    tx: &mut DbTx,
-    dialect: Dialect,
-    table: &str,
-    keys: &[&str],
-    measures: &[&str],
-    rows: &[Vec<Value<'_>>],
-) -> Result<(), sqlx::Error> {
-    let width = keys.len() + measures.len();
-    // Full chunks share one cached prepared statement.
-    let per_statement = (30_000 / width).clamp(1, 500);
-    let columns: Vec<&str> = keys.iter().chain(measures).copied().collect();
-    let updates: Vec<String> = measures
-        .iter()
-        .map(|m| format!("{m} = {table}.{m} + excluded.{m}"))
-        .collect();
-    for chunk in rows.chunks(per_statement) {
-        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-        let mut n = 0;
-        for (i, _) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            for c in 0..width {
-                if c > 0 {
-                    sql.push(',');
-                }
-                n += 1;
-                // Positional `?` on SQLite: its `$N` parameters are looked up by name, once per
-                // bind, which made big statements quadratic.
-                match dialect {
-                    Dialect::Sqlite => sql.push('?'),
-                    Dialect::Postgres => sql.push_str(&format!("${n}")),
-                }
-            }
-            sql.push(')');
-        }
-        sql.push_str(&format!(
-            " ON CONFLICT ({}) DO UPDATE SET {}",
-            keys.join(", "),
-            updates.join(", ")
-        ));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for row in chunk {
-            for value in row {
-                query = match value {
-                    Value::Int(v) => query.bind(*v),
-                    Value::Text(v) => query.bind(*v),
-                };
-            }
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
+/// A map's entries in key order: rows inserted in (nearly) primary-key order touch each B-tree
+/// page once, where hash order would hop between pages.
+fn sorted<K: Ord, V, S>(map: &HashMap<K, V, S>) -> Vec<(&K, &V)> {
+    let mut entries: Vec<(&K, &V)> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    entries
 }
 
 async fn upsert_aggregates(
@@ -456,35 +401,34 @@ async fn upsert_aggregates(
     a: &Aggregates,
 ) -> Result<(), sqlx::Error> {
     let org = org.get();
-    let dates: HashMap<adpool_core::BusinessDate, String> = a
-        .ad_performance
+    // The few distinct days, formatted once (not once per row).
+    let days: std::collections::BTreeSet<adpool_core::BusinessDate> = a
+        .demand
         .keys()
         .map(|k| k.0)
         .chain(a.ad_request.keys().map(|k| k.0))
-        .chain(a.demand.keys().map(|k| k.0))
-        .chain(a.media.keys().map(|k| k.0))
-        .map(|d| (d, d.to_string()))
         .collect();
+    let dates: HashMap<adpool_core::BusinessDate, String> =
+        days.into_iter().map(|d| (d, d.to_string())).collect();
     let date = |d: &adpool_core::BusinessDate| dates.get(d).map_or("", String::as_str);
-    let rows: Vec<Vec<Value<'_>>> = a
-        .ad_performance
-        .iter()
+    let rows: Vec<Vec<Cell<'_>>> = sorted(&a.ad_performance)
+        .into_iter()
         .map(|((d, mo, mk, inv, ad, dem), v)| {
             vec![
-                Value::Int(org),
-                Value::Text(date(d)),
-                Value::Int(*mo),
-                Value::Text(mk),
-                Value::Int(*inv),
-                Value::Int(*ad),
-                Value::Int(*dem),
-                Value::Int(v.impressions),
-                Value::Int(v.clicks),
-                Value::Int(v.revenue_milli),
+                Cell::Int(org),
+                Cell::Text(date(d)),
+                Cell::Int(*mo),
+                Cell::Text(mk),
+                Cell::Int(*inv),
+                Cell::Int(*ad),
+                Cell::Int(*dem),
+                Cell::Int(v.impressions),
+                Cell::Int(v.clicks),
+                Cell::Int(v.revenue_milli),
             ]
         })
         .collect();
-    upsert(
+    bulk::upsert(
         tx,
         dialect,
         "report_ad_performance",
@@ -499,27 +443,27 @@ async fn upsert_aggregates(
         ],
         &["impressions", "clicks", "revenue_milli"],
         &rows,
+        OnConflict::Add,
     )
     .await?;
-    let rows: Vec<Vec<Value<'_>>> = a
-        .ad_request
-        .iter()
+    let rows: Vec<Vec<Cell<'_>>> = sorted(&a.ad_request)
+        .into_iter()
         .map(|((d, mo, mk, inv, dev, app), v)| {
             vec![
-                Value::Int(org),
-                Value::Text(date(d)),
-                Value::Int(*mo),
-                Value::Text(mk),
-                Value::Int(*inv),
-                Value::Text(dev.as_str()),
-                Value::Text(app.as_str()),
-                Value::Int(v.xreq),
-                Value::Int(v.xres),
-                Value::Int(v.xpsb),
+                Cell::Int(org),
+                Cell::Text(date(d)),
+                Cell::Int(*mo),
+                Cell::Text(mk),
+                Cell::Int(*inv),
+                Cell::Text(dev.as_str()),
+                Cell::Text(app.as_str()),
+                Cell::Int(v.xreq),
+                Cell::Int(v.xres),
+                Cell::Int(v.xpsb),
             ]
         })
         .collect();
-    upsert(
+    bulk::upsert(
         tx,
         dialect,
         "report_ad_request",
@@ -534,50 +478,50 @@ async fn upsert_aggregates(
         ],
         &["xreq", "xres", "xpsb"],
         &rows,
+        OnConflict::Add,
     )
     .await?;
-    let rows: Vec<Vec<Value<'_>>> = a
-        .demand
-        .iter()
+    let rows: Vec<Vec<Cell<'_>>> = sorted(&a.demand)
+        .into_iter()
         .map(|((d, dem), v)| {
             vec![
-                Value::Int(org),
-                Value::Text(date(d)),
-                Value::Int(*dem),
-                Value::Int(v.impressions),
-                Value::Int(v.clicks),
-                Value::Int(v.revenue_milli),
+                Cell::Int(org),
+                Cell::Text(date(d)),
+                Cell::Int(*dem),
+                Cell::Int(v.impressions),
+                Cell::Int(v.clicks),
+                Cell::Int(v.revenue_milli),
             ]
         })
         .collect();
-    upsert(
+    bulk::upsert(
         tx,
         dialect,
         "report_demand",
         &["org_id", "date", "demand_id"],
         &["impressions", "clicks", "revenue_milli"],
         &rows,
+        OnConflict::Add,
     )
     .await?;
-    let rows: Vec<Vec<Value<'_>>> = a
-        .media
-        .iter()
+    let rows: Vec<Vec<Cell<'_>>> = sorted(&a.media)
+        .into_iter()
         .map(|((d, mo, mk, dev), v)| {
             vec![
-                Value::Int(org),
-                Value::Text(date(d)),
-                Value::Int(*mo),
-                Value::Text(mk),
-                Value::Text(dev.as_str()),
-                Value::Int(v.delivery.impressions),
-                Value::Int(v.delivery.clicks),
-                Value::Int(v.delivery.revenue_milli),
-                Value::Int(v.agency_revenue_milli),
-                Value::Int(v.media_revenue_milli),
+                Cell::Int(org),
+                Cell::Text(date(d)),
+                Cell::Int(*mo),
+                Cell::Text(mk),
+                Cell::Text(dev.as_str()),
+                Cell::Int(v.delivery.impressions),
+                Cell::Int(v.delivery.clicks),
+                Cell::Int(v.delivery.revenue_milli),
+                Cell::Int(v.agency_revenue_milli),
+                Cell::Int(v.media_revenue_milli),
             ]
         })
         .collect();
-    upsert(
+    bulk::upsert(
         tx,
         dialect,
         "report_media",
@@ -590,6 +534,7 @@ async fn upsert_aggregates(
             "media_revenue_milli",
         ],
         &rows,
+        OnConflict::Add,
     )
     .await?;
     Ok(())

@@ -15,7 +15,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::cpc_api::day_or;
-use super::{Flash, PageError, back_to};
+use super::{Flash, PageError, back_to, see_other};
 use crate::auth::PageCaller;
 use crate::render::page;
 use crate::{AppError, AppState, Lang};
@@ -27,6 +27,8 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/reports", get(overview))
         .route("/reports/metadata", post(save_metadata))
+        .route("/reports/sources/analyze", post(analyze_source))
+        .route("/reports/sources/retry", post(retry_source))
         .route("/reports/{report}", get(report_page))
 }
 
@@ -36,6 +38,7 @@ async fn overview(
     lang: Lang,
     Query(flash): Query<Flash>,
 ) -> Result<Response, PageError> {
+    caller.require_staff()?;
     let org = caller.org();
     let counts = adpool_logs::file_counts(&state.db, org).await?;
     let mut sources: BTreeMap<String, BTreeMap<String, (i64, i64)>> = BTreeMap::new();
@@ -87,6 +90,104 @@ async fn overview(
             .await?
             .into_response(),
     )
+}
+
+#[derive(Debug, Deserialize)]
+struct SourceForm {
+    source: String,
+    /// Present when "analyze every hour" is ticked.
+    #[serde(default)]
+    hourly: Option<String>,
+}
+
+/// Analyzes a source now in a background job (its page shows the progress), and with "every
+/// hour" ticked keeps it analyzed by a schedule. A source the organization has not analyzed
+/// before (a new folder or bucket the server will read) needs an admin; any operator may run a
+/// known one again.
+async fn analyze_source(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Form(form): Form<SourceForm>,
+) -> Result<Response, PageError> {
+    caller.require_operator()?;
+    let org = caller.org();
+    // Opening checks the URL (and that a folder exists) and gives its normalised form; S3
+    // credentials are the job's, from the server's configuration.
+    let source = match adpool_logs::Source::open(&form.source) {
+        Ok(source) => source,
+        Err(error) => {
+            return back_to(
+                "/reports",
+                Err::<(), _>(AppError::Validation {
+                    field: "source".into(),
+                    message: error.to_string(),
+                }),
+                |()| String::new(),
+            );
+        }
+    };
+    let known = adpool_logs::file_counts(&state.db, org)
+        .await?
+        .iter()
+        .any(|(url, ..)| *url == source.url);
+    if !known {
+        caller.require_admin()?;
+    }
+    if form.hourly.is_some() {
+        state
+            .scheduler
+            .ensure(
+                &adpool_logs::schedule_name(org, &source.url),
+                "0 * * * *",
+                adpool_logs::ANALYZE_JOB,
+                serde_json::json!({ "source": source.url }),
+                Some(org),
+            )
+            .await
+            .map_err(AppError::from)?;
+    }
+    start_analysis(&state, &caller, &source.url).await
+}
+
+/// Puts a source's failed and quarantined files back in the queue and analyzes it.
+async fn retry_source(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    Form(form): Form<SourceForm>,
+) -> Result<Response, PageError> {
+    caller.require_operator()?;
+    let org = caller.org();
+    let requeued = adpool_logs::requeue(&state.db, org, &form.source, &[]).await?;
+    if requeued == 0 {
+        return back_to(
+            "/reports",
+            Err::<(), _>(AppError::Conflict(format!(
+                "{} has no failed or quarantined files",
+                form.source
+            ))),
+            |()| String::new(),
+        );
+    }
+    start_analysis(&state, &caller, &form.source).await
+}
+
+/// Enqueues a `logs.analyze` job for `source_url`, wakes the worker and opens the job's page.
+async fn start_analysis(
+    state: &AppState,
+    caller: &crate::Caller,
+    source_url: &str,
+) -> Result<Response, PageError> {
+    let id = state
+        .jobs
+        .enqueue(adpool_logs::analyze_job(
+            source_url,
+            caller.org(),
+            Some(caller.user.id),
+        ))
+        .await
+        .map_err(AppError::from)?;
+    state.worker_wake.notify_one();
+    Ok(see_other(&format!("/jobs/{id}")))
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,6 +271,7 @@ async fn report_page(
     Path(slug): Path<String>,
     Query(query): Query<ReportQuery>,
 ) -> Result<Response, PageError> {
+    caller.require_staff()?;
     let (slug, extension) = match slug.rsplit_once('.') {
         Some((s, e)) if e == "csv" || e == "xlsx" => (s.to_owned(), Some(e.to_owned())),
         _ => (slug, None),
