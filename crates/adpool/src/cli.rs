@@ -86,6 +86,11 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::ads_cli::AdsCommand,
     },
+    /// Shop data: stores, Ably export imports, sales.
+    Shop {
+        #[command(subcommand)]
+        command: crate::shop_cli::ShopCommand,
+    },
 }
 
 /// `adpool report` subcommands.
@@ -200,7 +205,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Logs { command } => {
             let db = server::open_database(&config.database_url).await?;
-            crate::logs_cli::logs(db, command).await
+            crate::logs_cli::logs(db, &config.s3, command).await
         }
         Command::Report {
             command: ReportCommand::Export(args),
@@ -211,6 +216,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ads { command } => {
             let db = server::open_database(&config.database_url).await?;
             crate::ads_cli::ads(db, command).await
+        }
+        Command::Shop { command } => {
+            let db = server::open_database(&config.database_url).await?;
+            crate::shop_cli::shop(db, &config, command).await
         }
         Command::User {
             command: UserCommand::Create(args),

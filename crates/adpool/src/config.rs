@@ -30,6 +30,24 @@ pub struct Config {
     pub cpc_duplicate_click_window_secs: u64,
     /// How long a click URL stays valid, in seconds.
     pub cpc_click_token_ttl_secs: u64,
+    /// Endpoint, region and credentials of `s3://` log sources (keys `s3_endpoint`,
+    /// `s3_region`, `s3_access_key_id`, `s3_secret_access_key`); what is unset comes from the
+    /// AWS environment variables.
+    pub s3: adpool_logs::S3Settings,
+    /// The key shop credentials are sealed with: 64 hex characters (`commerce_key`,
+    /// `ADPOOL_COMMERCE_KEY`; every process of a deployment needs the same one). When unset, the
+    /// key in `commerce_key_file` is used, created on first use with mode 0600.
+    pub commerce_key: Option<String>,
+    /// Where the generated commerce key lives when `commerce_key` is unset.
+    pub commerce_key_file: String,
+    /// Cafe24's Admin API base URL; `{mall_id}` is replaced per store.
+    pub cafe24_base_url: String,
+    /// Naver Commerce API base URL.
+    pub naver_base_url: String,
+    /// When every store with an API syncs (cron in KST).
+    pub shop_sync_cron: String,
+    /// Stores synced at once (each also needs a worker slot: see `worker_concurrency`).
+    pub shop_sync_concurrency: usize,
 }
 
 impl Default for Config {
@@ -45,6 +63,13 @@ impl Default for Config {
             cpc_reserve_price: 70,
             cpc_duplicate_click_window_secs: 600,
             cpc_click_token_ttl_secs: 1800,
+            s3: adpool_logs::S3Settings::default(),
+            commerce_key: None,
+            commerce_key_file: "./adpool-data/commerce.key".to_owned(),
+            cafe24_base_url: "https://{mall_id}.cafe24api.com".to_owned(),
+            naver_base_url: "https://api.commerce.naver.com".to_owned(),
+            shop_sync_cron: "0 8 * * *".to_owned(),
+            shop_sync_concurrency: 20,
         }
     }
 }
@@ -63,6 +88,16 @@ struct ConfigFile {
     cpc_reserve_price: Option<i64>,
     cpc_duplicate_click_window_secs: Option<u64>,
     cpc_click_token_ttl_secs: Option<u64>,
+    s3_endpoint: Option<String>,
+    s3_region: Option<String>,
+    s3_access_key_id: Option<String>,
+    s3_secret_access_key: Option<String>,
+    commerce_key: Option<String>,
+    commerce_key_file: Option<String>,
+    cafe24_base_url: Option<String>,
+    naver_base_url: Option<String>,
+    shop_sync_cron: Option<String>,
+    shop_sync_concurrency: Option<usize>,
 }
 
 /// The file read when `--config` is not given and it exists.
@@ -132,6 +167,33 @@ impl Config {
             }
             self.cpc_click_token_ttl_secs = v;
         }
+        if let Some(v) = file.s3_endpoint {
+            self.s3.endpoint = Some(check_endpoint("key s3_endpoint", v)?);
+        }
+        set_if_some(&mut self.s3.region, file.s3_region);
+        set_if_some(&mut self.s3.access_key_id, file.s3_access_key_id);
+        set_if_some(&mut self.s3.secret_access_key, file.s3_secret_access_key);
+        set_if_some(&mut self.commerce_key, file.commerce_key);
+        if let Some(v) = file.commerce_key_file.filter(|v| !v.is_empty()) {
+            self.commerce_key_file = v;
+        }
+        if let Some(v) = file.cafe24_base_url {
+            self.cafe24_base_url = check_endpoint("key cafe24_base_url", v)?;
+        }
+        if let Some(v) = file.naver_base_url {
+            self.naver_base_url = check_endpoint("key naver_base_url", v)?;
+        }
+        if let Some(v) = file.shop_sync_cron {
+            adpool_jobs::next_fire_after(&v, 0)
+                .map_err(|e| anyhow::anyhow!("key shop_sync_cron: {e}"))?;
+            self.shop_sync_cron = v;
+        }
+        if let Some(v) = file.shop_sync_concurrency {
+            if v == 0 {
+                bail!("key shop_sync_concurrency: must be at least 1");
+            }
+            self.shop_sync_concurrency = v;
+        }
         Ok(())
     }
 
@@ -167,7 +229,36 @@ impl Config {
         if let Some(v) = env("ADPOOL_EVENT_LOG_FOLDER") {
             self.event_log_folder = v;
         }
+        if let Some(v) = env("ADPOOL_S3_ENDPOINT").filter(|v| !v.is_empty()) {
+            self.s3.endpoint = Some(check_endpoint(
+                "environment variable ADPOOL_S3_ENDPOINT",
+                v,
+            )?);
+        }
+        set_if_some(&mut self.s3.region, env("ADPOOL_S3_REGION"));
+        set_if_some(&mut self.s3.access_key_id, env("ADPOOL_S3_ACCESS_KEY_ID"));
+        set_if_some(
+            &mut self.s3.secret_access_key,
+            env("ADPOOL_S3_SECRET_ACCESS_KEY"),
+        );
+        set_if_some(&mut self.commerce_key, env("ADPOOL_COMMERCE_KEY"));
         Ok(())
+    }
+}
+
+/// Replaces `slot` with a non-empty `value`.
+fn set_if_some(slot: &mut Option<String>, value: Option<String>) {
+    if let Some(v) = value.filter(|v| !v.is_empty()) {
+        *slot = Some(v);
+    }
+}
+
+/// An S3 endpoint must be an http(s) URL.
+fn check_endpoint(what: &str, value: String) -> anyhow::Result<String> {
+    if value.starts_with("https://") || value.starts_with("http://") {
+        Ok(value.trim_end_matches('/').to_owned())
+    } else {
+        bail!("{what}: '{value}' is not an http:// or https:// URL")
     }
 }
 
@@ -242,5 +333,24 @@ mod tests {
             .apply_env(&|k| (k == "ADPOOL_SECURE_COOKIES").then(|| "maybe".to_owned()))
             .unwrap_err();
         assert!(error.to_string().contains("ADPOOL_SECURE_COOKIES"));
+        let error = Config::default()
+            .apply_file("s3_endpoint = \"127.0.0.1:9000\"")
+            .unwrap_err();
+        assert!(error.to_string().contains("s3_endpoint"), "{error}");
+    }
+
+    #[test]
+    fn s3_settings_come_from_the_file_and_the_environment_and_hide_the_secret() {
+        let mut config = Config::default();
+        config
+            .apply_file("s3_endpoint = \"http://127.0.0.1:9000/\"\ns3_secret_access_key = \"file-secret\"\n")
+            .unwrap();
+        config
+            .apply_env(&|k| (k == "ADPOOL_S3_REGION").then(|| "ap-northeast-2".to_owned()))
+            .unwrap();
+        assert_eq!(config.s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(config.s3.region.as_deref(), Some("ap-northeast-2"));
+        assert_eq!(config.s3.secret_access_key.as_deref(), Some("file-secret"));
+        assert!(!format!("{config:?}").contains("file-secret"));
     }
 }

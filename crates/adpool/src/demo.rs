@@ -106,6 +106,8 @@ fn remove_demo_files() -> anyhow::Result<()> {
 pub struct Seeded {
     /// The demo shop site's API key for `GET /serve/ads`.
     pub site_key: String,
+    /// The fake platform servers the demo's stores sync from.
+    pub platforms: crate::demo_shops::DemoPlatforms,
 }
 
 /// Fills a migrated, empty database with the demo data.
@@ -113,7 +115,9 @@ pub async fn seed(
     db: &adpool_store::Db,
     clock: SharedClock,
     event_logs: Option<std::path::PathBuf>,
+    vault: adpool_commerce::Vault,
 ) -> anyhow::Result<Seeded> {
+    let clock_for_shops = clock.clone();
     let clock_for_inventory = clock.clone();
     let clock_for_logs = clock.clone();
     let accounts = Accounts::new(db.clone(), clock.clone());
@@ -151,19 +155,6 @@ pub async fn seed(
         .into_iter()
         .find(|u| u.role == Role::Admin)
         .context("demo admin")?;
-    jobs.enqueue(
-        NewJob::new(DEMO_JOB_KIND, json!({ "steps": 40 }))
-            .for_org(media.id)
-            .created_by(admin.id),
-    )
-    .await?;
-    jobs.enqueue(
-        NewJob::new(DEMO_JOB_KIND, json!({ "steps": 3, "fail_with": "vendor forecast file not found: forecasts/2026-12/kbs.csv" }))
-            .for_org(media.id)
-            .created_by(admin.id)
-            .max_attempts(1),
-    )
-    .await?;
     let now = clock_for_inventory.now_millis();
     seed_inventory(db, clock_for_inventory, media.id, admin.id)
         .await
@@ -194,7 +185,34 @@ pub async fn seed(
     )
     .await
     .context("demo ad-log reports")?;
-    Ok(Seeded { site_key })
+    let shops = adpool_commerce::Shops::new(db.clone(), clock_for_shops.clone(), vault);
+    let platforms = crate::demo_shops::seed_shops(
+        &shops,
+        media.id,
+        admin.id,
+        clock_for_shops.now_millis(),
+        &partner_logs.with_file_name("demo-shop-exports"),
+    )
+    .await
+    .context("demo shop sales")?;
+    // Last, so the walkthrough jobs head the jobs page above the shop syncs' order events.
+    jobs.enqueue(
+        NewJob::new(DEMO_JOB_KIND, json!({ "steps": 40 }))
+            .for_org(media.id)
+            .created_by(admin.id),
+    )
+    .await?;
+    jobs.enqueue(
+        NewJob::new(DEMO_JOB_KIND, json!({ "steps": 3, "fail_with": "vendor forecast file not found: forecasts/2026-12/kbs.csv" }))
+            .for_org(media.id)
+            .created_by(admin.id)
+            .max_attempts(1),
+    )
+    .await?;
+    Ok(Seeded {
+        site_key,
+        platforms,
+    })
 }
 
 /// A content owner of the demo catalog: (code, name, [(meta_id, title, kind)]); kind is
@@ -622,9 +640,15 @@ pub async fn run(config: Config, no_serve: bool) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot remove old demo logs {folder}"))?;
         }
     }
-    let seeded = seed(&db, Arc::new(SystemClock), Some(DEMO_EVENT_LOGS.into()))
-        .await
-        .context("filling the demo database")?;
+    let vault = server::commerce_vault(&config)?;
+    let seeded = seed(
+        &db,
+        Arc::new(SystemClock),
+        Some(DEMO_EVENT_LOGS.into()),
+        vault,
+    )
+    .await
+    .context("filling the demo database")?;
     if no_serve {
         println!("demo database ready at {DEMO_DB_PATH}");
         return Ok(());
@@ -640,6 +664,8 @@ pub async fn run(config: Config, no_serve: bool) -> anyhow::Result<()> {
     let config = Config {
         database_url: url,
         event_log_folder: DEMO_EVENT_LOGS.into(),
+        cafe24_base_url: seeded.platforms.cafe24.clone(),
+        naver_base_url: seeded.platforms.naver.clone(),
         ..config
     };
     server::serve_with(config, db, Some(banner), |registry| {

@@ -9,9 +9,11 @@ mod config;
 mod demo;
 mod demo_cpc;
 mod demo_logs;
+mod demo_shops;
 mod inventory_cli;
 mod logs_cli;
 mod server;
+mod shop_cli;
 
 use std::process::ExitCode;
 

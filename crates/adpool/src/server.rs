@@ -45,6 +45,52 @@ pub async fn open_database(url: &str) -> anyhow::Result<Db> {
     Ok(db)
 }
 
+/// Shop orders that became completed or were cancelled, recorded by CPC attribution (the same
+/// path as `POST /api/v1/events/orders`, idempotent by order id, so a retried job counts once).
+#[derive(Clone)]
+pub struct ShopOrderEvents {
+    serving: adpool_serving::Serving,
+}
+
+impl JobHandler for ShopOrderEvents {
+    fn run<'a>(
+        &'a self,
+        ctx: &'a JobContext,
+    ) -> BoxFuture<'a, Result<Option<serde_json::Value>, JobError>> {
+        Box::pin(async move {
+            let org = ctx
+                .job
+                .org_id
+                .ok_or_else(|| JobError::permanent("order events need an organization"))?;
+            let events = ctx.job.payload["events"]
+                .as_array()
+                .ok_or_else(|| JobError::permanent("payload has no events"))?;
+            let (mut recorded, mut refused) = (0, Vec::new());
+            for value in events {
+                let event: adpool_serving::OrderEvent = match serde_json::from_value(value.clone())
+                {
+                    Ok(event) => event,
+                    Err(error) => {
+                        refused.push(format!("{}: {error}", value["order_id"]));
+                        continue;
+                    }
+                };
+                match self.serving.record_order(org, &event).await {
+                    Ok(_) => recorded += 1,
+                    Err(adpool_serving::ServingError::Store(error)) => {
+                        return Err(JobError::Retryable(error.to_string()));
+                    }
+                    // A bad event is reported, not retried, and does not hold back the others.
+                    Err(error) => refused.push(format!("{}: {error}", event.order_id)),
+                }
+            }
+            Ok(Some(
+                serde_json::json!({ "recorded": recorded, "refused": refused }),
+            ))
+        })
+    }
+}
+
 /// Daily clean-up: expired sessions, old login failures, finished jobs older than 30 days.
 pub const MAINTENANCE_JOB_KIND: &str = "maintenance.daily";
 
@@ -76,7 +122,7 @@ impl JobHandler for Maintenance {
 }
 
 /// The job handlers of every capability that has landed.
-pub fn registry(state: &AppState) -> Registry {
+pub fn registry(config: &Config, state: &AppState) -> Registry {
     let mut registry = Registry::new();
     registry.register(WEBHOOK_JOB_KIND, 4, WebhookDelivery::default());
     registry.register(
@@ -97,7 +143,25 @@ pub fn registry(state: &AppState) -> Registry {
     registry.register(
         adpool_logs::ANALYZE_JOB,
         1,
-        adpool_logs::AnalyzeHandler::new(state.db.clone(), state.clock.clone()),
+        adpool_logs::AnalyzeHandler::new(state.db.clone(), state.clock.clone(), config.s3.clone()),
+    );
+    let sync = adpool_commerce::SyncHandler::new(
+        state.shops.clone(),
+        state.jobs.clone(),
+        sync_settings(config),
+    );
+    registry.register(
+        adpool_commerce::SYNC_JOB,
+        config.shop_sync_concurrency,
+        sync.clone(),
+    );
+    registry.register(adpool_commerce::SYNC_ALL_JOB, 1, sync);
+    registry.register(
+        adpool_commerce::ORDER_EVENTS_JOB,
+        2,
+        ShopOrderEvents {
+            serving: state.serving.clone(),
+        },
     );
     registry.register(
         adpool_inventory::REPAIR_STATUS_JOB,
@@ -108,10 +172,11 @@ pub fn registry(state: &AppState) -> Registry {
 }
 
 /// Builds the application state for `db` with the system clock.
-pub fn state(config: &Config, db: Db) -> AppState {
+pub fn state(config: &Config, db: Db) -> anyhow::Result<AppState> {
     let clock: SharedClock = Arc::new(SystemClock);
     let serving = adpool_serving::Serving::new(db.clone(), clock.clone(), serving_config(config));
-    AppState::new(
+    let shops = adpool_commerce::Shops::new(db.clone(), clock.clone(), commerce_vault(config)?);
+    Ok(AppState::new(
         db,
         clock,
         WebConfig {
@@ -120,6 +185,32 @@ pub fn state(config: &Config, db: Db) -> AppState {
         },
     )
     .with_serving(serving)
+    .with_shops(shops, sync_settings(config)))
+}
+
+/// How store syncs reach the platforms.
+pub fn sync_settings(config: &Config) -> adpool_commerce::sync::SyncSettings {
+    adpool_commerce::sync::SyncSettings {
+        cafe24: adpool_commerce::cafe24::Cafe24Settings {
+            base_url: config.cafe24_base_url.clone(),
+            ..Default::default()
+        },
+        naver: adpool_commerce::naver::NaverSettings {
+            base_url: config.naver_base_url.clone(),
+        },
+        ..Default::default()
+    }
+}
+
+/// The key shop credentials are sealed with: configured, or the key file (created once).
+pub fn commerce_vault(config: &Config) -> anyhow::Result<adpool_commerce::Vault> {
+    let vault = match config.commerce_key.as_deref() {
+        Some(key) => adpool_commerce::Vault::from_hex(key),
+        None => {
+            adpool_commerce::Vault::load_or_create(std::path::Path::new(&config.commerce_key_file))
+        }
+    };
+    vault.map_err(|e| anyhow::anyhow!("commerce key: {e}"))
 }
 
 /// Every organization with CPC sites gets its own ad-server traffic analyzed into the log
@@ -177,8 +268,8 @@ pub async fn serve_with(
     banner: Option<String>,
     extra_handlers: impl FnOnce(&mut Registry),
 ) -> anyhow::Result<()> {
-    let state = state(&config, db);
-    let mut handlers = registry(&state);
+    let state = state(&config, db)?;
+    let mut handlers = registry(&config, &state);
     extra_handlers(&mut handlers);
     state
         .scheduler
@@ -202,6 +293,17 @@ pub async fn serve_with(
         )
         .await
         .context("registering the campaign-status repair schedule")?;
+    state
+        .scheduler
+        .ensure(
+            "shop.sync_all",
+            &config.shop_sync_cron,
+            adpool_commerce::SYNC_ALL_JOB,
+            serde_json::json!({}),
+            None,
+        )
+        .await
+        .context("registering the daily shop sync")?;
     schedule_event_log_analysis(&config, &state)
         .await
         .context("registering the event-log analysis schedules")?;
@@ -290,7 +392,12 @@ mod tests {
     #[tokio::test]
     async fn every_job_kind_the_app_enqueues_has_a_handler() {
         let db = adpool_store::testing::fresh_database().await;
-        let kinds = registry(&state(&Config::default(), db)).kinds();
+        let config = Config {
+            // Not the key file: a test must not write into the source tree.
+            commerce_key: Some("00".repeat(32)),
+            ..Config::default()
+        };
+        let kinds = registry(&config, &state(&config, db).expect("state")).kinds();
         for kind in [
             WEBHOOK_JOB_KIND,
             adpool_jobs::EVENT_JOB_KIND,
@@ -298,6 +405,9 @@ mod tests {
             adpool_inventory::BUILD_STANDARD_JOB,
             adpool_inventory::BUILD_UNIT_JOB,
             adpool_inventory::REPAIR_STATUS_JOB,
+            adpool_commerce::SYNC_JOB,
+            adpool_commerce::SYNC_ALL_JOB,
+            adpool_commerce::ORDER_EVENTS_JOB,
             adpool_logs::ANALYZE_JOB,
         ] {
             assert!(
@@ -305,5 +415,63 @@ mod tests {
                 "no handler for {kind}: {kinds:?}"
             );
         }
+    }
+
+    /// Shop order events reach CPC attribution once, however often the job runs; a bad event
+    /// is reported without holding back the others.
+    #[tokio::test]
+    async fn shop_order_events_are_recorded_once_by_cpc_attribution() {
+        let db = adpool_store::testing::fresh_database().await;
+        let org: i64 = sqlx::query_scalar(
+            "INSERT INTO organizations (name, created_at) VALUES ('Shop', 0) RETURNING id",
+        )
+        .fetch_one(db.pool())
+        .await
+        .expect("org");
+        let config = Config {
+            commerce_key: Some("00".repeat(32)),
+            ..Config::default()
+        };
+        let state = state(&config, db.clone()).expect("state");
+        let payload = serde_json::json!({ "events": [
+            { "order_id": "cafe24:camphouse:1", "user": "member7", "status": "completed",
+              "ts": 1_795_100_000_000_i64, "items": [{ "product_id": "101", "qty": 1, "amount": 39000 }] },
+            { "order_id": "cafe24:camphouse:2", "user": "member8", "status": "shipped", "ts": 1 },
+        ] });
+        for _ in 0..2 {
+            state
+                .jobs
+                .enqueue(
+                    adpool_jobs::NewJob::new(adpool_commerce::ORDER_EVENTS_JOB, payload.clone())
+                        .for_org(adpool_accounts::OrgId(org)),
+                )
+                .await
+                .expect("enqueue");
+        }
+        let worker = adpool_jobs::Worker::new(
+            state.jobs.clone(),
+            registry(&config, &state),
+            Default::default(),
+        );
+        let outcomes = worker.drain().await.expect("drain");
+        assert_eq!(outcomes.len(), 2);
+        let results: Vec<String> = sqlx::query_scalar(
+            "SELECT result FROM jobs WHERE kind = 'shop.order_events' AND state = 'succeeded'",
+        )
+        .fetch_all(db.pool())
+        .await
+        .expect("results");
+        assert_eq!(results.len(), 2, "a bad event does not fail the job");
+        assert!(
+            results[0].contains("\"recorded\":1") && results[0].contains("shipped"),
+            "{}",
+            results[0]
+        );
+        let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cpc_orders WHERE org_id = $1")
+            .bind(org)
+            .fetch_one(db.pool())
+            .await
+            .expect("count");
+        assert_eq!(orders, 1, "the same order counts once");
     }
 }

@@ -79,7 +79,7 @@ fn migrate_creates_the_default_database_and_user_create_adds_people() {
     let output = adpool(dir.path(), &["migrate"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
-        stdout(&output).contains("5 migration(s) applied"),
+        stdout(&output).contains("6 migration(s) applied"),
         "{}",
         stdout(&output)
     );
@@ -899,4 +899,84 @@ fn log_analysis_killed_at_random_points_and_rerun_counts_every_file_exactly_once
         "{}",
         stdout(&failed)
     );
+}
+
+#[test]
+fn the_demo_has_a_year_of_shop_sales_and_a_bad_ably_export_imports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(adpool(dir.path(), &["demo", "--no-serve"]).status.success());
+    let demo = ["--database-url", "sqlite://./adpool-data/demo.db"];
+    let org = ["--org", "데모 미디어 (Demo Media)"];
+    let stores = adpool(
+        dir.path(),
+        &[&demo[..], &["shop", "stores"], &org[..]].concat(),
+    );
+    assert!(stores.status.success(), "{}", stderr(&stores));
+    let listing = stdout(&stores);
+    assert_eq!(listing.lines().count(), 3, "{listing}");
+    let ably_id = listing
+        .lines()
+        .find(|l| l.contains("\tAbly\t"))
+        .and_then(|l| l.split('\t').next())
+        .unwrap()
+        .to_owned();
+    let key = std::fs::metadata(dir.path().join("adpool-data/commerce.key")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(key.permissions().mode() & 0o777, 0o600);
+    }
+
+    let sales = adpool(
+        dir.path(),
+        &[&demo[..], &["shop", "sales", "--period", "month"], &org[..]].concat(),
+    );
+    assert!(sales.status.success(), "{}", stderr(&sales));
+    let csv = stdout(&sales);
+    let months: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(months.len(), 12, "{csv}");
+    for month in &months {
+        let cells: Vec<&str> = month.split(',').collect();
+        let revenue: i64 = cells[3].parse().unwrap();
+        let by_platform: i64 = cells[5..8].iter().map(|c| c.parse::<i64>().unwrap()).sum();
+        assert!(revenue > 0, "every month sold: {month}");
+        assert_eq!(revenue, by_platform, "platforms add up: {month}");
+    }
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "주문번호,주문일시,상품코드,상품명,수량,결제금액,주문상태\nX-1,2026-11-20 10:00,P-1,텐트,1,abc,구매확정\n",
+    )
+    .unwrap();
+    let before = stdout(&adpool(
+        dir.path(),
+        &[&demo[..], &["shop", "sales", "--period", "year"], &org[..]].concat(),
+    ));
+    let import = adpool(
+        dir.path(),
+        &[
+            &demo[..],
+            &[
+                "shop",
+                "import-ably",
+                "--store",
+                &ably_id,
+                bad.to_str().unwrap(),
+            ],
+            &org[..],
+        ]
+        .concat(),
+    );
+    assert!(!import.status.success());
+    assert!(
+        stderr(&import).contains("row 2, column 결제금액, value 'abc'"),
+        "{}",
+        stderr(&import)
+    );
+    let after = stdout(&adpool(
+        dir.path(),
+        &[&demo[..], &["shop", "sales", "--period", "year"], &org[..]].concat(),
+    ));
+    assert_eq!(before, after, "nothing was imported");
 }

@@ -66,6 +66,16 @@ impl Caller {
         }
     }
 
+    /// 403 for CPC advertisers: the organization's own data (sales, ad-log reports) is for its
+    /// staff; advertisers see only their own advertiser account.
+    pub fn require_staff(&self) -> Result<(), AppError> {
+        if self.user.role == Role::Advertiser {
+            Err(AppError::Forbidden)
+        } else {
+            Ok(())
+        }
+    }
+
     /// 403 unless the caller may operate (admin or operator).
     pub fn require_operator(&self) -> Result<(), AppError> {
         if self.user.role.can_operate() {

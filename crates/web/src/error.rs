@@ -300,6 +300,35 @@ impl From<adpool_logs::LogsError> for AppError {
     }
 }
 
+impl From<adpool_commerce::CommerceError> for AppError {
+    fn from(error: adpool_commerce::CommerceError) -> Self {
+        use adpool_commerce::CommerceError;
+        match error {
+            CommerceError::NotFound(_) => AppError::NotFound,
+            CommerceError::Invalid { field, message } => AppError::Validation {
+                field: field.into(),
+                message,
+            },
+            CommerceError::Conflict(message) => AppError::Conflict(message),
+            CommerceError::Platform { .. } => AppError::Conflict(error.to_string()),
+            CommerceError::File(ref table) => AppError::InvalidFile {
+                message: error.to_string(),
+                details: serde_json::json!({ "file": table.file, "errors": [], "total": 0 }),
+            },
+            CommerceError::Rows {
+                ref file,
+                ref errors,
+            } => AppError::InvalidFile {
+                message: error.to_string(),
+                details: serde_json::json!({ "file": file, "errors": errors, "total": errors.len() }),
+            },
+            CommerceError::Store(_) | CommerceError::Vault(_) => {
+                AppError::Internal(error.to_string())
+            }
+        }
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
         AppError::Internal(error.to_string())

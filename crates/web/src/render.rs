@@ -91,6 +91,11 @@ pub(crate) const TEMPLATE_SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/cpc_settlement.html"),
     ),
     ("reports.html", include_str!("../templates/reports.html")),
+    ("shops.html", include_str!("../templates/shops.html")),
+    (
+        "shop_store.html",
+        include_str!("../templates/shop_store.html"),
+    ),
     ("report.html", include_str!("../templates/report.html")),
 ];
 
@@ -192,6 +197,11 @@ pub(crate) async fn page(
     let nav: Vec<Value> = NAV
         .iter()
         .filter(|(key, _, _)| *key != "admin" || caller.role().is_admin())
+        // CPC advertisers see their account, not the organization's reports and sales.
+        .filter(|(key, _, _)| {
+            caller.role() != adpool_accounts::Role::Advertiser
+                || !matches!(*key, "reports" | "shops" | "insights")
+        })
         .map(|(key, path, label)| context! { key => key, path => path, label => translate(lang, label) })
         .collect();
     let base = context! {

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use adpool_accounts::Accounts;
+use adpool_commerce::{Shops, Vault};
 use adpool_core::SharedClock;
 use adpool_inventory::Inventory;
 use adpool_jobs::{Jobs, Notifications, Scheduler};
@@ -36,6 +37,10 @@ pub struct AppState {
     pub inventory: Inventory,
     /// CPC sponsored ads.
     pub serving: Serving,
+    /// Shop stores, their data and the sales dashboard.
+    pub shops: Shops,
+    /// Where the shop platforms are (Cafe24 consent, syncs).
+    pub shop_sync: adpool_commerce::sync::SyncSettings,
     /// Notifications.
     pub notifications: Notifications,
     /// Cron schedules.
@@ -59,6 +64,9 @@ impl AppState {
             scheduler: Scheduler::new(jobs.clone()),
             inventory: Inventory::new(db.clone(), clock.clone()),
             serving: Serving::new(db.clone(), clock.clone(), ServingConfig::default()),
+            // A key for this process only; the server passes the configured one.
+            shops: Shops::new(db.clone(), clock.clone(), Vault::new(random_key())),
+            shop_sync: adpool_commerce::sync::SyncSettings::default(),
             jobs,
             db,
             clock,
@@ -75,9 +83,22 @@ impl AppState {
         self
     }
 
+    /// Uses `shops` (with the configured credentials key).
+    pub fn with_shops(mut self, shops: Shops, sync: adpool_commerce::sync::SyncSettings) -> Self {
+        self.shops = shops;
+        self.shop_sync = sync;
+        self
+    }
+
     /// Uses `wake` to wake the worker after enqueuing.
     pub fn with_worker_wake(mut self, wake: Arc<Notify>) -> Self {
         self.worker_wake = wake;
         self
     }
+}
+
+fn random_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).expect("the operating system's random source");
+    key
 }

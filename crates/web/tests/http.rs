@@ -2600,19 +2600,134 @@ async fn log_reports_are_read_filtered_sorted_and_downloaded_in_the_browser() {
         ));
     }
     std::fs::write(dir.path().join("a.jsonl"), text).unwrap();
-    let source = adpool_logs::Source::open(dir.path().to_str().unwrap()).unwrap();
-    adpool_logs::analyze(
-        &t.state.db,
-        &t.state.clock,
-        org,
-        &source,
-        adpool_logs::AnalyzeOptions::default(),
-        &mut |_, _| {},
+    std::fs::write(dir.path().join("b.jsonl"), "{\"ts\": \"soon\"}\n").unwrap();
+    let folder = dir.path().to_str().unwrap().to_owned();
+    let run_jobs = || async {
+        let mut registry = adpool_jobs::Registry::new();
+        registry.register(
+            adpool_logs::ANALYZE_JOB,
+            1,
+            adpool_logs::AnalyzeHandler::new(
+                t.state.db.clone(),
+                t.state.clock.clone(),
+                adpool_logs::S3Settings::default(),
+            ),
+        );
+        adpool_jobs::Worker::new(t.state.jobs.clone(), registry, Default::default())
+            .drain()
+            .await
+            .unwrap()
+    };
+    // A new source needs an admin: the server will read that folder.
+    let refused = t
+        .form(
+            "/reports/sources/analyze",
+            &ops,
+            &[("source", folder.as_str()), ("hourly", "1")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    t.user(org, "admin@agency.kr", Role::Admin).await;
+    let admin = t.login("admin@agency.kr", PASSWORD).await.unwrap();
+    let missing = t
+        .form(
+            "/reports/sources/analyze",
+            &admin,
+            &[("source", "/no/such/folder")],
+        )
+        .await;
+    assert!(
+        missing.location().contains("error=") && missing.location().contains("cannot"),
+        "{}",
+        missing.location()
+    );
+    let started = t
+        .form(
+            "/reports/sources/analyze",
+            &admin,
+            &[("source", folder.as_str()), ("hourly", "1")],
+        )
+        .await;
+    assert!(
+        started.location().starts_with("/jobs/"),
+        "{}",
+        started.location()
+    );
+    assert_eq!(run_jobs().await.len(), 1);
+    let schedules: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM schedules WHERE job_kind = 'logs.analyze' AND org_id = $1",
     )
+    .bind(org.get())
+    .fetch_one(t.state.db.pool())
     .await
     .unwrap();
+    assert_eq!(schedules, 1, "analyzed every hour from now on");
+    // The quarantined file, fixed and retried by an operator from the page.
+    let page = t.get("/reports", &ops).await;
+    assert!(page.body.contains("data-testid=\"retry-source\""));
+    assert!(
+        page.body.contains("ts must be whole unix seconds"),
+        "{}",
+        page.body
+    );
+    std::fs::write(dir.path().join("b.jsonl"), "").unwrap();
+    let source_url = format!(
+        "file://{}",
+        std::fs::canonicalize(dir.path()).unwrap().display()
+    );
+    let retried = t
+        .form(
+            "/reports/sources/retry",
+            &ops,
+            &[("source", source_url.as_str())],
+        )
+        .await;
+    assert!(
+        retried.location().starts_with("/jobs/"),
+        "{}",
+        retried.location()
+    );
+    run_jobs().await;
+    let page = t.get("/reports", &ops).await;
+    assert!(
+        !page.body.contains("data-testid=\"retry-source\""),
+        "nothing left to retry"
+    );
+    let nothing = t
+        .form(
+            "/reports/sources/retry",
+            &ops,
+            &[("source", source_url.as_str())],
+        )
+        .await;
+    assert!(
+        nothing.location().contains("error="),
+        "{}",
+        nothing.location()
+    );
 
+    t.user(org, "seller@agency.kr", Role::Advertiser).await;
+    let seller = t.login("seller@agency.kr", PASSWORD).await.unwrap();
+    assert_eq!(
+        t.get("/reports", &seller).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        t.get("/reports/media.csv", &seller).await.status,
+        StatusCode::FORBIDDEN,
+        "CPC advertisers do not read the organization's partner reports"
+    );
     let analyst = t.login("analyst@agency.kr", PASSWORD).await.unwrap();
+    assert_eq!(
+        t.form(
+            "/reports/sources/analyze",
+            &analyst,
+            &[("source", folder.as_str())]
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
     let overview = t.get("/reports", &analyst).await;
     assert_eq!(overview.status, StatusCode::OK);
     let folder_name = dir.path().file_name().unwrap().to_str().unwrap().to_owned();
@@ -2691,4 +2806,220 @@ async fn log_reports_are_read_filtered_sorted_and_downloaded_in_the_browser() {
     );
     let bad_date = t.get("/reports/media?from=yesterday", &analyst).await;
     assert_ne!(bad_date.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_shop_owner_registers_stores_uploads_an_ably_export_and_reads_the_dashboard() {
+    let t = TestApp::new().await;
+    let org = t.org("Camp House").await;
+    t.user(org, "ops@camp.kr", Role::Operator).await;
+    t.user(org, "analyst@camp.kr", Role::Analyst).await;
+    t.user(org, "seller@camp.kr", Role::Advertiser).await;
+    let ops = t.login("ops@camp.kr", PASSWORD).await.unwrap();
+    let analyst = t.login("analyst@camp.kr", PASSWORD).await.unwrap();
+    let seller = t.login("seller@camp.kr", PASSWORD).await.unwrap();
+
+    // A Cafe24 store without its secret is refused and nothing is created.
+    let refused = t
+        .form(
+            "/shops/stores",
+            &ops,
+            &[
+                ("platform", "cafe24"),
+                ("name", "Camp House Cafe24"),
+                ("mall_id", "camphouse"),
+                ("client_id", "abc"),
+                ("client_secret", ""),
+            ],
+        )
+        .await;
+    assert!(
+        refused.location().contains("error="),
+        "{}",
+        refused.location()
+    );
+    let cafe24 = t
+        .form(
+            "/shops/stores",
+            &ops,
+            &[
+                ("platform", "cafe24"),
+                ("name", "Camp House Cafe24"),
+                ("mall_id", "camphouse"),
+                ("client_id", "abc"),
+                ("client_secret", "shh-very-secret"),
+            ],
+        )
+        .await;
+    assert!(
+        cafe24.location().starts_with("/shops/stores/"),
+        "{}",
+        cafe24.location()
+    );
+    let store_page = t.get(cafe24.location(), &ops).await;
+    assert!(
+        !store_page.body.contains("shh-very-secret"),
+        "never shown back"
+    );
+    // Not connected yet: the page offers Cafe24's consent, which comes back with a sealed state.
+    assert!(store_page.body.contains("data-testid=\"cafe24-connect\""));
+    let cafe24_store = cafe24.location().split('?').next().unwrap().to_owned();
+    let consent = t
+        .form(&format!("{cafe24_store}/cafe24/connect"), &ops, &[])
+        .await;
+    assert!(
+        consent.location().starts_with(
+            "https://camphouse.cafe24api.com/api/v2/oauth/authorize?response_type=code&client_id=abc&state="
+        ),
+        "{}",
+        consent.location()
+    );
+    assert!(
+        consent.location().contains("%2Fshops%2Foauth%2Fcafe24"),
+        "{}",
+        consent.location()
+    );
+    let forged = t.get("/shops/oauth/cafe24?code=c&state=forged", &ops).await;
+    assert!(
+        forged.location().contains("error="),
+        "{}",
+        forged.location()
+    );
+    let declined = t.get("/shops/oauth/cafe24?error=access_denied", &ops).await;
+    assert!(
+        declined.location().contains("access_denied"),
+        "{}",
+        declined.location()
+    );
+    assert!(!store_page.body.contains("data-testid=\"ably-upload\""));
+    let ably = t
+        .form(
+            "/shops/stores",
+            &ops,
+            &[
+                ("platform", "ably"),
+                ("name", "Camp House Ably"),
+                ("mall_id", "camphouse-ably"),
+            ],
+        )
+        .await;
+    let ably_page = ably.location().split('?').next().unwrap().to_owned();
+    let ably_id = ably_page.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(
+        t.form(
+            "/shops/stores",
+            &analyst,
+            &[("platform", "ably"), ("name", "x"), ("mall_id", "x")]
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // A bad export: every bad row on the page, nothing imported, the run history says why.
+    let bad = t
+        .upload(
+            &format!("{ably_page}/import"),
+            &ops,
+            "orders.csv",
+            "주문번호,주문일시,상품코드,상품명,수량,결제금액,주문상태\nA-1,2026-11-20 10:00,P-1,텐트,0,\"129,000원\",구매확정\nA-2,2026-11-20 11:00,P-1,텐트,1,\"129,000원\",보류\n",
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("row 2, column 수량"), "{}", bad.body);
+    assert!(bad.body.contains("row 3, column 주문상태"), "{}", bad.body);
+    assert!(
+        bad.body.contains("failed"),
+        "the run history shows the failure"
+    );
+    let good = t
+        .upload(
+            &format!("{ably_page}/import"),
+            &ops,
+            "orders.csv",
+            "주문번호,주문일시,상품코드,상품명,수량,결제금액,주문상태,카테고리\nA-1,2026-11-20 10:00,P-1,원터치 텐트,1,\"129,000원\",구매확정,텐트\nA-2,2026-11-21 11:00,P-2,캠핑 의자,2,\"118,000원\",결제완료,의자\nA-3,2026-10-05 09:00,P-2,캠핑 의자,1,\"59,000원\",구매확정,의자\n",
+        )
+        .await;
+    assert_eq!(good.status, StatusCode::SEE_OTHER, "{}", good.body);
+    assert!(good.location().contains("flash="), "{}", good.location());
+
+    // The dashboard: November to date (247,000 from 2 orders) against October 1-21 (59,000).
+    let board = t.get("/shops?period=month&day=2026-11-21", &analyst).await;
+    assert_eq!(board.status, StatusCode::OK);
+    assert!(board.body.contains("₩247,000"), "{}", board.body);
+    assert!(board.body.contains("₩59,000"));
+    assert!(board.body.contains("▲ 318.6%"), "{}", board.body);
+    assert!(board.body.contains("data-testid=\"sales-chart\""));
+    assert!(board.body.contains("원터치 텐트"));
+    let csv = t
+        .get(
+            &format!("/shops/sales.csv?period=month&day=2026-11-21&store={ably_id}"),
+            &analyst,
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.body
+            .contains("\n2026-11,2026-11-01,2,247000,123500,0,0,247000\n"),
+        "{}",
+        csv.body
+    );
+    assert_ne!(
+        t.get("/shops?period=fortnight", &analyst).await.status,
+        StatusCode::OK
+    );
+    // "Sync now" queues a sync job for a Cafe24 store (operators only); Ably stores upload.
+    let cafe24_page = cafe24.location().split('?').next().unwrap().to_owned();
+    let queued = t.form(&format!("{cafe24_page}/sync"), &ops, &[]).await;
+    assert!(
+        queued.location().starts_with("/jobs/"),
+        "{}",
+        queued.location()
+    );
+    assert_eq!(
+        t.form(&format!("{cafe24_page}/sync"), &analyst, &[])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let ably_sync = t.form(&format!("{ably_page}/sync"), &ops, &[]).await;
+    assert!(
+        ably_sync.location().contains("error="),
+        "{}",
+        ably_sync.location()
+    );
+    // The same through the API with a token.
+    let token = t
+        .token(&t.user(org, "robot@camp.kr", Role::Operator).await)
+        .await;
+    let sales = t
+        .get("/api/v1/shops/sales?period=month&day=2026-11-21", &token)
+        .await;
+    assert_eq!(sales.status, StatusCode::OK, "{}", sales.body);
+    let sales: serde_json::Value = serde_json::from_str(&sales.body).unwrap();
+    assert_eq!(sales["current"]["revenue"], 247_000);
+    assert_eq!(sales["previous"]["revenue"], 59_000);
+    let stores: serde_json::Value =
+        serde_json::from_str(&t.get("/api/v1/shops/stores", &token).await.body).unwrap();
+    assert_eq!(stores["stores"].as_array().unwrap().len(), 2);
+    assert!(!stores.to_string().contains("shh-very-secret"));
+    let refused = t
+        .json(
+            Method::POST,
+            &format!("/api/v1/shops/stores/{ably_id}/sync"),
+            &token,
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    // CPC advertisers of the organization do not see its sales.
+    assert_eq!(t.get("/shops", &seller).await.status, StatusCode::FORBIDDEN);
+    // Another organization's store is not found.
+    let other = t.org("Other").await;
+    t.user(other, "ops@other.kr", Role::Operator).await;
+    let stranger = t.login("ops@other.kr", PASSWORD).await.unwrap();
+    assert_eq!(
+        t.get(&ably_page, &stranger).await.status,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -15,6 +15,7 @@ mod pages;
 mod purchases;
 mod reports;
 mod serve;
+mod shops;
 
 use std::time::Instant;
 
@@ -38,6 +39,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(campaigns::router())
         .merge(cpc::router())
         .merge(reports::router())
+        .merge(shops::router())
         .nest(
             "/api/v1",
             api::router()
@@ -45,7 +47,8 @@ pub(crate) fn router(state: AppState) -> Router {
                 .merge(catalog::api_router())
                 .merge(purchases::api_router())
                 .merge(campaigns::api_router())
-                .merge(cpc_api::router()),
+                .merge(cpc_api::router())
+                .merge(shops::api_router()),
         )
         .merge(ops::router())
         .route("/api/openapi.json", axum::routing::get(openapi::serve))

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{api, campaigns, catalog, cpc_api, inventory_api, purchases};
+use super::{api, campaigns, catalog, cpc_api, inventory_api, purchases, shops};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,7 @@ use super::{api, campaigns, catalog, cpc_api, inventory_api, purchases};
         cpc_api::get_campaign, cpc_api::review_campaign, cpc_api::campaign_state, cpc_api::campaign_budget, cpc_api::add_ad, cpc_api::update_ad,
         cpc_api::refund, cpc_api::metrics, cpc_api::list_placements, cpc_api::add_placement, cpc_api::list_sites, cpc_api::create_site,
         cpc_api::revoke_site, cpc_api::order_event,
+        shops::api_stores, shops::api_create_store, shops::api_runs, shops::api_sync, shops::api_sales,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -24,7 +24,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/lang", post(switch_language))
-        .route("/shops", get(section))
         .route("/insights", get(section))
 }
 
@@ -44,7 +43,6 @@ const SECTIONS: &[(&str, &str, &str, &str)] = &[
     ),
     ("/cpc", "cpc", "nav.cpc", "section.cpc.desc"),
     ("/reports", "reports", "nav.reports", "section.reports.desc"),
-    ("/shops", "shops", "nav.shops", "section.shops.desc"),
     (
         "/insights",
         "insights",

@@ -66,8 +66,8 @@ async fn preflight(headers: HeaderMap) -> Response {
     response
 }
 
-/// The scheme and host click URLs start with.
-fn click_base(state: &AppState, headers: &HeaderMap) -> String {
+/// The scheme and host this server is reached at (click URLs, OAuth redirects).
+pub(crate) fn public_base(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = &state.config.public_url {
         return url.trim_end_matches('/').to_owned();
     }
@@ -150,7 +150,7 @@ async fn ads(
     };
     let answer = state
         .serving
-        .query_ads(&site, &query, &click_base(&state, &headers));
+        .query_ads(&site, &query, &public_base(&state, &headers));
     // Written from the creatives' pre-escaped JSON: the same body serde would write.
     let mut response = (
         [

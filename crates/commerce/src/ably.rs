@@ -1,0 +1,233 @@
+//! Ably has no public API: sellers download an order export from the seller centre (XLSX or
+//! CSV) and upload it here. One row per order line; the columns are found by their Korean (or
+//! English) headers in any order:
+//!
+//! | field | headers |
+//! |---|---|
+//! | order id (required) | 주문번호, order_id |
+//! | line id | 상품주문번호, item_id (default: the line's position in its order) |
+//! | ordered at (required) | 주문일시, 결제일시, ordered_at: `YYYY-MM-DD HH:MM[:SS]`, `YYYY.MM.DD HH:MM`, `YYYY-MM-DD` (KST) |
+//! | product id (required) | 상품코드, 상품번호, product_id |
+//! | product name (required) | 상품명, product_name |
+//! | quantity (required) | 수량, quantity |
+//! | amount (required) | 결제금액, 판매금액, 상품금액, amount: `12300`, `12,300`, `12,300원` |
+//! | status (required) | 주문상태, status |
+//! | category | 카테고리, category |
+//!
+//! Statuses: 결제완료 -> paid; 상품준비중, 배송준비중 -> preparing; 배송중 -> shipping;
+//! 배송완료, 구매확정 -> completed; 취소, 주문취소, 취소완료 -> cancelled; 반품, 반품완료 ->
+//! returned (or the English words). A file is all or nothing: every bad row is listed with its
+//! row number, column and value, and nothing is written.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use adpool_core::{Won, kst};
+use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+
+use crate::CommerceError;
+use crate::model::{Order, OrderItem, OrderStatus, Product, settle_order};
+
+/// What an export file holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AblyExport {
+    /// Orders with their lines.
+    pub orders: Vec<Order>,
+    /// Products seen (name, category, last unit price).
+    pub products: Vec<Product>,
+}
+
+const FIELDS: [(&str, &[&str], bool); 9] = [
+    ("order_id", &["주문번호", "order_id"], true),
+    ("item_id", &["상품주문번호", "item_id"], false),
+    ("ordered_at", &["주문일시", "결제일시", "ordered_at"], true),
+    ("product_id", &["상품코드", "상품번호", "product_id"], true),
+    ("product_name", &["상품명", "product_name"], true),
+    ("quantity", &["수량", "quantity"], true),
+    (
+        "amount",
+        &["결제금액", "판매금액", "상품금액", "amount"],
+        true,
+    ),
+    ("status", &["주문상태", "status"], true),
+    ("category", &["카테고리", "category"], false),
+];
+
+/// An Ably status word (Korean or English).
+pub fn parse_status(text: &str) -> Option<OrderStatus> {
+    Some(match text.trim() {
+        "결제완료" | "paid" => OrderStatus::Paid,
+        "상품준비중" | "배송준비중" | "preparing" => OrderStatus::Preparing,
+        "배송중" | "shipping" => OrderStatus::Shipping,
+        "배송완료" | "구매확정" | "completed" => OrderStatus::Completed,
+        "취소" | "주문취소" | "취소완료" | "cancelled" => OrderStatus::Cancelled,
+        "반품" | "반품완료" | "returned" => OrderStatus::Returned,
+        _ => return None,
+    })
+}
+
+/// A KST time as UTC milliseconds.
+pub fn parse_kst_time(text: &str) -> Option<i64> {
+    let text = text.trim().replace('.', "-");
+    let time = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(&text, f).ok())
+        .or_else(|| {
+            NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })?;
+    kst()
+        .from_local_datetime(&time)
+        .single()
+        .map(|t| t.timestamp_millis())
+}
+
+/// Reads an Ably order export (CSV or XLSX).
+pub fn read_export(path: &Path) -> Result<AblyExport, CommerceError> {
+    let file = path.display().to_string();
+    let mut source = adpool_tables::open(path)?;
+    let header: Vec<String> = source
+        .header()
+        .iter()
+        .map(|h| h.trim().to_owned())
+        .collect();
+    let mut columns: BTreeMap<&str, usize> = BTreeMap::new();
+    for (field, names, required) in FIELDS {
+        match header.iter().position(|h| names.contains(&h.as_str())) {
+            Some(i) => {
+                columns.insert(field, i);
+            }
+            None if required => {
+                return Err(CommerceError::File(adpool_tables::TableError {
+                    file,
+                    message: format!(
+                        "no {} column (found: {}); is this an Ably order export?",
+                        names.join(" / "),
+                        header.join(", ")
+                    ),
+                }));
+            }
+            None => {}
+        }
+    }
+    let mut errors = Vec::new();
+    let mut orders: BTreeMap<String, (Order, Vec<OrderStatus>)> = BTreeMap::new();
+    let mut products: BTreeMap<String, Product> = BTreeMap::new();
+    while let Some(next) = source.next_row() {
+        let (row, cells) = next?;
+        let cell = |field: &str| -> &str {
+            columns
+                .get(field)
+                .and_then(|&i| cells.get(i))
+                .map_or("", |c| c.trim())
+        };
+        let mut fail = |field: &str, message: &str| {
+            let name = columns.get(field).map_or(field, |&i| header[i].as_str());
+            errors.push(format!(
+                "row {row}, column {name}, value '{}': {message}",
+                cell(field)
+            ));
+        };
+        let order_id = cell("order_id").to_owned();
+        if order_id.is_empty() {
+            // A totals or blank line at the end of an export.
+            let is_total = |c: &String| {
+                let c = c.trim().to_lowercase();
+                c.contains("합계") || c.contains("총계") || c == "total"
+            };
+            if cells.iter().all(|c| c.trim().is_empty()) || cells.iter().any(is_total) {
+                continue;
+            }
+            fail("order_id", "is required");
+            continue;
+        }
+        let ordered_at = parse_kst_time(cell("ordered_at"));
+        if ordered_at.is_none() {
+            fail("ordered_at", "is not a date and time like 2026-11-20 14:05");
+        }
+        let quantity = cell("quantity")
+            .replace(',', "")
+            .parse::<i64>()
+            .ok()
+            .filter(|q| *q > 0);
+        if quantity.is_none() {
+            fail("quantity", "is not a whole number of at least 1");
+        }
+        let amount = cell("amount").parse::<Won>().ok().filter(|w| w.get() >= 0);
+        if amount.is_none() {
+            fail("amount", "is not an amount in won like 12,300");
+        }
+        let status = parse_status(cell("status"));
+        if status.is_none() {
+            fail(
+                "status",
+                "is not an order status (결제완료, 상품준비중, 배송중, 배송완료, 구매확정, 취소, 반품, ...)",
+            );
+        }
+        let product_id = cell("product_id").to_owned();
+        if product_id.is_empty() {
+            fail("product_id", "is required");
+        }
+        let product_name = cell("product_name").to_owned();
+        if product_name.is_empty() {
+            fail("product_name", "is required");
+        }
+        let (Some(ordered_at), Some(quantity), Some(amount), Some(status)) =
+            (ordered_at, quantity, amount, status)
+        else {
+            continue;
+        };
+        if product_id.is_empty() || product_name.is_empty() {
+            continue;
+        }
+        let category = Some(cell("category").to_owned()).filter(|c| !c.is_empty());
+        products.insert(
+            product_id.clone(),
+            Product {
+                product_id: product_id.clone(),
+                name: product_name.clone(),
+                category_id: category,
+                price: amount.get() / quantity,
+            },
+        );
+        let (order, statuses) = orders.entry(order_id.clone()).or_insert_with(|| {
+            (
+                Order {
+                    order_id: order_id.clone(),
+                    ordered_at,
+                    status,
+                    total: 0,
+                    customer_id: None,
+                    items: Vec::new(),
+                },
+                Vec::new(),
+            )
+        });
+        let item_id = Some(cell("item_id").to_owned())
+            .filter(|i| !i.is_empty())
+            .unwrap_or_else(|| (order.items.len() + 1).to_string());
+        order.items.push(OrderItem {
+            item_id,
+            product_id,
+            product_name,
+            quantity,
+            amount: amount.get(),
+        });
+        statuses.push(status);
+    }
+    if !errors.is_empty() {
+        return Err(CommerceError::Rows { file, errors });
+    }
+    let orders = orders
+        .into_values()
+        .map(|(mut order, statuses)| {
+            settle_order(&mut order, &statuses);
+            order
+        })
+        .collect();
+    Ok(AblyExport {
+        orders,
+        products: products.into_values().collect(),
+    })
+}

@@ -1,0 +1,47 @@
+//! What can go wrong in the commerce crate.
+
+/// A commerce error; its message is written for the person who caused it.
+#[derive(Debug, thiserror::Error)]
+pub enum CommerceError {
+    /// The database failed.
+    #[error("database error: {0}")]
+    Store(#[from] sqlx::Error),
+    /// A value is not acceptable.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// No such store (in this organization).
+    #[error("store {0} not found")]
+    NotFound(i64),
+    /// The same store is already registered.
+    #[error("{0}")]
+    Conflict(String),
+    /// The file cannot be read at all.
+    #[error("{0}")]
+    File(#[from] adpool_tables::TableError),
+    /// Rows of an imported file are invalid; nothing was imported.
+    #[error("{file}: {} invalid row(s), nothing was imported; first: {}", .errors.len(), .errors.first().map(String::as_str).unwrap_or_default())]
+    Rows {
+        /// The file.
+        file: String,
+        /// Each problem: `row 7, column 수량, value 'x': ...`.
+        errors: Vec<String>,
+    },
+    /// A platform refused or failed (after retries); the run stopped with its cursor unchanged.
+    #[error("{platform} {store}: {message}")]
+    Platform {
+        /// The platform's name.
+        platform: &'static str,
+        /// The store's mall id.
+        store: String,
+        /// What happened.
+        message: String,
+    },
+    /// Sealed credentials cannot be opened (another key, or altered).
+    #[error("the stored credentials cannot be decrypted with this server's key: {0}")]
+    Vault(String),
+}
