@@ -25,9 +25,13 @@ pub enum OnConflict {
     Add,
     /// Replace the old values with the new (the newest copy of a record wins).
     Replace,
+    /// Keep the old row (`DO NOTHING`): the first copy wins, and only new rows are counted.
+    Ignore,
 }
 
-/// Writes `rows` (each `keys.len() + values.len()` cells, keys first) into `table`.
+/// Writes `rows` (each `keys.len() + values.len()` cells, keys first) into `table`; returns
+/// how many rows were inserted or changed (with no `values`, conflicting rows are left alone
+/// and not counted: `DO NOTHING`).
 pub async fn upsert(
     tx: &mut DbTx,
     dialect: Dialect,
@@ -36,16 +40,18 @@ pub async fn upsert(
     values: &[&str],
     rows: &[Vec<Cell<'_>>],
     on_conflict: OnConflict,
-) -> Result<(), sqlx::Error> {
+) -> Result<u64, sqlx::Error> {
+    let mut written = 0;
     let width = keys.len() + values.len();
     // Full chunks share one cached prepared statement.
     let per_statement = (30_000 / width.max(1)).clamp(1, 500);
     let columns: Vec<&str> = keys.iter().chain(values).copied().collect();
     let updates: Vec<String> = values
         .iter()
-        .map(|m| match on_conflict {
-            OnConflict::Add => format!("{m} = {table}.{m} + excluded.{m}"),
-            OnConflict::Replace => format!("{m} = excluded.{m}"),
+        .filter_map(|m| match on_conflict {
+            OnConflict::Add => Some(format!("{m} = {table}.{m} + excluded.{m}")),
+            OnConflict::Replace => Some(format!("{m} = excluded.{m}")),
+            OnConflict::Ignore => None,
         })
         .collect();
     let conflict = if updates.is_empty() {
@@ -71,7 +77,7 @@ pub async fn upsert(
                 };
             }
         }
-        query.execute(&mut **tx).await?;
+        written += query.execute(&mut **tx).await?.rows_affected();
     }
-    Ok(())
+    Ok(written)
 }

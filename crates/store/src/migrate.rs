@@ -33,6 +33,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(4, "cpc", "0004_cpc.sql"),
     migration!(5, "logs", "0005_logs.sql"),
     migration!(6, "commerce", "0006_commerce.sql"),
+    migration!(7, "insight", "0007_insight.sql"),
 ];
 
 /// How many migrations this binary carries.

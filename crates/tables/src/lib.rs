@@ -5,7 +5,11 @@
 //! `YYYY-MM-DD`, a whole-number cell `123`), so one validator serves both formats and the same
 //! data in CSV or XLSX imports identically. It owns no domain rules.
 
+mod grid;
+
 use std::path::Path;
+
+pub use grid::{Grid, decode_text, read_grid};
 
 use calamine::{Data, Reader, Xlsx, open_workbook};
 

@@ -1,0 +1,723 @@
+//! Transaction statements: a grid of cells (any encoding, CSV or XLSX; `adpool_tables`) ->
+//! the header row found below title rows, the columns recognised by a known card layout or a
+//! saved mapping, and every line parsed or rejected with its reason. Pure: no database.
+
+use std::collections::HashMap;
+
+use adpool_core::{BusinessDate, Won};
+use chrono::{Duration, NaiveDate};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Which header names the columns of a statement have. Required: date, merchant, amount.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnMapping {
+    /// The day of the transaction.
+    pub date: String,
+    /// The merchant (가맹점).
+    pub merchant: String,
+    /// The amount in won.
+    pub amount: String,
+    /// The merchant's industry (업종).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub industry: Option<String>,
+    /// A cancellation mark (취소여부: Y/N, 취소/정상).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel: Option<String>,
+    /// Installment months (할부개월; 일시불 = none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installment: Option<String>,
+    /// A customer id (for RFM segments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+    /// The card used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<String>,
+}
+
+impl ColumnMapping {
+    /// The mapped (field, header) pairs.
+    pub fn fields(&self) -> Vec<(&'static str, &str)> {
+        let mut out = vec![
+            ("date", self.date.as_str()),
+            ("merchant", self.merchant.as_str()),
+            ("amount", self.amount.as_str()),
+        ];
+        for (field, header) in [
+            ("industry", &self.industry),
+            ("cancel", &self.cancel),
+            ("installment", &self.installment),
+            ("customer", &self.customer),
+            ("card", &self.card),
+        ] {
+            if let Some(header) = header {
+                out.push((field, header.as_str()));
+            }
+        }
+        out
+    }
+}
+
+/// The card-company layouts recognised by their headers: (name, date, merchant, amount,
+/// other headers that must be there too). Checked in this order.
+const LAYOUTS: &[(&str, &str, &str, &str, &[&str])] = &[
+    ("롯데카드", "이용일자", "이용가맹점", "이용금액", &["업종"]),
+    (
+        "KB국민카드",
+        "이용일",
+        "이용하신곳",
+        "국내이용금액(원)",
+        &["이용카드명"],
+    ),
+    ("삼성카드", "승인일자", "가맹점명", "승인금액(원)", &[]),
+    ("신한카드", "거래일자", "이용가맹점", "거래금액", &[]),
+    ("현대카드", "이용일", "이용가맹점", "이용금액", &[]),
+    ("adpool", "date", "merchant", "amount", &[]),
+];
+
+/// Optional columns found by any of their usual headers.
+const OPTIONAL: &[(&str, &[&str])] = &[
+    ("industry", &["업종", "업종명", "가맹점업종", "industry"]),
+    (
+        "cancel",
+        &[
+            "취소여부",
+            "취소구분",
+            "승인구분",
+            "거래구분",
+            "상태",
+            "cancelled",
+        ],
+    ),
+    (
+        "installment",
+        &["할부개월", "할부", "할부기간", "installment_months"],
+    ),
+    (
+        "customer",
+        &["고객번호", "고객ID", "회원번호", "회원ID", "customer_id"],
+    ),
+    (
+        "card",
+        &["이용카드명", "이용카드", "카드명", "카드번호", "card"],
+    ),
+];
+
+/// How far down a statement its header may be.
+const HEADER_SEARCH_ROWS: usize = 30;
+
+/// What a line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineKind {
+    /// Spend.
+    Purchase,
+    /// A purchase marked cancelled: kept, not spend.
+    Cancelled,
+    /// A negative amount: spend given back.
+    Refund,
+}
+
+impl LineKind {
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineKind::Purchase => "purchase",
+            LineKind::Cancelled => "cancelled",
+            LineKind::Refund => "refund",
+        }
+    }
+}
+
+/// One parsed line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementLine {
+    /// Its row in the file.
+    pub row: u64,
+    /// The KST day.
+    pub day: BusinessDate,
+    /// The merchant as written.
+    pub merchant: String,
+    /// Whole won (negative for a refund).
+    pub amount: i64,
+    /// Purchase, cancelled or refund.
+    pub kind: LineKind,
+    /// 0 for a lump-sum payment (일시불).
+    pub installment_months: i64,
+    /// The industry column.
+    pub industry: Option<String>,
+    /// The customer id column.
+    pub customer: Option<String>,
+    /// The card column.
+    pub card: Option<String>,
+}
+
+impl StatementLine {
+    /// What makes two lines the same purchase (hex SHA-256, 128 bits).
+    pub fn content_hash(&self) -> String {
+        let mut hash = Sha256::new();
+        for part in [
+            self.day.to_string().as_str(),
+            self.merchant.as_str(),
+            &self.amount.to_string(),
+            self.kind.as_str(),
+            &self.installment_months.to_string(),
+            self.customer.as_deref().unwrap_or(""),
+            self.card.as_deref().unwrap_or(""),
+        ] {
+            hash.update(part.as_bytes());
+            hash.update([0x1f]);
+        }
+        hex::encode(&hash.finalize()[..16])
+    }
+}
+
+/// A line that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    /// Its row in the file.
+    pub row: u64,
+    /// The column's header.
+    pub column: String,
+    /// The value.
+    pub value: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "row {}, column {}, value '{}': {}",
+            self.row, self.column, self.value, self.reason
+        )
+    }
+}
+
+/// A statement read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Statement {
+    /// The file's name.
+    pub file: String,
+    /// The text encoding (or XLSX).
+    pub encoding: &'static str,
+    /// The recognised layout (`롯데카드`, ...) or `mapping: NAME`.
+    pub layout: String,
+    /// The header's row number.
+    pub header_row: u64,
+    /// The header cells.
+    pub header: Vec<String>,
+    /// The columns used.
+    pub mapping: ColumnMapping,
+    /// Lines read.
+    pub lines: Vec<StatementLine>,
+    /// Lines that could not be read.
+    pub rejected: Vec<Rejected>,
+    /// Totals rows (합계) skipped.
+    pub totals_skipped: usize,
+}
+
+/// Why a statement cannot be read at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum LayoutError {
+    /// No known layout and no mapping fits; `candidates` is the likely header row.
+    Unknown {
+        /// The row number of the likely header.
+        row: u64,
+        /// Its cells, to map by hand.
+        candidates: Vec<String>,
+    },
+    /// The named mapping's headers are not in the file.
+    MappingDoesNotFit {
+        /// Headers the mapping needs that no row of the first 30 has.
+        missing: Vec<String>,
+    },
+}
+
+fn squash(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The header row: the first of the top rows holding every header of `needed`.
+fn find_header<'a>(
+    rows: &'a [(u64, Vec<String>)],
+    needed: &[&str],
+) -> Option<(usize, &'a (u64, Vec<String>))> {
+    rows.iter()
+        .take(HEADER_SEARCH_ROWS)
+        .enumerate()
+        .find(|(_, (_, cells))| {
+            let cells: Vec<String> = cells.iter().map(|c| squash(c)).collect();
+            needed.iter().all(|n| cells.contains(&squash(n)))
+        })
+}
+
+/// Finds the header and the columns: with `mapping` when given, else a known layout.
+pub fn recognise(
+    rows: &[(u64, Vec<String>)],
+    mapping: Option<(&str, &ColumnMapping)>,
+) -> Result<(usize, String, ColumnMapping), LayoutError> {
+    if let Some((name, mapping)) = mapping {
+        let needed: Vec<&str> = mapping.fields().into_iter().map(|(_, h)| h).collect();
+        return match find_header(rows, &needed) {
+            Some((index, _)) => Ok((index, format!("mapping: {name}"), mapping.clone())),
+            None => Err(LayoutError::MappingDoesNotFit {
+                missing: needed
+                    .iter()
+                    .filter(|h| {
+                        !rows
+                            .iter()
+                            .take(HEADER_SEARCH_ROWS)
+                            .any(|(_, cells)| cells.iter().any(|c| squash(c) == squash(h)))
+                    })
+                    .map(|h| (*h).to_owned())
+                    .collect(),
+            }),
+        };
+    }
+    for (name, date, merchant, amount, others) in LAYOUTS {
+        let mut needed = vec![*date, *merchant, *amount];
+        needed.extend_from_slice(others);
+        if let Some((index, (_, cells))) = find_header(rows, &needed) {
+            let header: Vec<String> = cells.iter().map(|c| squash(c)).collect();
+            let optional = |field: &str| {
+                OPTIONAL
+                    .iter()
+                    .find(|(f, _)| *f == field)
+                    .and_then(|(_, names)| names.iter().find(|n| header.contains(&squash(n))))
+                    .map(|n| (*n).to_owned())
+            };
+            return Ok((
+                index,
+                (*name).to_owned(),
+                ColumnMapping {
+                    date: (*date).into(),
+                    merchant: (*merchant).into(),
+                    amount: (*amount).into(),
+                    industry: optional("industry"),
+                    cancel: optional("cancel"),
+                    installment: optional("installment"),
+                    customer: optional("customer"),
+                    card: optional("card"),
+                },
+            ));
+        }
+    }
+    // The likely header: the top row with the most text cells that are not numbers or dates.
+    let candidate = rows
+        .iter()
+        .take(HEADER_SEARCH_ROWS)
+        .max_by_key(|(row, cells)| {
+            let words = cells
+                .iter()
+                .filter(|c| !c.is_empty() && parse_day(c).is_none() && parse_amount(c).is_none())
+                .count();
+            (words, std::cmp::Reverse(*row))
+        })
+        .cloned()
+        .unwrap_or_default();
+    Err(LayoutError::Unknown {
+        row: candidate.0,
+        candidates: candidate.1.into_iter().filter(|c| !c.is_empty()).collect(),
+    })
+}
+
+/// A day as statements write it: `YYYY.MM.DD`, `YYYY-MM-DD`, `YYYY/MM/DD`, `YYYYMMDD` (a time
+/// after it is ignored), or an Excel serial day number.
+pub fn parse_day(text: &str) -> Option<BusinessDate> {
+    let text = text.trim();
+    let date_part = text.split_whitespace().next().unwrap_or("");
+    let date_part = date_part.trim_end_matches('.');
+    if date_part.len() == 8 && date_part.bytes().all(|b| b.is_ascii_digit()) {
+        let date = NaiveDate::parse_from_str(date_part, "%Y%m%d").ok()?;
+        return BusinessDate::from_ymd(
+            chrono::Datelike::year(&date),
+            chrono::Datelike::month(&date),
+            chrono::Datelike::day(&date),
+        )
+        .filter(|_| (1990..=2100).contains(&chrono::Datelike::year(&date)));
+    }
+    if let Ok(serial) = text.parse::<f64>() {
+        // Excel day numbers: 1990-01-01 is 32874, 2100-01-01 is 73051.
+        if (32874.0..73051.0).contains(&serial) {
+            let date =
+                NaiveDate::from_ymd_opt(1899, 12, 30)? + Duration::days(serial.trunc() as i64);
+            return BusinessDate::from_ymd(
+                chrono::Datelike::year(&date),
+                chrono::Datelike::month(&date),
+                chrono::Datelike::day(&date),
+            );
+        }
+        return None;
+    }
+    let normal = date_part.replace(['.', '/'], "-");
+    let date = NaiveDate::parse_from_str(&normal, "%Y-%m-%d").ok()?;
+    if !(1990..=2100).contains(&chrono::Datelike::year(&date)) {
+        return None;
+    }
+    BusinessDate::from_ymd(
+        chrono::Datelike::year(&date),
+        chrono::Datelike::month(&date),
+        chrono::Datelike::day(&date),
+    )
+}
+
+/// An amount in whole won: `12300`, `12,300`, `12,300원`, `-12,300`, `(12,300)` (negative),
+/// `12300.00`; spaces ignored.
+pub fn parse_amount(text: &str) -> Option<i64> {
+    let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let (negative, body) = match text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+        Some(inner) => (true, inner.to_owned()),
+        None => (false, text),
+    };
+    let body = match body.split_once('.') {
+        Some((whole, fraction)) if !fraction.is_empty() && fraction.bytes().all(|b| b == b'0') => {
+            whole.to_owned()
+        }
+        Some((_, _)) => return None,
+        None => body,
+    };
+    let won: Won = body.parse().ok()?;
+    Some(if negative { -won.get() } else { won.get() })
+}
+
+/// Installment months: empty, `일시불`, `0`, `1` -> 0; `3`, `3개월`, `무이자3개월` -> 3.
+pub fn parse_installment(text: &str) -> Option<i64> {
+    let squashed = squash(text);
+    if squashed.is_empty() || squashed == "일시불" || squashed == "-" {
+        return Some(0);
+    }
+    let digits: String = squashed.chars().filter(char::is_ascii_digit).collect();
+    let rest: String = squashed.chars().filter(|c| !c.is_ascii_digit()).collect();
+    if digits.is_empty() || !["", "개월", "무이자개월", "개월무이자", "M"].contains(&rest.as_str())
+    {
+        return None;
+    }
+    let months: i64 = digits.parse().ok()?;
+    (months <= 60).then_some(if months <= 1 { 0 } else { months })
+}
+
+/// A cancellation mark: `Some(true)` cancelled, `Some(false)` not, `None` unreadable.
+pub fn parse_cancel(text: &str) -> Option<bool> {
+    match squash(text).to_uppercase().as_str() {
+        "" | "N" | "NO" | "정상" | "승인" | "매출" | "아니오" | "FALSE" | "0" => {
+            Some(false)
+        }
+        "Y" | "YES" | "취소" | "승인취소" | "매출취소" | "전체취소" | "부분취소" | "취소완료"
+        | "TRUE" | "1" | "CANCELLED" => Some(true),
+        _ => None,
+    }
+}
+
+fn is_totals_row(cells: &[String]) -> bool {
+    cells.iter().filter(|c| !c.is_empty()).take(2).any(|c| {
+        let c = squash(c);
+        ["합계", "총계", "소계", "총합계", "총이용금액", "합계금액"]
+            .iter()
+            .any(|w| c.starts_with(w))
+            || c.eq_ignore_ascii_case("total")
+    })
+}
+
+/// Reads a statement grid; `mapping` forces a saved mapping (name, columns).
+pub fn read_statement(
+    file: &str,
+    encoding: &'static str,
+    rows: &[(u64, Vec<String>)],
+    mapping: Option<(&str, &ColumnMapping)>,
+) -> Result<Statement, LayoutError> {
+    let (index, layout, mapping) = recognise(rows, mapping)?;
+    let (header_row, header) = rows[index].clone();
+    let position: HashMap<String, usize> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (squash(h), i))
+        .collect();
+    let column = |name: &Option<String>| {
+        name.as_ref()
+            .and_then(|n| position.get(&squash(n)).copied())
+    };
+    let date_col = position[&squash(&mapping.date)];
+    let merchant_col = position[&squash(&mapping.merchant)];
+    let amount_col = position[&squash(&mapping.amount)];
+    let (industry_col, cancel_col, installment_col, customer_col, card_col) = (
+        column(&mapping.industry),
+        column(&mapping.cancel),
+        column(&mapping.installment),
+        column(&mapping.customer),
+        column(&mapping.card),
+    );
+    let mut statement = Statement {
+        file: file.to_owned(),
+        encoding,
+        layout,
+        header_row,
+        header: header.clone(),
+        mapping: mapping.clone(),
+        lines: Vec::new(),
+        rejected: Vec::new(),
+        totals_skipped: 0,
+    };
+    let empty = String::new();
+    for (row, cells) in &rows[index + 1..] {
+        if is_totals_row(cells) {
+            statement.totals_skipped += 1;
+            continue;
+        }
+        let cell = |i: usize| cells.get(i).unwrap_or(&empty).trim();
+        let optional = |i: Option<usize>| i.map(cell).filter(|c| !c.is_empty()).map(str::to_owned);
+        let mut reject = |col: usize, reason: &str| {
+            statement.rejected.push(Rejected {
+                row: *row,
+                column: header.get(col).cloned().unwrap_or_default(),
+                value: cell(col).to_owned(),
+                reason: reason.to_owned(),
+            });
+        };
+        let Some(day) = parse_day(cell(date_col)) else {
+            reject(
+                date_col,
+                "is not a date (YYYY.MM.DD, YYYYMMDD, YYYY-MM-DD or an Excel date)",
+            );
+            continue;
+        };
+        let merchant = cell(merchant_col);
+        if merchant.is_empty() {
+            reject(merchant_col, "the merchant is empty");
+            continue;
+        }
+        let Some(amount) = parse_amount(cell(amount_col)) else {
+            reject(
+                amount_col,
+                "is not an amount in won (12300, 12,300 or 12,300원)",
+            );
+            continue;
+        };
+        let cancelled = match cancel_col.map(|c| parse_cancel(cell(c))) {
+            None => false,
+            Some(Some(flag)) => flag,
+            Some(None) => {
+                reject(
+                    cancel_col.unwrap_or_default(),
+                    "is not a cancellation mark (Y/N, 취소/정상)",
+                );
+                continue;
+            }
+        };
+        let installment_months = match installment_col.map(|c| parse_installment(cell(c))) {
+            None => 0,
+            Some(Some(months)) => months,
+            Some(None) => {
+                reject(
+                    installment_col.unwrap_or_default(),
+                    "is not installment months (일시불, 3, 3개월)",
+                );
+                continue;
+            }
+        };
+        let kind = if cancelled {
+            LineKind::Cancelled
+        } else if amount < 0 {
+            LineKind::Refund
+        } else {
+            LineKind::Purchase
+        };
+        statement.lines.push(StatementLine {
+            row: *row,
+            day,
+            merchant: merchant.to_owned(),
+            amount: if cancelled { amount.abs() } else { amount },
+            kind,
+            installment_months,
+            industry: optional(industry_col),
+            customer: optional(customer_col),
+            card: optional(card_col),
+        });
+    }
+    Ok(statement)
+}
+
+/// (content hash, occurrence) of each line: the n-th identical line of a file is occurrence n.
+pub fn line_keys(lines: &[StatementLine]) -> Vec<(String, i64)> {
+    let mut seen: HashMap<String, i64> = HashMap::new();
+    lines
+        .iter()
+        .map(|line| {
+            let hash = line.content_hash();
+            let n = seen.entry(hash.clone()).or_insert(0);
+            *n += 1;
+            (hash, *n)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test helpers fail loudly
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn grid(text: &str) -> Vec<(u64, Vec<String>)> {
+        adpool_tables::read_grid("t.csv", text.as_bytes())
+            .unwrap()
+            .rows
+    }
+
+    #[test]
+    fn a_lotte_statement_with_title_totals_cancellations_and_installments() {
+        let rows = grid(
+            "롯데카드 이용내역서\n조회기간: 2026.10.01 ~ 2026.10.31\n\
+             이용일자,이용가맹점,업종,이용금액,할부개월,취소여부\n\
+             2026.10.02,스타벅스 강남점,커피전문점,\"5,600원\",일시불,N\n\
+             20261003,쿠팡,통신판매,\"129,000\",3개월,N\n\
+             2026-10-04,스타벅스 강남점,커피전문점,\"5,600\",,Y\n\
+             2026/10/05,환불 가맹점,기타,-3000,,\n\
+             합계,,,\"134,600\",,\n",
+        );
+        let s = read_statement("lotte.csv", "UTF-8", &rows, None).unwrap();
+        assert_eq!(s.layout, "롯데카드");
+        assert_eq!(s.header_row, 3);
+        assert_eq!(s.totals_skipped, 1);
+        assert!(s.rejected.is_empty(), "{:?}", s.rejected);
+        let kinds: Vec<(i64, LineKind, i64)> = s
+            .lines
+            .iter()
+            .map(|l| (l.amount, l.kind, l.installment_months))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (5600, LineKind::Purchase, 0),
+                (129_000, LineKind::Purchase, 3),
+                (5600, LineKind::Cancelled, 0),
+                (-3000, LineKind::Refund, 0)
+            ]
+        );
+        assert_eq!(s.lines[1].day.to_string(), "2026-10-03");
+        assert_eq!(s.lines[0].industry.as_deref(), Some("커피전문점"));
+    }
+
+    #[test]
+    fn every_known_layout_is_recognised_by_its_headers() {
+        for (header, layout) in [
+            (
+                "이용일,이용하신곳,이용카드명,국내이용금액(원)",
+                "KB국민카드",
+            ),
+            ("거래일자,이용가맹점,거래금액", "신한카드"),
+            ("이용일,이용가맹점,이용금액", "현대카드"),
+            ("승인일자,가맹점명,승인금액(원),할부", "삼성카드"),
+        ] {
+            let fourth = if layout == "삼성카드" {
+                "3개월"
+            } else {
+                "\"1,000\""
+            };
+            let rows = grid(&format!("{header}\n2026.10.02,가게,\"1,000\",{fourth}\n"));
+            let s = read_statement("x.csv", "UTF-8", &rows, None).unwrap();
+            assert_eq!(s.layout, layout);
+            assert_eq!(s.lines.len(), 1, "{layout}: {:?}", s.rejected);
+        }
+    }
+
+    #[test]
+    fn an_unknown_layout_names_its_likely_header_and_a_mapping_reads_it() {
+        let rows = grid("POS 매출\n일자,고객,상호,결제액\n2026-10-02,C1,동네빵집,4500\n");
+        let error = read_statement("pos.csv", "UTF-8", &rows, None).unwrap_err();
+        assert_eq!(
+            error,
+            LayoutError::Unknown {
+                row: 2,
+                candidates: vec!["일자".into(), "고객".into(), "상호".into(), "결제액".into()]
+            }
+        );
+        let mapping = ColumnMapping {
+            date: "일자".into(),
+            merchant: "상호".into(),
+            amount: "결제액".into(),
+            customer: Some("고객".into()),
+            ..Default::default()
+        };
+        let s = read_statement("pos.csv", "UTF-8", &rows, Some(("pos", &mapping))).unwrap();
+        assert_eq!(s.layout, "mapping: pos");
+        assert_eq!(s.lines[0].customer.as_deref(), Some("C1"));
+        let other = ColumnMapping {
+            amount: "금액".into(),
+            ..mapping
+        };
+        assert_eq!(
+            read_statement("pos.csv", "UTF-8", &rows, Some(("pos", &other))).unwrap_err(),
+            LayoutError::MappingDoesNotFit {
+                missing: vec!["금액".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn bad_lines_are_rejected_with_row_column_value_and_reason() {
+        let rows = grid(
+            "이용일,이용가맹점,이용금액\n2026.13.40,가게,1000\n2026.10.02,,1000\n2026.10.02,가게,천원\n",
+        );
+        let s = read_statement("h.csv", "UTF-8", &rows, None).unwrap();
+        let messages: Vec<String> = s.rejected.iter().map(ToString::to_string).collect();
+        assert_eq!(messages.len(), 3);
+        assert!(
+            messages[0].starts_with("row 2, column 이용일, value '2026.13.40': is not a date"),
+            "{}",
+            messages[0]
+        );
+        assert!(messages[1].contains("merchant is empty"));
+        assert!(messages[2].starts_with("row 4, column 이용금액, value '천원'"));
+    }
+
+    #[test]
+    fn excel_serials_and_identical_lines_get_occurrence_numbers() {
+        assert_eq!(parse_day("46297").unwrap().to_string(), "2026-10-02");
+        assert_eq!(
+            parse_day("2026.10.02 13:45").unwrap().to_string(),
+            "2026-10-02"
+        );
+        let rows = grid(
+            "이용일,이용가맹점,이용금액\n2026.10.02,가게,1000\n2026.10.02,가게,1000\n2026.10.03,가게,1000\n",
+        );
+        let s = read_statement("h.csv", "UTF-8", &rows, None).unwrap();
+        let keys = line_keys(&s.lines);
+        assert_eq!(keys[0].0, keys[1].0);
+        assert_eq!((keys[0].1, keys[1].1, keys[2].1), (1, 2, 1));
+    }
+
+    proptest! {
+        #[test]
+        fn amounts_round_trip_in_every_written_form(value in -10_000_000_000i64..10_000_000_000) {
+            let grouped = adpool_core::group_thousands(value.unsigned_abs());
+            let sign = if value < 0 { "-" } else { "" };
+            prop_assert_eq!(parse_amount(&format!("{sign}{grouped}원")), Some(value));
+            prop_assert_eq!(parse_amount(&format!("{sign}{}", value.unsigned_abs())), Some(value));
+            prop_assert_eq!(parse_amount(&format!("{value}.00")), Some(value));
+            if value > 0 {
+                prop_assert_eq!(parse_amount(&format!("({grouped})")), Some(-value));
+            }
+        }
+
+        #[test]
+        fn days_round_trip_in_every_written_form(offset in 0i64..30_000) {
+            let day = BusinessDate::from_ymd(1990, 1, 1).unwrap().add_days(offset);
+            if chrono::Datelike::year(&day.naive()) <= 2099 {
+                let text = day.to_string();
+                prop_assert_eq!(parse_day(&text), Some(day));
+                prop_assert_eq!(parse_day(&text.replace('-', ".")), Some(day));
+                prop_assert_eq!(parse_day(&text.replace('-', "")), Some(day));
+            }
+        }
+
+        #[test]
+        fn arbitrary_cells_never_panic(cells in proptest::collection::vec(".{0,12}", 0..6)) {
+            let mut rows = vec![(1, vec!["이용일".to_owned(), "이용가맹점".into(), "이용금액".into(), "할부".into(), "취소여부".into()])];
+            rows.push((2, cells));
+            let _ = read_statement("p.csv", "UTF-8", &rows, None);
+        }
+    }
+}
