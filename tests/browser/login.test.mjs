@@ -213,3 +213,55 @@ test("a shop page on another origin shows CPC ads, a click lands, and an admin r
   await page.screenshot({ path: path.join(output, "11-cpc-campaign.png"), fullPage: false });
   await context.close();
 });
+
+test("an analyst reads the spending analysis and writes messages; an operator maps and imports an unknown statement", async () => {
+  const context = await browser.newContext({ locale: "ko-KR", viewport: { width: 1360, height: 900 } });
+  const page = await context.newPage();
+  const signIn = async (email) => {
+    await page.goto(`${baseUrl}/login`);
+    await page.fill('input[name="email"]', email);
+    await page.fill('input[name="password"]', "adpool-demo-2026");
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('[data-testid="dashboard-title"]');
+  };
+  await signIn("analyst@demo.adpool.kr");
+  await page.click("nav.mainnav >> text=인사이트");
+  await page.waitForSelector('[data-testid="analyses"]');
+  await page.screenshot({ path: path.join(output, "12-insights.png"), fullPage: true });
+  await page.click('[data-testid="analyses"] tbody tr:first-child a');
+  await page.waitForSelector('[data-testid="segments"]');
+  assert.match(await page.textContent('[data-testid="analysis-state"]'), /done/);
+  assert.ok(await page.isVisible('[data-testid="category-chart"] .hbar'), "spend by category is drawn");
+  const before = await page.locator('[data-testid="messages"] section').count();
+  await page.selectOption('[data-testid="write-messages"] select[name="segment"]', "champions");
+  await page.selectOption('[data-testid="write-messages"] select[name="channel"]', "sms");
+  await page.click('[data-testid="write-messages"] button');
+  await page.waitForSelector('[data-testid="flash"]');
+  assert.equal(await page.locator('[data-testid="messages"] section').count(), before + 3);
+  const size = await page.textContent('[data-testid="messages"] section:first-child [data-testid="size"]');
+  assert.ok(Number(size.split("/")[0]) <= 90, `an SMS fits 90 bytes: ${size}`);
+  await page.screenshot({ path: path.join(output, "13-insight-analysis.png"), fullPage: true });
+
+  await page.click('[data-testid="logout"]');
+  await page.waitForURL(/\/login$/);
+  await signIn("ops@demo.adpool.kr");
+  await page.goto(`${baseUrl}/insights`);
+  const statement = "동네 가게 매출\n일자,손님,가게,금액\n2026-11-20,C-1,성수 로스터리 하루,\"7,500\"\n2026-11-21,C-2,스타벅스 성수점,6100\n";
+  await page.setInputFiles('[data-testid="statement-upload"] input[type="file"]', { name: "neighbourhood.csv", mimeType: "text/csv", buffer: Buffer.from(statement) });
+  await page.click('[data-testid="statement-upload"] button');
+  await page.waitForSelector('[data-testid="mapping-step"]');
+  const step = page.locator('[data-testid="mapping-step"]');
+  await step.locator('select[name="date"]').selectOption("일자");
+  await step.locator('select[name="merchant"]').selectOption("가게");
+  await step.locator('select[name="amount"]').selectOption("금액");
+  await step.locator('select[name="customer"]').selectOption("손님");
+  await step.locator('input[name="name"]').fill("동네 가게");
+  await step.locator("button").click();
+  await page.waitForSelector('[data-testid="confirm-import"]');
+  assert.equal(await page.textContent('[data-testid="layout"]'), "mapping: 동네 가게");
+  await page.screenshot({ path: path.join(output, "14-insight-preview.png"), fullPage: true });
+  await page.click('[data-testid="confirm-import"] button');
+  await page.waitForSelector('[data-testid="flash"]');
+  assert.match(await page.textContent('[data-testid="flash"]'), /2 new transactions/);
+  await context.close();
+});

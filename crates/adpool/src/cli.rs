@@ -91,6 +91,11 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::shop_cli::ShopCommand,
     },
+    /// Spending insight: statements, mappings, analyses, marketing messages.
+    Insight {
+        #[command(subcommand)]
+        command: crate::insight_cli::InsightCommand,
+    },
 }
 
 /// `adpool report` subcommands.
@@ -220,6 +225,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Shop { command } => {
             let db = server::open_database(&config.database_url).await?;
             crate::shop_cli::shop(db, &config, command).await
+        }
+        Command::Insight { command } => {
+            let db = server::open_database(&config.database_url).await?;
+            crate::insight_cli::insight(db, &config, command).await
         }
         Command::User {
             command: UserCommand::Create(args),

@@ -48,6 +48,10 @@ pub struct Config {
     pub shop_sync_cron: String,
     /// Stores synced at once (each also needs a worker slot: see `worker_concurrency`).
     pub shop_sync_concurrency: usize,
+    /// The OpenAI-compatible endpoint that writes marketing messages (keys `llm_base_url`,
+    /// `llm_model`, `llm_api_key`, `llm_timeout_secs`); without a base URL the built-in writer
+    /// writes them.
+    pub llm: adpool_insight::llm::LlmSettings,
 }
 
 impl Default for Config {
@@ -70,6 +74,10 @@ impl Default for Config {
             naver_base_url: "https://api.commerce.naver.com".to_owned(),
             shop_sync_cron: "0 8 * * *".to_owned(),
             shop_sync_concurrency: 20,
+            llm: adpool_insight::llm::LlmSettings {
+                base_url: None,
+                ..adpool_insight::llm::LlmSettings::new("")
+            },
         }
     }
 }
@@ -98,6 +106,10 @@ struct ConfigFile {
     naver_base_url: Option<String>,
     shop_sync_cron: Option<String>,
     shop_sync_concurrency: Option<usize>,
+    llm_base_url: Option<String>,
+    llm_model: Option<String>,
+    llm_api_key: Option<String>,
+    llm_timeout_secs: Option<u64>,
 }
 
 /// The file read when `--config` is not given and it exists.
@@ -194,6 +206,19 @@ impl Config {
             }
             self.shop_sync_concurrency = v;
         }
+        if let Some(v) = file.llm_base_url.filter(|v| !v.is_empty()) {
+            self.llm.base_url = Some(check_endpoint("key llm_base_url", v)?);
+        }
+        if let Some(v) = file.llm_model.filter(|v| !v.is_empty()) {
+            self.llm.model = v;
+        }
+        set_if_some(&mut self.llm.api_key, file.llm_api_key);
+        if let Some(v) = file.llm_timeout_secs {
+            if v == 0 {
+                bail!("key llm_timeout_secs: must be at least 1 second");
+            }
+            self.llm.timeout = std::time::Duration::from_secs(v);
+        }
         Ok(())
     }
 
@@ -242,6 +267,16 @@ impl Config {
             env("ADPOOL_S3_SECRET_ACCESS_KEY"),
         );
         set_if_some(&mut self.commerce_key, env("ADPOOL_COMMERCE_KEY"));
+        if let Some(v) = env("ADPOOL_LLM_BASE_URL").filter(|v| !v.is_empty()) {
+            self.llm.base_url = Some(check_endpoint(
+                "environment variable ADPOOL_LLM_BASE_URL",
+                v,
+            )?);
+        }
+        if let Some(v) = env("ADPOOL_LLM_MODEL").filter(|v| !v.is_empty()) {
+            self.llm.model = v;
+        }
+        set_if_some(&mut self.llm.api_key, env("ADPOOL_LLM_API_KEY"));
         Ok(())
     }
 }
@@ -337,6 +372,33 @@ mod tests {
             .apply_file("s3_endpoint = \"127.0.0.1:9000\"")
             .unwrap_err();
         assert!(error.to_string().contains("s3_endpoint"), "{error}");
+    }
+
+    #[test]
+    fn the_ai_endpoint_comes_from_the_file_and_the_environment_and_hides_its_key() {
+        let mut config = Config::default();
+        assert_eq!(config.llm.base_url, None);
+        config
+            .apply_file("llm_base_url = \"http://127.0.0.1:9/v1/\"\nllm_model = \"m\"\nllm_timeout_secs = 5\n")
+            .unwrap();
+        config
+            .apply_env(&|k| (k == "ADPOOL_LLM_API_KEY").then(|| "sk-very-secret".to_owned()))
+            .unwrap();
+        assert_eq!(
+            config.llm.base_url.as_deref(),
+            Some("http://127.0.0.1:9/v1")
+        );
+        assert_eq!(
+            (config.llm.model.as_str(), config.llm.timeout.as_secs()),
+            ("m", 5)
+        );
+        assert_eq!(config.llm.api_key.as_deref(), Some("sk-very-secret"));
+        assert!(!format!("{config:?}").contains("sk-very-secret"));
+        assert!(
+            Config::default()
+                .apply_file("llm_base_url = \"ftp://x\"")
+                .is_err()
+        );
     }
 
     #[test]

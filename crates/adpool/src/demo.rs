@@ -195,6 +195,16 @@ pub async fn seed(
     )
     .await
     .context("demo shop sales")?;
+    let insight = adpool_insight::Insight::new(db.clone(), clock_for_shops.clone());
+    crate::demo_insight::seed_insight(
+        &insight,
+        media.id,
+        admin.id,
+        adpool_core::BusinessDate::from_utc_millis(clock_for_shops.now_millis()),
+        &partner_logs.with_file_name("demo-statements"),
+    )
+    .await
+    .context("demo spending insight")?;
     // Last, so the walkthrough jobs head the jobs page above the shop syncs' order events.
     jobs.enqueue(
         NewJob::new(DEMO_JOB_KIND, json!({ "steps": 40 }))

@@ -168,6 +168,11 @@ pub fn registry(config: &Config, state: &AppState) -> Registry {
         1,
         adpool_inventory::RepairStatusHandler::new(state.inventory.clone()),
     );
+    registry.register(
+        adpool_insight::ANALYZE_JOB,
+        2,
+        adpool_insight::AnalyzeHandler::new(state.insight.clone(), state.notifications.clone()),
+    );
     registry
 }
 
@@ -176,6 +181,7 @@ pub fn state(config: &Config, db: Db) -> anyhow::Result<AppState> {
     let clock: SharedClock = Arc::new(SystemClock);
     let serving = adpool_serving::Serving::new(db.clone(), clock.clone(), serving_config(config));
     let shops = adpool_commerce::Shops::new(db.clone(), clock.clone(), commerce_vault(config)?);
+    let (db_for_insight, clock_for_insight) = (db.clone(), clock.clone());
     Ok(AppState::new(
         db,
         clock,
@@ -185,7 +191,11 @@ pub fn state(config: &Config, db: Db) -> anyhow::Result<AppState> {
         },
     )
     .with_serving(serving)
-    .with_shops(shops, sync_settings(config)))
+    .with_shops(shops, sync_settings(config))
+    .with_insight(
+        adpool_insight::Insight::new(db_for_insight, clock_for_insight)
+            .with_llm(config.llm.clone()),
+    ))
 }
 
 /// How store syncs reach the platforms.

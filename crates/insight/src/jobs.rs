@@ -78,19 +78,18 @@ impl JobHandler for AnalyzeHandler {
                         .await
                         .map_err(JobError::retryable)?;
                     // Attempts count this one: the last failure tells the requester.
-                    if ctx.job.attempts >= ctx.job.max_attempts {
-                        if let Some((org, Some(user))) = self.insight.owner(id).await.ok().flatten()
-                        {
-                            let notice = NewNotification::new(
-                                org,
-                                Level::Error,
-                                format!("분석 #{id} 실패 / Analysis #{id} failed"),
-                                message.clone(),
-                            )
-                            .for_user(user)
-                            .link(format!("/insights/analyses/{id}"));
-                            let _ = self.notifications.notify(notice).await;
-                        }
+                    if ctx.job.attempts >= ctx.job.max_attempts
+                        && let Some((org, Some(user))) = self.insight.owner(id).await.ok().flatten()
+                    {
+                        let notice = NewNotification::new(
+                            org,
+                            Level::Error,
+                            format!("분석 #{id} 실패 / Analysis #{id} failed"),
+                            message.clone(),
+                        )
+                        .for_user(user)
+                        .link(format!("/insights/analyses/{id}"));
+                        let _ = self.notifications.notify(notice).await;
                     }
                     Err(JobError::retryable(message))
                 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::messages::{Facts, MessageRequest};
 
 /// Where the AI is.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct LlmSettings {
     /// Base URL up to `/v1` (`https://api.openai.com/v1`); `{base}/chat/completions` is called.
     pub base_url: Option<String>,
@@ -89,7 +89,8 @@ pub fn prompt(facts: &Facts, request: &MessageRequest) -> (String, String) {
 }
 
 /// The messages in a chat answer's text: a JSON object `{"messages": [...]}` (also inside a
-/// ``` fence), a JSON array, or else one message per non-empty line (numbering removed).
+/// Markdown code fence), a JSON array, or else one message per non-empty line (numbering
+/// removed).
 pub fn parse_answer(content: &str) -> Vec<String> {
     let trimmed = content.trim();
     let unfenced = trimmed

@@ -173,6 +173,8 @@ pub struct MessageRequest {
 /// The facts a message is written from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Facts {
+    /// The segment's key, when the messages are for one.
+    pub segment: Option<String>,
     /// Who: the segment's name or "customers".
     pub audience: String,
     /// How many of them (0 when unknown).
@@ -210,6 +212,7 @@ pub fn facts(report: &Report, request: &MessageRequest) -> Facts {
     .map(|c| label(c, korean).to_owned())
     .collect();
     Facts {
+        segment: segment.map(|s| s.key.clone()),
         audience: segment.map_or_else(
             || {
                 if korean {
@@ -257,16 +260,34 @@ pub fn offline_messages(facts: &Facts, request: &MessageRequest) -> Vec<String> 
             "everyday".into()
         }
     });
-    let second = facts
-        .top_categories
-        .get(1)
-        .cloned()
-        .unwrap_or_else(|| category.clone());
+    let second = facts.top_categories.get(1).cloned();
     let rising = facts
         .rising
         .as_ref()
         .map(|(c, _)| c.clone())
-        .unwrap_or_else(|| second.clone());
+        .filter(|c| *c != category)
+        .or_else(|| second.clone())
+        .unwrap_or_else(|| category.clone());
+    // "카페와 배달앱" when there are two categories, else just the one.
+    let both_ko = second
+        .as_ref()
+        .map_or_else(|| category.clone(), |s| format!("{category}와 {s}"));
+    let both_en = second
+        .as_ref()
+        .map_or_else(|| category.clone(), |s| format!("{category} and {s}"));
+    // Customers never read which segment they are in: the segment sets the greeting.
+    let greeting_ko = match facts.segment.as_deref() {
+        Some("champions" | "loyal") => "늘 찾아주셔서 감사해요!",
+        Some("at_risk" | "hibernating") => "오랜만이에요, 다시 만나고 싶어요!",
+        Some("new" | "potential") => "반가워요!",
+        _ => "안녕하세요!",
+    };
+    let greeting_en = match facts.segment.as_deref() {
+        Some("champions" | "loyal") => "Thank you for being with us!",
+        Some("at_risk" | "hibernating") => "We miss you!",
+        Some("new" | "potential") => "Welcome!",
+        _ => "Hi there!",
+    };
     let short = matches!(request.channel, Channel::Sms | Channel::Push);
     let ad = |body: String| match (korean, request.channel) {
         // Korean law: advertising texts start with (광고).
@@ -298,13 +319,13 @@ pub fn offline_messages(facts: &Facts, request: &MessageRequest) -> Vec<String> 
                 ][i % 3].clone(),
                 (true, tone, false) => {
                     let opener = match tone {
-                        Tone::Friendly => format!("{}님, 안녕하세요!", facts.audience),
-                        Tone::Formal => format!("{} 여러분께 안내드립니다.", facts.audience),
-                        Tone::Playful => format!("{}님, 요즘 {category}에 진심이시죠?", facts.audience),
-                        Tone::Urgent => "이번 주말까지만 드리는 혜택이에요!".to_owned(),
+                        Tone::Friendly => format!("고객님, {greeting_ko}"),
+                        Tone::Formal => format!("고객님, {greeting_ko} 특별한 혜택을 안내드립니다."),
+                        Tone::Playful => format!("{greeting_ko} 요즘 {category}에 진심이시죠?"),
+                        Tone::Urgent => format!("{greeting_ko} 이번 주말까지만 드리는 혜택이에요."),
                     };
                     let offer = [
-                        format!("자주 이용하시는 {category}와 {second}에서 쓸 수 있는 10% 할인 쿠폰을 준비했어요."),
+                        format!("자주 이용하시는 {both_ko}에서 쓸 수 있는 10% 할인 쿠폰을 준비했어요."),
                         format!("최근 관심이 늘어난 {rising} 신상품을 먼저 만나보시고, 첫 구매 시 적립금 2배를 받아가세요."),
                         format!("평균 {}원 정도 쓰시는 고객님을 위해 {}원 이상 구매 시 무료배송을 드려요.", adpool_core::group_thousands(facts.average_spend.max(0).unsigned_abs()), adpool_core::group_thousands((facts.average_spend.max(10_000) as u64).div_ceil(10_000) * 10_000)),
                     ][i % 3].clone();
@@ -332,13 +353,13 @@ pub fn offline_messages(facts: &Facts, request: &MessageRequest) -> Vec<String> 
                 ][i % 3].clone(),
                 (false, tone, false) => {
                     let opener = match tone {
-                        Tone::Friendly => format!("Hi from us to our {}!", facts.audience.to_lowercase()),
-                        Tone::Formal => format!("Dear {},", facts.audience.to_lowercase()),
-                        Tone::Playful => format!("We see you, {category} lovers!"),
-                        Tone::Urgent => "Only until Sunday:".to_owned(),
+                        Tone::Friendly => greeting_en.to_owned(),
+                        Tone::Formal => format!("Dear customer, {}", greeting_en.to_lowercase()),
+                        Tone::Playful => format!("{greeting_en} Still all about {}?", category.to_lowercase()),
+                        Tone::Urgent => format!("{greeting_en} Only until Sunday:"),
                     };
                     let offer = [
-                        format!("Enjoy 10% off {category} and {second}, the places you shop most."),
+                        format!("Enjoy 10% off {both_en}, the places you shop most."),
                         format!("Be first to see what's new in {rising}, and earn double points on your first order."),
                         format!("Free delivery on orders over {} won, made for how you shop.", adpool_core::group_thousands((facts.average_spend.max(10_000) as u64).div_ceil(10_000) * 10_000)),
                     ][i % 3].clone();
@@ -379,6 +400,7 @@ mod tests {
 
     fn facts() -> Facts {
         Facts {
+            segment: Some("loyal".into()),
             audience: "충성 고객".into(),
             audience_size: 120,
             top_categories: vec!["카페·베이커리".into(), "배달앱".into()],

@@ -1010,13 +1010,13 @@ impl Insight {
                 analysis.state
             ),
         })?;
-        if let Some(segment) = &request.segment {
-            if !report.segments.iter().any(|s| &s.key == segment) {
-                return Err(InsightError::Invalid {
-                    field: "segment",
-                    message: format!("analysis {analysis_id} has no segment '{segment}'"),
-                });
-            }
+        if let Some(segment) = &request.segment
+            && !report.segments.iter().any(|s| &s.key == segment)
+        {
+            return Err(InsightError::Invalid {
+                field: "segment",
+                message: format!("analysis {analysis_id} has no segment '{segment}'"),
+            });
         }
         let facts = facts(&report, request);
         let (mut texts, source, mut note) = if self.llm_configured() {

@@ -107,12 +107,6 @@ pub fn read_grid(name: &str, bytes: &[u8]) -> Result<Grid, TableError> {
         });
     }
     let (text, encoding) = decode_text(bytes).map_err(|e| fail(format!("the file {e}")))?;
-    // The csv reader's line numbers run one short after CRLF line ends: count on LF alone.
-    let text = if text.contains('\r') {
-        Cow::Owned(text.replace("\r\n", "\n"))
-    } else {
-        text
-    };
     let head: String = text.lines().take(20).collect();
     let delimiter = if head.matches('\t').count() > head.matches(',').count() {
         b'\t'
@@ -126,11 +120,28 @@ pub fn read_grid(name: &str, bytes: &[u8]) -> Result<Grid, TableError> {
         .from_reader(text.as_bytes());
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
+    // Line numbers counted from byte offsets: the reader's own skip blank lines and CRLF.
+    let (mut counted_to, mut line) = (0usize, 1u64);
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(0, csv::Position::line);
+                let mut start = record.position().map_or(counted_to, |p| p.byte() as usize);
+                // After a CR the reader's position can sit on the LF that ends the last row.
+                while text
+                    .as_bytes()
+                    .get(start)
+                    .is_some_and(|b| matches!(b, b'\r' | b'\n'))
+                {
+                    start += 1;
+                }
+                if start > counted_to {
+                    line += text.as_bytes()[counted_to..start]
+                        .iter()
+                        .filter(|b| **b == b'\n')
+                        .count() as u64;
+                    counted_to = start;
+                }
                 if record.iter().any(|c| !c.trim().is_empty()) {
                     rows.push((line, record.iter().map(|c| c.trim().to_owned()).collect()));
                 }

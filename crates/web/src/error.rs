@@ -329,6 +329,39 @@ impl From<adpool_commerce::CommerceError> for AppError {
     }
 }
 
+impl From<adpool_insight::InsightError> for AppError {
+    fn from(error: adpool_insight::InsightError) -> Self {
+        use adpool_insight::InsightError;
+        match error {
+            InsightError::NotFound(..) => AppError::NotFound,
+            InsightError::Invalid { field, message } => AppError::Validation {
+                field: field.into(),
+                message,
+            },
+            InsightError::File(ref table) => AppError::InvalidFile {
+                message: error.to_string(),
+                details: serde_json::json!({ "file": table.file, "errors": [], "total": 0 }),
+            },
+            InsightError::UnknownLayout {
+                ref file,
+                row,
+                ref candidates,
+            } => AppError::InvalidFile {
+                message: error.to_string(),
+                details: serde_json::json!({ "file": file, "header_row": row, "columns": candidates, "errors": [], "total": 0 }),
+            },
+            InsightError::Rows {
+                ref file,
+                ref errors,
+            } => AppError::InvalidFile {
+                message: error.to_string(),
+                details: serde_json::json!({ "file": file, "errors": errors, "total": errors.len() }),
+            },
+            InsightError::Store(_) => AppError::Internal(error.to_string()),
+        }
+    }
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
         AppError::Internal(error.to_string())

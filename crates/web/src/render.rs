@@ -15,7 +15,6 @@ pub(crate) const TEMPLATE_SOURCES: &[(&str, &str)] = &[
         "dashboard.html",
         include_str!("../templates/dashboard.html"),
     ),
-    ("section.html", include_str!("../templates/section.html")),
     (
         "admin_users.html",
         include_str!("../templates/admin_users.html"),
@@ -92,6 +91,15 @@ pub(crate) const TEMPLATE_SOURCES: &[(&str, &str)] = &[
     ),
     ("reports.html", include_str!("../templates/reports.html")),
     ("shops.html", include_str!("../templates/shops.html")),
+    ("insights.html", include_str!("../templates/insights.html")),
+    (
+        "insight_preview.html",
+        include_str!("../templates/insight_preview.html"),
+    ),
+    (
+        "insight_analysis.html",
+        include_str!("../templates/insight_analysis.html"),
+    ),
     (
         "shop_store.html",
         include_str!("../templates/shop_store.html"),

@@ -41,6 +41,8 @@ pub struct AppState {
     pub shops: Shops,
     /// Where the shop platforms are (Cafe24 consent, syncs).
     pub shop_sync: adpool_commerce::sync::SyncSettings,
+    /// Spending insight: statements, analyses, messages.
+    pub insight: adpool_insight::Insight,
     /// Notifications.
     pub notifications: Notifications,
     /// Cron schedules.
@@ -67,6 +69,7 @@ impl AppState {
             // A key for this process only; the server passes the configured one.
             shops: Shops::new(db.clone(), clock.clone(), Vault::new(random_key())),
             shop_sync: adpool_commerce::sync::SyncSettings::default(),
+            insight: adpool_insight::Insight::new(db.clone(), clock.clone()),
             jobs,
             db,
             clock,
@@ -87,6 +90,12 @@ impl AppState {
     pub fn with_shops(mut self, shops: Shops, sync: adpool_commerce::sync::SyncSettings) -> Self {
         self.shops = shops;
         self.shop_sync = sync;
+        self
+    }
+
+    /// Uses `insight` (with the configured AI endpoint).
+    pub fn with_insight(mut self, insight: adpool_insight::Insight) -> Self {
+        self.insight = insight;
         self
     }
 

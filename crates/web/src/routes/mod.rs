@@ -7,6 +7,7 @@ mod campaigns;
 mod catalog;
 mod cpc;
 mod cpc_api;
+mod insights;
 mod inventory;
 mod inventory_api;
 pub(crate) mod openapi;
@@ -40,6 +41,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(cpc::router())
         .merge(reports::router())
         .merge(shops::router())
+        .merge(insights::router())
         .nest(
             "/api/v1",
             api::router()
@@ -48,7 +50,8 @@ pub(crate) fn router(state: AppState) -> Router {
                 .merge(purchases::api_router())
                 .merge(campaigns::api_router())
                 .merge(cpc_api::router())
-                .merge(shops::api_router()),
+                .merge(shops::api_router())
+                .merge(insights::api_router()),
         )
         .merge(ops::router())
         .route("/api/openapi.json", axum::routing::get(openapi::serve))

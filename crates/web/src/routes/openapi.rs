@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use super::{api, campaigns, catalog, cpc_api, inventory_api, purchases, shops};
+use super::{api, campaigns, catalog, cpc_api, insights, inventory_api, purchases, shops};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +21,9 @@ use super::{api, campaigns, catalog, cpc_api, inventory_api, purchases, shops};
         cpc_api::refund, cpc_api::metrics, cpc_api::list_placements, cpc_api::add_placement, cpc_api::list_sites, cpc_api::create_site,
         cpc_api::revoke_site, cpc_api::order_event,
         shops::api_stores, shops::api_create_store, shops::api_runs, shops::api_sync, shops::api_sales,
+        insights::api_import, insights::api_uploads, insights::api_transactions, insights::api_rules, insights::api_add_rule,
+        insights::api_mappings, insights::api_save_mapping, insights::api_analyses, insights::api_start_analysis, insights::api_analysis,
+        insights::api_messages, insights::api_write_messages, insights::api_edit_message,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))

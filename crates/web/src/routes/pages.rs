@@ -24,10 +24,9 @@ pub(super) fn router() -> Router<AppState> {
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/lang", post(switch_language))
-        .route("/insights", get(section))
 }
 
-/// (path, nav key, title key, description key) of the capabilities still to land.
+/// (path, nav key, title key, description key) of the capabilities the dashboard links to.
 const SECTIONS: &[(&str, &str, &str, &str)] = &[
     (
         "/inventory",
@@ -81,23 +80,6 @@ async fn dashboard(
             .await?
             .into_response(),
     )
-}
-
-async fn section(
-    State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
-    lang: Lang,
-    request: Request,
-) -> Result<Response, PageError> {
-    let path = request.uri().path();
-    let (_, key, title, desc) = SECTIONS
-        .iter()
-        .find(|(p, ..)| *p == path)
-        .ok_or(crate::AppError::NotFound)?;
-    let extra = context! { title => translate(lang, title), desc => translate(lang, desc) };
-    Ok(page(&state, &caller, lang, "section.html", key, extra)
-        .await?
-        .into_response())
 }
 
 #[derive(Debug, Deserialize)]
