@@ -3023,3 +3023,287 @@ async fn a_shop_owner_registers_stores_uploads_an_ably_export_and_reads_the_dash
         StatusCode::NOT_FOUND
     );
 }
+
+const STATEMENT: &str = "롯데카드 이용대금 명세서\n이용일자,이용가맹점,업종,이용금액,할부개월,취소여부\n\
+2026.10.02,스타벅스 강남R점,커피전문점,\"5,600원\",일시불,N\n\
+2026.10.02,스타벅스 강남R점,커피전문점,\"5,600원\",일시불,N\n\
+2026.10.03,쿠팡,통신판매,\"129,000\",3개월,N\n\
+2026.11.04,배달의민족,음식배달,\"23,500\",,N\n\
+합계,,,\"163,700\",,\n";
+
+#[tokio::test]
+async fn spending_insight_is_imported_analysed_and_written_through_the_pages_and_the_api() {
+    let t = TestApp::new().await;
+    let org = t.org("Bomnal").await;
+    let other = t.org("Other").await;
+    let ops_user = t.user(org, "ops@bomnal.kr", Role::Operator).await;
+    let analyst_user = t.user(org, "analyst@bomnal.kr", Role::Analyst).await;
+    t.user(org, "seller@bomnal.kr", Role::Advertiser).await;
+    let stranger = t.user(other, "admin@other.kr", Role::Admin).await;
+    let ops = t.login("ops@bomnal.kr", PASSWORD).await.unwrap();
+    let seller = t.login("seller@bomnal.kr", PASSWORD).await.unwrap();
+    let ops_token = t.token(&ops_user).await;
+    let analyst_token = t.token(&analyst_user).await;
+    let stranger_token = t.token(&stranger).await;
+
+    // The page: preview first (nothing written), then import with the kept file.
+    let preview = t
+        .upload("/insights/preview", &ops, "lotte.csv", STATEMENT)
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    assert!(
+        preview.body.contains("data-testid=\"layout\">롯데카드"),
+        "{}",
+        preview.body
+    );
+    let token = preview
+        .body
+        .split("name=\"token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert!(t.state.insight.uploads(org).await.unwrap().is_empty());
+    let imported = t
+        .form(
+            "/insights/import",
+            &ops,
+            &[("token", &token), ("mapping", "")],
+        )
+        .await;
+    assert!(
+        imported.location().contains("4+new+transactions"),
+        "{}",
+        imported.location()
+    );
+    let again = t.form("/insights/import", &ops, &[("token", &token)]).await;
+    assert!(
+        again.location().contains("error=") || again.status == StatusCode::UNPROCESSABLE_ENTITY,
+        "a preview imports once: {}",
+        again.location()
+    );
+    // A broken file is refused whole, every line named, nothing written.
+    let broken = t
+        .upload(
+            "/insights/preview",
+            &ops,
+            "broken.csv",
+            &STATEMENT.replace("\"129,000\"", "많이"),
+        )
+        .await;
+    assert!(
+        broken
+            .body
+            .contains("row 5, column 이용금액, value &#x27;많이&#x27;")
+            || broken.body.contains("row 5, column 이용금액, value '많이'"),
+        "{}",
+        broken.body
+    );
+    assert!(!broken.body.contains("data-testid=\"confirm-import\""));
+    assert_eq!(t.state.insight.uploads(org).await.unwrap().len(), 1);
+
+    // The API: analysts read but do not import; a dry run changes nothing; a re-import is all duplicates.
+    let uri = "/api/v1/insight/imports?file_name=lotte.csv";
+    let refused = t
+        .send(
+            Method::POST,
+            uri,
+            &analyst_token,
+            Some(Body::from(STATEMENT)),
+            Some("application/octet-stream"),
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let dry = t
+        .send(
+            Method::POST,
+            &format!("{uri}&dry_run=true"),
+            &ops_token,
+            Some(Body::from(STATEMENT)),
+            Some("application/octet-stream"),
+            &[],
+        )
+        .await;
+    assert_eq!(dry.status, StatusCode::OK, "{}", dry.body);
+    let dry: Value = serde_json::from_str(&dry.body).unwrap();
+    assert_eq!(
+        (dry["new_lines"].as_i64(), dry["duplicates"].as_i64()),
+        (Some(0), Some(4))
+    );
+    let unknown = t
+        .send(
+            Method::POST,
+            "/api/v1/insight/imports?file_name=pos.csv",
+            &ops_token,
+            Some(Body::from("일자,상호,금액\n2026-10-01,빵집,4000\n")),
+            Some("application/octet-stream"),
+            &[],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown: Value = serde_json::from_str(&unknown.body).unwrap();
+    assert_eq!(
+        unknown["error"]["details"]["columns"],
+        json!(["일자", "상호", "금액"])
+    );
+    let mapping = t
+        .json(Method::POST, "/api/v1/insight/mappings", &ops_token, json!({ "name": "빵집", "mapping": { "date": "일자", "merchant": "상호", "amount": "금액" } }))
+        .await;
+    assert_eq!(mapping.status, StatusCode::NO_CONTENT, "{}", mapping.body);
+    let mapped = t
+        .send(
+            Method::POST,
+            "/api/v1/insight/imports?file_name=pos.csv",
+            &ops_token,
+            Some(Body::from("일자,상호,금액\n2026-10-01,빵집,4000\n")),
+            Some("application/octet-stream"),
+            &[],
+        )
+        .await;
+    assert_eq!(mapped.status, StatusCode::CREATED, "{}", mapped.body);
+    let rule = t
+        .json(
+            Method::POST,
+            "/api/v1/insight/rules",
+            &ops_token,
+            json!({ "keyword": "빵집", "category": "cafe" }),
+        )
+        .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&rule.body).unwrap()["recategorized"],
+        1
+    );
+
+    // An analysis as a job, read back; messages written, fitted, edited within the limit only.
+    let started = t
+        .json(
+            Method::POST,
+            "/api/v1/insight/analyses",
+            &analyst_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{}", started.body);
+    let id = serde_json::from_str::<Value>(&started.body).unwrap()["analysis_id"]
+        .as_i64()
+        .unwrap();
+    t.state
+        .insight
+        .run_analysis(id, &mut |_, _, _| {})
+        .await
+        .unwrap();
+    let analysis = t
+        .get(&format!("/api/v1/insight/analyses/{id}"), &analyst_token)
+        .await;
+    let analysis: Value = serde_json::from_str(&analysis.body).unwrap();
+    assert_eq!(analysis["state"], "done");
+    assert_eq!(
+        analysis["report"]["spend"],
+        5600 * 2 + 129_000 + 23_500 + 4_000
+    );
+    let written = t
+        .json(
+            Method::POST,
+            &format!("/api/v1/insight/analyses/{id}/messages"),
+            &analyst_token,
+            json!({ "channel": "sms", "tone": "urgent", "lang": "ko", "count": 4 }),
+        )
+        .await;
+    assert_eq!(written.status, StatusCode::CREATED, "{}", written.body);
+    let written: Vec<Value> = serde_json::from_str(&written.body).unwrap();
+    assert_eq!(written.len(), 4);
+    assert!(
+        written
+            .iter()
+            .all(|m| m["size"].as_i64().unwrap() <= 90 && m["source"] == "offline")
+    );
+    let message = written[0]["id"].as_i64().unwrap();
+    let too_long = t
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/insight/messages/{message}"),
+            &analyst_token,
+            json!({ "body": "가".repeat(50) }),
+        )
+        .await;
+    assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        too_long
+            .body
+            .contains("100 bytes (EUC-KR) is over the SMS limit of 90"),
+        "{}",
+        too_long.body
+    );
+    let bad = t
+        .json(
+            Method::POST,
+            &format!("/api/v1/insight/analyses/{id}/messages"),
+            &analyst_token,
+            json!({ "channel": "fax", "tone": "urgent", "lang": "ko", "count": 1 }),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = t.get(&format!("/insights/analyses/{id}"), &ops).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("data-testid=\"category-chart\"")
+            && page.body.contains("data-copy=\"message-")
+    );
+    let form = t
+        .form(
+            &format!("/insights/analyses/{id}/messages"),
+            &ops,
+            &[
+                ("segment", ""),
+                ("channel", "kakao"),
+                ("tone", "friendly"),
+                ("lang", "en"),
+                ("count", "2"),
+            ],
+        )
+        .await;
+    assert!(
+        form.location().contains("2+messages+written"),
+        "{}",
+        form.location()
+    );
+
+    // Advertisers see none of it; another organization finds nothing.
+    assert_eq!(
+        t.get("/insights", &seller).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        t.get("/api/v1/insight/uploads", &stranger_token).await.body,
+        "[]"
+    );
+    assert_eq!(
+        t.get(&format!("/api/v1/insight/analyses/{id}"), &stranger_token)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.get(
+            &format!("/api/v1/insight/analyses/{id}/messages"),
+            &stranger_token
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.json(
+            Method::PATCH,
+            &format!("/api/v1/insight/messages/{message}"),
+            &stranger_token,
+            json!({ "body": "x" })
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let spec = t.get("/api/openapi.json", &Auth::None).await;
+    assert!(spec.body.contains("/api/v1/insight/analyses/{id}/messages"));
+}
