@@ -5,17 +5,12 @@
 # Usage: bench/logs.sh [EVENTS] [FILES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/adpool-target}"
+source bench/common.sh
 events="${1:-5000000}"
 files="${2:-50}"
 cargo build --release -p adpool
 cargo build --release -p adpool-logs --example generate_logs
-python="${PYTHON:-python3}"
-if ! "$python" -c "import duckdb, pandas" 2>/dev/null; then
-  python3 -m venv "$HOME/.cache/adpool-bench-venv"
-  "$HOME/.cache/adpool-bench-venv/bin/pip" install -q duckdb pandas
-  python="$HOME/.cache/adpool-bench-venv/bin/python"
-fi
+python=$(bench_python duckdb pandas)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 "$CARGO_TARGET_DIR/release/examples/generate_logs" "$scratch" "$events" "$files"

@@ -1,5 +1,7 @@
 //! `adpool-tables`: tabular files read row by row, for every importer (forecasts, shop
-//! exports, ...): CSV streamed from disk, XLSX from its first sheet.
+//! exports, ...): CSV streamed from disk, XLSX from its first sheet; and whole files read as a
+//! grid with no header assumed, in whatever encoding Korean exports come in ([`read_grid`]:
+//! UTF-8 with or without a BOM, UTF-16, CP949), for statements with titles above the header.
 //!
 //! Every cell becomes text the way a person reads it (an Excel date cell becomes
 //! `YYYY-MM-DD`, a whole-number cell `123`), so one validator serves both formats and the same
