@@ -94,8 +94,17 @@ impl BusinessDate {
 }
 
 impl fmt::Display for BusinessDate {
+    // Integers, not chrono's strftime: importers format a day per line (a million in a
+    // statement), and strftime parses its pattern every time.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.format("%Y-%m-%d"))
+        use chrono::Datelike;
+        write!(
+            f,
+            "{:04}-{:02}-{:02}",
+            self.0.year(),
+            self.0.month(),
+            self.0.day()
+        )
     }
 }
 

@@ -111,10 +111,14 @@ impl FromStr for Won {
         if !well_grouped {
             return Err(MoneyError::Invalid(text.to_owned()));
         }
-        let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
-        let magnitude: i128 = digits
-            .parse()
-            .map_err(|_| MoneyError::Overflow(text.to_owned()))?;
+        // Accumulated in place: importers parse a won amount per line (a million per file).
+        let mut magnitude: i128 = 0;
+        for digit in rest.bytes().filter(u8::is_ascii_digit) {
+            magnitude = magnitude * 10 + i128::from(digit - b'0');
+            if magnitude > i128::from(i64::MAX) + 1 {
+                return Err(MoneyError::Overflow(text.to_owned()));
+            }
+        }
         let value = if negative { -magnitude } else { magnitude };
         i64::try_from(value)
             .map(Won)

@@ -571,7 +571,7 @@ pub const MERCHANTS: &[(&str, &[&str])] = &[
 ];
 
 /// Words of a statement's industry column (업종) -> category, for merchants nothing else knows.
-const INDUSTRIES: &[(&str, &[&str])] = &[
+pub const INDUSTRIES: &[(&str, &[&str])] = &[
     ("cafe", &["커피", "카페", "제과", "베이커리", "음료"]),
     ("convenience", &["편의점"]),
     (

@@ -1,6 +1,8 @@
 //! [`Insight`]: the organization's uploads, transactions, rules, mappings, analyses and
 //! messages in the database. Every function takes the caller's organization.
 
+use std::collections::HashMap;
+
 use adpool_core::{BusinessDate, JobId, OrgId, SharedClock, UserId};
 use adpool_jobs::{Jobs, NewJob};
 use adpool_store::Db;
@@ -387,17 +389,20 @@ impl Insight {
         hashes.sort_unstable();
         hashes.dedup();
         for chunk in hashes.chunks(500) {
-            let placeholders: Vec<String> =
-                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            // Positional parameters: sqlx looks `$N` up by name on SQLite, which is quadratic.
+            let org_param = match self.db.dialect() {
+                adpool_store::Dialect::Sqlite => "?".to_owned(),
+                adpool_store::Dialect::Postgres => format!("${}", chunk.len() + 1),
+            };
             let sql = format!(
-                "SELECT content_hash, occurrence FROM insight_transactions WHERE org_id = $1 AND content_hash IN ({})",
-                placeholders.join(", ")
+                "SELECT content_hash, occurrence FROM insight_transactions WHERE content_hash IN {} AND org_id = {org_param}",
+                self.db.dialect().values_rows(1, chunk.len())
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.get());
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for hash in chunk {
                 query = query.bind(*hash);
             }
-            for row in query.fetch_all(self.db.pool()).await? {
+            for row in query.bind(org.get()).fetch_all(self.db.pool()).await? {
                 found.insert((get(&row, "content_hash")?, get(&row, "occurrence")?));
             }
         }
@@ -479,15 +484,22 @@ impl Insight {
         }
         let categorizer = self.categorizer(org).await?;
         let keys = line_keys(&statement.lines);
+        // A statement repeats its merchants: each (merchant, industry) is matched once.
+        let mut known: HashMap<(&str, Option<&str>), (&str, &str), foldhash::fast::RandomState> =
+            HashMap::default();
         let categories: Vec<(&str, &str)> = statement
             .lines
             .iter()
             .map(|l| {
-                let (category, source) = categorizer.categorize(&l.merchant, l.industry.as_deref());
-                (category, source.as_str())
+                *known
+                    .entry((l.merchant.as_str(), l.industry.as_deref()))
+                    .or_insert_with(|| {
+                        let (category, source) =
+                            categorizer.categorize(&l.merchant, l.industry.as_deref());
+                        (category, source.as_str())
+                    })
             })
             .collect();
-        let days: Vec<String> = statement.lines.iter().map(|l| l.day.to_string()).collect();
         let now = self.clock.now_millis();
         let mut tx = self.db.begin_write().await?;
         let upload_id: i64 = sqlx::query(
@@ -506,54 +518,64 @@ impl Insight {
         .fetch_one(&mut *tx)
         .await?
         .try_get("id")?;
-        let rows: Vec<Vec<Cell<'_>>> = statement
-            .lines
-            .iter()
-            .zip(&keys)
-            .zip(&categories)
-            .zip(&days)
-            .map(|(((l, (hash, occurrence)), (category, source)), day)| {
-                vec![
-                    Cell::Int(org.get()),
-                    Cell::Text(hash),
-                    Cell::Int(*occurrence),
-                    Cell::Int(upload_id),
-                    Cell::Text(day),
-                    Cell::Text(&l.merchant),
-                    Cell::Int(l.amount),
-                    Cell::Text(l.kind.as_str()),
-                    Cell::Int(l.installment_months),
-                    Cell::OptText(l.industry.as_deref()),
-                    Cell::OptText(l.customer.as_deref()),
-                    Cell::OptText(l.card.as_deref()),
-                    Cell::Text(category),
-                    Cell::Text(source),
-                ]
-            })
-            .collect();
-        let inserted = bulk::upsert(
-            &mut tx,
-            self.db.dialect(),
-            "insight_transactions",
-            &["org_id", "content_hash", "occurrence"],
-            &[
-                "upload_id",
-                "occurred_on",
-                "merchant",
-                "amount",
-                "kind",
-                "installment_months",
-                "industry",
-                "customer_id",
-                "card",
-                "category",
-                "category_source",
-            ],
-            &rows,
-            // A line imported before is left as it is: a duplicate changes nothing.
-            OnConflict::Ignore,
-        )
-        .await?;
+        // Rows go in key order, so the unique index grows at its end instead of splitting
+        // pages at random, and a chunk at a time, so memory holds one chunk of rows.
+        let mut order: Vec<usize> = (0..statement.lines.len()).collect();
+        order.sort_unstable_by(|a, b| keys[*a].cmp(&keys[*b]));
+        let mut inserted = 0u64;
+        for chunk in order.chunks(20_000) {
+            let days: Vec<String> = chunk
+                .iter()
+                .map(|&i| statement.lines[i].day.to_string())
+                .collect();
+            let rows: Vec<Vec<Cell<'_>>> = chunk
+                .iter()
+                .zip(&days)
+                .map(|(&i, day)| {
+                    let (l, (hash, occurrence), (category, source)) =
+                        (&statement.lines[i], &keys[i], &categories[i]);
+                    vec![
+                        Cell::Int(org.get()),
+                        Cell::Text(hash),
+                        Cell::Int(*occurrence),
+                        Cell::Int(upload_id),
+                        Cell::Text(day),
+                        Cell::Text(&l.merchant),
+                        Cell::Int(l.amount),
+                        Cell::Text(l.kind.as_str()),
+                        Cell::Int(l.installment_months),
+                        Cell::OptText(l.industry.as_deref()),
+                        Cell::OptText(l.customer.as_deref()),
+                        Cell::OptText(l.card.as_deref()),
+                        Cell::Text(category),
+                        Cell::Text(source),
+                    ]
+                })
+                .collect();
+            inserted += bulk::upsert(
+                &mut tx,
+                self.db.dialect(),
+                "insight_transactions",
+                &["org_id", "content_hash", "occurrence"],
+                &[
+                    "upload_id",
+                    "occurred_on",
+                    "merchant",
+                    "amount",
+                    "kind",
+                    "installment_months",
+                    "industry",
+                    "customer_id",
+                    "card",
+                    "category",
+                    "category_source",
+                ],
+                &rows,
+                // A line imported before is left as it is: a duplicate changes nothing.
+                OnConflict::Ignore,
+            )
+            .await?;
+        }
         let duplicates = statement.lines.len() as i64 - inserted as i64;
         sqlx::query("UPDATE insight_uploads SET inserted = $1, duplicates = $2 WHERE id = $3")
             .bind(inserted as i64)
@@ -721,37 +743,76 @@ impl Insight {
         self.recategorize(org).await
     }
 
-    /// Categorizes every transaction of `org` again with its current rules.
+    /// Categorizes every transaction of `org` again with its current rules: one pass in id
+    /// order, then updates by id of the lines whose category changed.
     pub async fn recategorize(&self, org: OrgId) -> Result<u64, InsightError> {
         let categorizer = self.categorizer(org).await?;
         let mut tx = self.db.begin_write().await?;
-        let rows = sqlx::query(
-            "SELECT merchant, industry, category, category_source FROM insight_transactions WHERE org_id = $1
-             GROUP BY merchant, industry, category, category_source",
-        )
-        .bind(org.get())
-        .fetch_all(&mut *tx)
-        .await?;
+        let mut changes: HashMap<(&'static str, &'static str), Vec<i64>> = HashMap::new();
+        let mut known: HashMap<(String, Option<String>), (&'static str, &'static str)> =
+            HashMap::new();
+        let mut after = 0i64;
+        loop {
+            let rows = sqlx::query(
+                "SELECT id, merchant, industry, category, category_source FROM insight_transactions
+                 WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT 50000",
+            )
+            .bind(org.get())
+            .bind(after)
+            .fetch_all(&mut *tx)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                after = get(row, "id")?;
+                let key: (String, Option<String>) = (get(row, "merchant")?, get(row, "industry")?);
+                let new = match known.get(&key) {
+                    Some(new) => *new,
+                    None => {
+                        let (category, source) = categorizer.categorize(&key.0, key.1.as_deref());
+                        let category = crate::categories::CATEGORIES
+                            .iter()
+                            .find(|(c, _, _)| *c == category)
+                            .map_or(crate::categories::UNCATEGORIZED, |(c, _, _)| *c);
+                        known.insert(key, (category, source.as_str()));
+                        (category, source.as_str())
+                    }
+                };
+                let old: (String, String) = (get(row, "category")?, get(row, "category_source")?);
+                if old.0 != new.0 || old.1 != new.1 {
+                    changes.entry(new).or_default().push(after);
+                }
+            }
+        }
         let mut changed = 0;
-        for row in rows {
-            let merchant: String = get(&row, "merchant")?;
-            let industry: Option<String> = get(&row, "industry")?;
-            let (old, old_source): (String, String) =
-                (get(&row, "category")?, get(&row, "category_source")?);
-            let (category, source) = categorizer.categorize(&merchant, industry.as_deref());
-            if category != old || source.as_str() != old_source {
-                changed += sqlx::query(
-                    "UPDATE insight_transactions SET category = $1, category_source = $2
-                     WHERE org_id = $3 AND merchant = $4 AND COALESCE(industry, '') = $5",
-                )
-                .bind(category)
-                .bind(source.as_str())
-                .bind(org.get())
-                .bind(&merchant)
-                .bind(industry.as_deref().unwrap_or(""))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+        for ((category, source), ids) in changes {
+            for chunk in ids.chunks(500) {
+                let (category_param, source_param) = match self.db.dialect() {
+                    adpool_store::Dialect::Sqlite => ("?".to_owned(), "?".to_owned()),
+                    adpool_store::Dialect::Postgres => (
+                        format!("${}", chunk.len() + 1),
+                        format!("${}", chunk.len() + 2),
+                    ),
+                };
+                let sql = format!(
+                    "UPDATE insight_transactions SET category = {category_param}, category_source = {source_param} WHERE id IN {}",
+                    self.db.dialect().values_rows(1, chunk.len())
+                );
+                // SQLite binds `?` in text order: the SET values come first there.
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                if self.db.dialect() == adpool_store::Dialect::Sqlite {
+                    query = query.bind(category).bind(source);
+                    for id in chunk {
+                        query = query.bind(*id);
+                    }
+                } else {
+                    for id in chunk {
+                        query = query.bind(*id);
+                    }
+                    query = query.bind(category).bind(source);
+                }
+                changed += query.execute(&mut *tx).await?.rows_affected();
             }
         }
         tx.commit().await?;

@@ -157,12 +157,18 @@ impl StatementLine {
     /// What makes two lines the same purchase (hex SHA-256, 128 bits).
     pub fn content_hash(&self) -> String {
         let mut hash = Sha256::new();
+        let (year, month, day) = {
+            use chrono::Datelike;
+            let d = self.day.naive();
+            (d.year(), d.month(), d.day())
+        };
+        hash.update(year.to_le_bytes());
+        hash.update([month as u8, day as u8]);
+        hash.update(self.amount.to_le_bytes());
+        hash.update(self.installment_months.to_le_bytes());
         for part in [
-            self.day.to_string().as_str(),
             self.merchant.as_str(),
-            &self.amount.to_string(),
             self.kind.as_str(),
-            &self.installment_months.to_string(),
             self.customer.as_deref().unwrap_or(""),
             self.card.as_deref().unwrap_or(""),
         ] {
@@ -325,61 +331,72 @@ pub fn recognise(
 }
 
 /// A day as statements write it: `YYYY.MM.DD`, `YYYY-MM-DD`, `YYYY/MM/DD`, `YYYYMMDD` (a time
-/// after it is ignored), or an Excel serial day number.
+/// after it is ignored), or an Excel serial day number. Years 1990 to 2100.
 pub fn parse_day(text: &str) -> Option<BusinessDate> {
     let text = text.trim();
     let date_part = text.split_whitespace().next().unwrap_or("");
     let date_part = date_part.trim_end_matches('.');
-    if date_part.len() == 8 && date_part.bytes().all(|b| b.is_ascii_digit()) {
-        let date = NaiveDate::parse_from_str(date_part, "%Y%m%d").ok()?;
+    let bytes = date_part.as_bytes();
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        let digits = bytes.get(range)?;
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(digits.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
+    };
+    let (year, month, day) = if bytes.len() == 8 && bytes.iter().all(u8::is_ascii_digit) {
+        (number(0..4)?, number(4..6)?, number(6..8)?)
+    } else if bytes.len() >= 8 && matches!(bytes.get(4), Some(b'.' | b'-' | b'/')) {
+        let separator = bytes[4];
+        let rest = &date_part[5..];
+        let (m, d) = rest.split_once(char::from(separator))?;
+        let parse = |t: &str| -> Option<u32> {
+            (!t.is_empty() && t.len() <= 2 && t.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| t.parse().ok())
+                .flatten()
+        };
+        (number(0..4)?, parse(m)?, parse(d)?)
+    } else {
+        // Excel day numbers: 1990-01-01 is 32874, 2100-01-01 is 73051.
+        let serial: f64 = text.parse().ok()?;
+        if !(32874.0..73051.0).contains(&serial) {
+            return None;
+        }
+        let date = NaiveDate::from_ymd_opt(1899, 12, 30)? + Duration::days(serial.trunc() as i64);
         return BusinessDate::from_ymd(
             chrono::Datelike::year(&date),
             chrono::Datelike::month(&date),
             chrono::Datelike::day(&date),
-        )
-        .filter(|_| (1990..=2100).contains(&chrono::Datelike::year(&date)));
-    }
-    if let Ok(serial) = text.parse::<f64>() {
-        // Excel day numbers: 1990-01-01 is 32874, 2100-01-01 is 73051.
-        if (32874.0..73051.0).contains(&serial) {
-            let date =
-                NaiveDate::from_ymd_opt(1899, 12, 30)? + Duration::days(serial.trunc() as i64);
-            return BusinessDate::from_ymd(
-                chrono::Datelike::year(&date),
-                chrono::Datelike::month(&date),
-                chrono::Datelike::day(&date),
-            );
-        }
+        );
+    };
+    if !(1990..=2100).contains(&year) {
         return None;
     }
-    let normal = date_part.replace(['.', '/'], "-");
-    let date = NaiveDate::parse_from_str(&normal, "%Y-%m-%d").ok()?;
-    if !(1990..=2100).contains(&chrono::Datelike::year(&date)) {
-        return None;
-    }
-    BusinessDate::from_ymd(
-        chrono::Datelike::year(&date),
-        chrono::Datelike::month(&date),
-        chrono::Datelike::day(&date),
-    )
+    BusinessDate::from_ymd(year as i32, month, day)
 }
 
-/// An amount in whole won: `12300`, `12,300`, `12,300원`, `-12,300`, `(12,300)` (negative),
-/// `12300.00`; spaces ignored.
+/// An amount in whole won: what [`Won`] reads (`12300`, `12,300`, `12,300원`, `₩12,300`,
+/// `-12,300`), and as statements also write it: `(12,300)` (negative) and `12300.00`.
 pub fn parse_amount(text: &str) -> Option<i64> {
-    let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let (negative, body) = match text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
-        Some(inner) => (true, inner.to_owned()),
-        None => (false, text),
+    let mut body = text.trim();
+    let mut negative = false;
+    if let Some(inner) = body.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+        negative = true;
+        body = inner.trim();
+    }
+    // A whole number written with a zero fraction (Excel's text export).
+    let (whole, fraction) = body.split_once('.').unwrap_or((body, ""));
+    let (whole, fraction) = match fraction.strip_suffix('원') {
+        Some(f) => (whole, f),
+        None => (whole, fraction),
     };
-    let body = match body.split_once('.') {
-        Some((whole, fraction)) if !fraction.is_empty() && fraction.bytes().all(|b| b == b'0') => {
-            whole.to_owned()
-        }
-        Some((_, _)) => return None,
-        None => body,
-    };
-    let won: Won = body.parse().ok()?;
+    if body.contains('.') && (fraction.is_empty() || !fraction.bytes().all(|b| b == b'0')) {
+        return None;
+    }
+    let won: Won = whole.parse().ok()?;
+    if negative && won.get() < 0 {
+        return None;
+    }
     Some(if negative { -won.get() } else { won.get() })
 }
 
@@ -413,6 +430,13 @@ pub fn parse_cancel(text: &str) -> Option<bool> {
 
 fn is_totals_row(cells: &[String]) -> bool {
     cells.iter().filter(|c| !c.is_empty()).take(2).any(|c| {
+        // Most cells cannot start a totals word: no allocation for them.
+        if !matches!(
+            c.trim_start().chars().next(),
+            Some('합' | '총' | '소' | 'T' | 't')
+        ) {
+            return false;
+        }
         let c = squash(c);
         ["합계", "총계", "소계", "총합계", "총이용금액", "합계금액"]
             .iter()
@@ -541,7 +565,7 @@ pub fn read_statement(
 
 /// (content hash, occurrence) of each line: the n-th identical line of a file is occurrence n.
 pub fn line_keys(lines: &[StatementLine]) -> Vec<(String, i64)> {
-    let mut seen: HashMap<String, i64> = HashMap::new();
+    let mut seen: HashMap<String, i64, foldhash::fast::RandomState> = HashMap::default();
     lines
         .iter()
         .map(|line| {
