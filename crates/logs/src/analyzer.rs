@@ -209,14 +209,41 @@ fn open_bucket(rest: &str, s3: &S3Settings) -> Result<Source, String> {
 
 /// What to check, for the storage errors people meet first.
 fn storage_hint(message: &str) -> &'static str {
-    if message.contains("403") || message.contains("SignatureDoesNotMatch") {
-        " (check the access key and secret: s3_access_key_id / s3_secret_access_key or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
-    } else if message.contains("NoSuchBucket") || message.contains("404") {
-        " (check the bucket name and the endpoint)"
-    } else if message.contains("error sending request") || message.contains("onnect") {
+    if message.contains("error sending request") || message.contains("onnect") {
         " (is the endpoint reachable? s3_endpoint or AWS_ENDPOINT_URL)"
+    } else if has_status(message, "403") || message.contains("SignatureDoesNotMatch") {
+        " (check the access key and secret: s3_access_key_id / s3_secret_access_key or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
+    } else if message.contains("NoSuchBucket") || has_status(message, "404") {
+        " (check the bucket name and the endpoint)"
     } else {
         ""
+    }
+}
+
+/// Whether `message` has the HTTP status `code` as a number of its own: not inside another
+/// number such as an elapsed time (`in 450.350404ms` once read as a 404).
+fn has_status(message: &str, code: &str) -> bool {
+    let part_of_number = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit() || c == '.');
+    message.match_indices(code).any(|(at, _)| {
+        !part_of_number(message[..at].chars().next_back())
+            && !part_of_number(message[at + code.len()..].chars().next())
+    })
+}
+
+#[cfg(test)]
+mod storage_hint_tests {
+    use super::storage_hint;
+
+    #[test]
+    fn a_status_inside_an_elapsed_time_is_not_a_status() {
+        let dead = "Error performing GET http://127.0.0.1:9/adlogs?list-type=2 in 450.350404ms, after 3 retries - HTTP error: error sending request";
+        assert!(storage_hint(dead).contains("reachable"));
+        assert!(
+            storage_hint("Client error with status 403 Forbidden: SignatureDoesNotMatch")
+                .contains("secret")
+        );
+        assert!(storage_hint("status 404 Not Found").contains("bucket name"));
+        assert!(storage_hint("took 1.404 s").is_empty());
     }
 }
 
