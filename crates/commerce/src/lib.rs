@@ -6,7 +6,9 @@
 //! written (natural keys: overlapping syncs and repeated imports update, never duplicate), the
 //! run history of every sync and import, the Ably export importer ([`ably`]), and the sales
 //! dashboard queries ([`sales`]), the Cafe24 Admin API client and its fake server
-//! ([`cafe24`]), and store syncs with cursors that advance only with committed data ([`sync`]).
+//! ([`cafe24`]), the Naver Commerce API client ([`naver`]), and store syncs through one
+//! [`sync::Connector`] trait per platform with cursors that advance only with committed data
+//! ([`sync`]).
 //! Its only HTTP is the platforms' clients and the fake servers the tests run against.
 
 pub mod ably;

@@ -5,6 +5,7 @@
 //! keys turn the overlap into updates. Every sync is in the store's run history.
 
 use adpool_core::{BusinessDate, OrgId};
+use adpool_jobs::BoxFuture;
 use serde::Serialize;
 
 use crate::cafe24::{Cafe24Client, Cafe24Settings, CallStats};
@@ -35,6 +36,152 @@ impl Default for SyncSettings {
             window_days: 30,
             first_sync_days: 365,
         }
+    }
+}
+
+impl SyncSettings {
+    /// The connector of `platform`; none for a platform without an API (Ably).
+    pub fn connector(&self, platform: Platform) -> Option<Box<dyn Connector + '_>> {
+        match platform {
+            Platform::Cafe24 => Some(Box::new(Cafe24Connector { settings: self })),
+            Platform::Naver => Some(Box::new(NaverConnector { settings: self })),
+            Platform::Ably => None,
+        }
+    }
+}
+
+/// What a sync will read: shown in the store's run history before it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncPlan {
+    /// For people: `orders 2026-11-20 ~ 2026-12-01`.
+    pub detail: String,
+    /// First instant read (UTC ms).
+    pub start_millis: i64,
+    /// Last instant read (UTC ms).
+    pub end_millis: i64,
+}
+
+/// A platform's connector: every platform with an API reads a store's data into the one model
+/// the same way, from its cursor (or `since`) to now, committing each window with the cursor.
+pub trait Connector: Send + Sync {
+    /// The platform.
+    fn platform(&self) -> Platform;
+    /// What a sync of `store` reads, from `since` or its cursor.
+    fn plan<'a>(
+        &'a self,
+        shops: &'a Shops,
+        store: &'a Store,
+        since: Option<BusinessDate>,
+    ) -> BoxFuture<'a, Result<SyncPlan, CommerceError>>;
+    /// Reads it; `progress` hears about every committed window.
+    fn run<'a>(
+        &'a self,
+        shops: &'a Shops,
+        store: &'a Store,
+        plan: &'a SyncPlan,
+        progress: &'a mut (dyn FnMut(&str) + Send),
+    ) -> BoxFuture<'a, Result<SyncSummary, CommerceError>>;
+}
+
+/// Cafe24: the catalog, then orders in date windows up to today (cursor: the last whole day).
+struct Cafe24Connector<'s> {
+    settings: &'s SyncSettings,
+}
+
+impl Connector for Cafe24Connector<'_> {
+    fn platform(&self) -> Platform {
+        Platform::Cafe24
+    }
+
+    fn plan<'a>(
+        &'a self,
+        shops: &'a Shops,
+        store: &'a Store,
+        since: Option<BusinessDate>,
+    ) -> BoxFuture<'a, Result<SyncPlan, CommerceError>> {
+        Box::pin(async move {
+            let today = BusinessDate::from_utc_millis(shops.now_millis());
+            let cursor = shops.orders_cursor(store.id).await?;
+            let start = since
+                .or_else(|| cursor.map(|c| c.add_days(-1)))
+                .unwrap_or_else(|| today.add_days(-self.settings.first_sync_days))
+                .min(today);
+            Ok(SyncPlan {
+                detail: format!("orders {start} ~ {today}"),
+                start_millis: start.start_utc_millis(),
+                end_millis: today.start_utc_millis(),
+            })
+        })
+    }
+
+    fn run<'a>(
+        &'a self,
+        shops: &'a Shops,
+        store: &'a Store,
+        plan: &'a SyncPlan,
+        progress: &'a mut (dyn FnMut(&str) + Send),
+    ) -> BoxFuture<'a, Result<SyncSummary, CommerceError>> {
+        Box::pin(shops.sync_cafe24(
+            store,
+            self.settings,
+            BusinessDate::from_utc_millis(plan.start_millis),
+            BusinessDate::from_utc_millis(plan.end_millis),
+            progress,
+        ))
+    }
+}
+
+/// Naver SmartStore: changed product orders in windows of at most 24 hours up to now (cursor:
+/// the last instant whose changes are saved).
+struct NaverConnector<'s> {
+    settings: &'s SyncSettings,
+}
+
+impl Connector for NaverConnector<'_> {
+    fn platform(&self) -> Platform {
+        Platform::Naver
+    }
+
+    fn plan<'a>(
+        &'a self,
+        shops: &'a Shops,
+        store: &'a Store,
+        since: Option<BusinessDate>,
+    ) -> BoxFuture<'a, Result<SyncPlan, CommerceError>> {
+        Box::pin(async move {
+            let now = shops.now_millis();
+            let cursor = shops.cursor_millis(store.id).await?;
+            let start = since
+                .map(BusinessDate::start_utc_millis)
+                .or_else(|| cursor.map(|c| c - HOUR_MS))
+                .unwrap_or_else(|| now - self.settings.first_sync_days * 24 * HOUR_MS)
+                .min(now);
+            Ok(SyncPlan {
+                detail: format!(
+                    "status changes {} ~ {}",
+                    adpool_core::format_kst_datetime(start),
+                    adpool_core::format_kst_datetime(now)
+                ),
+                start_millis: start,
+                end_millis: now,
+            })
+        })
+    }
+
+    fn run<'a>(
+        &'a self,
+        shops: &'a Shops,
+        store: &'a Store,
+        plan: &'a SyncPlan,
+        progress: &'a mut (dyn FnMut(&str) + Send),
+    ) -> BoxFuture<'a, Result<SyncSummary, CommerceError>> {
+        Box::pin(shops.sync_naver(
+            store,
+            self.settings,
+            plan.start_millis,
+            plan.end_millis,
+            progress,
+        ))
     }
 }
 
@@ -81,53 +228,19 @@ impl Shops {
         progress: &mut (dyn FnMut(&str) + Send),
     ) -> Result<SyncSummary, CommerceError> {
         let store = self.store(org, store_id).await?;
-        let run_detail;
-        let result = match store.platform {
-            Platform::Cafe24 => {
-                let today = BusinessDate::from_utc_millis(self.now_millis());
-                let cursor = self.orders_cursor(store.id).await?;
-                let start = since
-                    .or_else(|| cursor.map(|c| c.add_days(-1)))
-                    .unwrap_or_else(|| today.add_days(-settings.first_sync_days))
-                    .min(today);
-                run_detail = format!("orders {start} ~ {today}");
-                let run = self.start_run(&store, "sync", &run_detail).await?;
-                (
-                    run,
-                    self.sync_cafe24(&store, settings, start, today, progress)
-                        .await,
-                )
-            }
-            Platform::Naver => {
-                let now = self.now_millis();
-                let cursor = self.cursor_millis(store.id).await?;
-                let start = since
-                    .map(BusinessDate::start_utc_millis)
-                    .or_else(|| cursor.map(|c| c - HOUR_MS))
-                    .unwrap_or_else(|| now - settings.first_sync_days * 24 * HOUR_MS)
-                    .min(now);
-                run_detail = format!(
-                    "status changes {} ~ {}",
-                    adpool_core::format_kst_datetime(start),
-                    adpool_core::format_kst_datetime(now)
-                );
-                let run = self.start_run(&store, "sync", &run_detail).await?;
-                (
-                    run,
-                    self.sync_naver(&store, settings, start, now, progress)
-                        .await,
-                )
-            }
-            Platform::Ably => {
-                return Err(CommerceError::Invalid {
+        let connector =
+            settings
+                .connector(store.platform)
+                .ok_or_else(|| CommerceError::Invalid {
                     field: "store",
                     message: format!(
                         "{} is an Ably store: Ably has no API; upload its order export instead",
                         store.name
                     ),
-                });
-            }
-        };
+                })?;
+        let plan = connector.plan(self, &store, since).await?;
+        let run = self.start_run(&store, "sync", &plan.detail).await?;
+        let result = (run, connector.run(self, &store, &plan, progress).await);
         match result {
             (run, Ok(summary)) => {
                 let mut tx = self.db().begin_write().await?;
