@@ -237,11 +237,8 @@ pub async fn seed_insight(
         .set_rule(org, "로스터리", "cafe", Some(admin))
         .await?;
     let (id, _) = insight
-        .request_analysis(org, None, None, Some(admin))
+        .analyze_now(org, None, None, Some(admin), &mut |_, _, _| {})
         .await?;
-    // Computed now so the page has it at once; the queued job runs it again when the server
-    // starts and notifies the admin.
-    insight.run_analysis(id, &mut |_, _, _| {}).await?;
     for (segment, channel, tone, lang) in [
         (Some("champions"), Channel::Sms, Tone::Friendly, "ko"),
         (Some("at_risk"), Channel::Lms, Tone::Formal, "ko"),

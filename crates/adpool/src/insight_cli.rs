@@ -212,21 +212,18 @@ pub async fn insight(db: Db, config: &Config, command: InsightCommand) -> anyhow
         }
         InsightCommand::Analyze(args) => {
             let org = organization(&db, &args.org).await?;
-            let (id, job) = insight
-                .request_analysis(org, args.from.as_deref(), args.to.as_deref(), None)
-                .await?;
-            // Run here, now; the queued job then finds the analysis done and does it again
-            // only if someone retries it, so it is cancelled.
-            let (_, _, report) = insight
-                .run_analysis(id, &mut |done, total, note| {
-                    eprint!("\r{note}: {done}/{}   ", total.unwrap_or(0));
-                })
+            let (id, report) = insight
+                .analyze_now(
+                    org,
+                    args.from.as_deref(),
+                    args.to.as_deref(),
+                    None,
+                    &mut |done, total, note| {
+                        eprint!("\r{note}: {done}/{}   ", total.unwrap_or(0));
+                    },
+                )
                 .await?;
             eprintln!();
-            adpool_jobs::Jobs::new(db.clone(), Arc::new(SystemClock))
-                .cancel(org, job)
-                .await
-                .ok();
             println!(
                 "analysis {id}: {} ~ {}: spend {} won over {} purchases ({} cancelled, {} refunds), {} merchants, uncategorized {:.1}%",
                 report.from,

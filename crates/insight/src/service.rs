@@ -389,20 +389,17 @@ impl Insight {
         hashes.sort_unstable();
         hashes.dedup();
         for chunk in hashes.chunks(500) {
-            // Positional parameters: sqlx looks `$N` up by name on SQLite, which is quadratic.
-            let org_param = match self.db.dialect() {
-                adpool_store::Dialect::Sqlite => "?".to_owned(),
-                adpool_store::Dialect::Postgres => format!("${}", chunk.len() + 1),
-            };
+            let dialect = self.db.dialect();
             let sql = format!(
-                "SELECT content_hash, occurrence FROM insight_transactions WHERE content_hash IN {} AND org_id = {org_param}",
-                self.db.dialect().values_rows(1, chunk.len())
+                "SELECT content_hash, occurrence FROM insight_transactions WHERE org_id = {} AND content_hash IN ({})",
+                dialect.placeholders(1, 1),
+                dialect.placeholders(2, chunk.len())
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(org.get());
             for hash in chunk {
                 query = query.bind(*hash);
             }
-            for row in query.bind(org.get()).fetch_all(self.db.pool()).await? {
+            for row in query.fetch_all(self.db.pool()).await? {
                 found.insert((get(&row, "content_hash")?, get(&row, "occurrence")?));
             }
         }
@@ -788,29 +785,18 @@ impl Insight {
         let mut changed = 0;
         for ((category, source), ids) in changes {
             for chunk in ids.chunks(500) {
-                let (category_param, source_param) = match self.db.dialect() {
-                    adpool_store::Dialect::Sqlite => ("?".to_owned(), "?".to_owned()),
-                    adpool_store::Dialect::Postgres => (
-                        format!("${}", chunk.len() + 1),
-                        format!("${}", chunk.len() + 2),
-                    ),
-                };
+                let dialect = self.db.dialect();
                 let sql = format!(
-                    "UPDATE insight_transactions SET category = {category_param}, category_source = {source_param} WHERE id IN {}",
-                    self.db.dialect().values_rows(1, chunk.len())
+                    "UPDATE insight_transactions SET category = {}, category_source = {} WHERE id IN ({})",
+                    dialect.placeholders(1, 1),
+                    dialect.placeholders(2, 1),
+                    dialect.placeholders(3, chunk.len())
                 );
-                // SQLite binds `?` in text order: the SET values come first there.
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                if self.db.dialect() == adpool_store::Dialect::Sqlite {
-                    query = query.bind(category).bind(source);
-                    for id in chunk {
-                        query = query.bind(*id);
-                    }
-                } else {
-                    for id in chunk {
-                        query = query.bind(*id);
-                    }
-                    query = query.bind(category).bind(source);
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(category)
+                    .bind(source);
+                for id in chunk {
+                    query = query.bind(*id);
                 }
                 changed += query.execute(&mut *tx).await?.rows_affected();
             }
@@ -840,15 +826,13 @@ impl Insight {
         })
     }
 
-    /// Records an analysis and queues its job (in one transaction); the requester is notified
-    /// when it ends. Without days, it covers every transaction.
-    pub async fn request_analysis(
+    /// The days an analysis covers: those given, else the first and last transaction's.
+    async fn analysis_days(
         &self,
         org: OrgId,
         from: Option<&str>,
         to: Option<&str>,
-        user: Option<UserId>,
-    ) -> Result<(i64, JobId), InsightError> {
+    ) -> Result<(BusinessDate, BusinessDate), InsightError> {
         let span = self.span(org).await?;
         let pick = |text: Option<&str>,
                     field,
@@ -870,9 +854,18 @@ impl Insight {
                 message: format!("{to} is before {from}"),
             });
         }
-        let now = self.clock.now_millis();
-        let mut tx = self.db.begin_write().await?;
-        let id: i64 = sqlx::query(
+        Ok((from, to))
+    }
+
+    /// Inserts a queued analysis row inside `tx`.
+    async fn record_analysis_in(
+        &self,
+        tx: &mut adpool_store::DbTx,
+        org: OrgId,
+        (from, to): (BusinessDate, BusinessDate),
+        user: Option<UserId>,
+    ) -> Result<i64, InsightError> {
+        Ok(sqlx::query(
             "INSERT INTO insight_analyses (org_id, from_day, to_day, state, created_by, created_at)
              VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING id",
         )
@@ -880,10 +873,24 @@ impl Insight {
         .bind(from.to_string())
         .bind(to.to_string())
         .bind(user.map(UserId::get))
-        .bind(now)
-        .fetch_one(&mut *tx)
+        .bind(self.clock.now_millis())
+        .fetch_one(&mut **tx)
         .await?
-        .try_get("id")?;
+        .try_get("id")?)
+    }
+
+    /// Records an analysis and queues its job (in one transaction); the requester is notified
+    /// when it ends. Without days, it covers every transaction.
+    pub async fn request_analysis(
+        &self,
+        org: OrgId,
+        from: Option<&str>,
+        to: Option<&str>,
+        user: Option<UserId>,
+    ) -> Result<(i64, JobId), InsightError> {
+        let days = self.analysis_days(org, from, to).await?;
+        let mut tx = self.db.begin_write().await?;
+        let id = self.record_analysis_in(&mut tx, org, days, user).await?;
         let job = self
             .jobs
             .enqueue_in(
@@ -904,6 +911,28 @@ impl Insight {
             .await?;
         tx.commit().await?;
         Ok((id, job))
+    }
+
+    /// Records an analysis and runs it here, now, without a job (the CLI and the demo).
+    pub async fn analyze_now(
+        &self,
+        org: OrgId,
+        from: Option<&str>,
+        to: Option<&str>,
+        user: Option<UserId>,
+        progress: &mut (dyn FnMut(i64, Option<i64>, &str) + Send),
+    ) -> Result<(i64, Report), InsightError> {
+        let days = self.analysis_days(org, from, to).await?;
+        let mut tx = self.db.begin_write().await?;
+        let id = self.record_analysis_in(&mut tx, org, days, user).await?;
+        tx.commit().await?;
+        match self.run_analysis(id, progress).await {
+            Ok((_, _, report)) => Ok((id, report)),
+            Err(error) => {
+                self.fail_analysis(id, &error.to_string()).await?;
+                Err(error)
+            }
+        }
     }
 
     /// Runs analysis `id`: loads its transactions (reporting progress), computes the report,

@@ -115,6 +115,19 @@ impl Dialect {
         sql
     }
 
+    /// `count` comma-separated parameters numbered from `first`, for SQL whose parameters are
+    /// bound in text order: `?, ?` on SQLite (see [`Dialect::values_rows`] for why not `$N`),
+    /// `$3, $4` on PostgreSQL.
+    pub fn placeholders(self, first: usize, count: usize) -> String {
+        (first..first + count)
+            .map(|n| match self {
+                Dialect::Sqlite => "?".to_owned(),
+                Dialect::Postgres => format!("${n}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// How many rows one multi-row `INSERT` may carry, so that bulk loads stay under each
     /// database's bound-parameter limit (SQLite 32,766; PostgreSQL 65,535).
     pub fn max_rows_per_insert(self, columns: usize) -> usize {

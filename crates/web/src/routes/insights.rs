@@ -146,10 +146,7 @@ async fn read_upload(
     {
         match field.name() {
             Some("file") => {
-                let name = field
-                    .file_name()
-                    .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_owned())
-                    .unwrap_or_default();
+                let name = super::inventory::upload_file_name(&field);
                 let bytes = field
                     .bytes()
                     .await
@@ -796,25 +793,18 @@ pub(crate) async fn api_transactions(
     Query(query): Query<TransactionsQuery>,
 ) -> Result<Response, AppError> {
     caller.require_staff()?;
-    let day = |text: &Option<String>,
-               field: &str|
-     -> Result<Option<adpool_core::BusinessDate>, AppError> {
-        text.as_deref()
-            .filter(|t| !t.is_empty())
-            .map(|t| {
-                t.parse().map_err(|_| AppError::Validation {
-                    field: field.into(),
-                    message: format!("'{t}' is not a day (YYYY-MM-DD)"),
-                })
-            })
+    // The project's day parser; an absent day leaves that end of the range open.
+    let day = |text: Option<&str>| {
+        text.filter(|t| !t.trim().is_empty())
+            .map(|t| super::cpc_api::day_or_today(&state, Some(t)))
             .transpose()
     };
     let rows = state
         .insight
         .transactions(
             caller.org(),
-            day(&query.from, "from")?,
-            day(&query.to, "to")?,
+            day(query.from.as_deref())?,
+            day(query.to.as_deref())?,
             query.category.as_deref(),
             query.limit.unwrap_or(500),
         )

@@ -80,6 +80,14 @@ async fn render_overview(
     Ok(response)
 }
 
+/// An uploaded file's own name, without the folders some browsers send with it.
+pub(crate) fn upload_file_name(field: &axum::extract::multipart::Field<'_>) -> String {
+    field
+        .file_name()
+        .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_owned())
+        .unwrap_or_default()
+}
+
 /// Saves an uploaded file under a scratch folder, keeping its extension (which picks the
 /// format); returns the folder (deleted on drop), the path and the original name.
 pub(crate) async fn save_upload(
@@ -93,10 +101,7 @@ pub(crate) async fn save_upload(
         if field.name() != Some("file") {
             continue;
         }
-        let name = field
-            .file_name()
-            .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_owned())
-            .unwrap_or_default();
+        let name = upload_file_name(&field);
         if name.is_empty() {
             return Err(AppError::Validation {
                 field: "file".into(),
