@@ -111,6 +111,10 @@ pub struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<String>,
+    /// What this process does: `api` (web, API, ad serving), `worker` (jobs, schedules, event
+    /// consumers, ranking builds) or `all`.
+    #[arg(long, value_enum, default_value = "all")]
+    pub role: crate::server::Role,
 }
 
 /// Options of `demo`.
@@ -169,7 +173,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.bind = bind;
             }
             let db = server::open_database(&config.database_url).await?;
-            server::serve(config, db, None).await
+            server::serve_with(config, db, None, args.role, |_| {}).await
         }
         Command::Demo(args) => {
             if let Some(bind) = args.bind {

@@ -52,6 +52,11 @@ pub struct Config {
     /// `llm_model`, `llm_api_key`, `llm_timeout_secs`); without a base URL the built-in writer
     /// writes them.
     pub llm: adpool_insight::llm::LlmSettings,
+    /// Scale-out engines (keys `redis_url`, `nats_url`, `namespace`; docs/deployment.md).
+    pub scale_out: adpool_scaleout::ScaleOutSettings,
+    /// How long a NATS event waits for a worker's acknowledgement before another worker gets
+    /// it, in seconds.
+    pub nats_ack_wait_secs: u64,
 }
 
 impl Default for Config {
@@ -78,6 +83,8 @@ impl Default for Config {
                 base_url: None,
                 ..adpool_insight::llm::LlmSettings::new("")
             },
+            scale_out: adpool_scaleout::ScaleOutSettings::default(),
+            nats_ack_wait_secs: 30,
         }
     }
 }
@@ -110,6 +117,10 @@ struct ConfigFile {
     llm_model: Option<String>,
     llm_api_key: Option<String>,
     llm_timeout_secs: Option<u64>,
+    redis_url: Option<String>,
+    nats_url: Option<String>,
+    namespace: Option<String>,
+    nats_ack_wait_secs: Option<u64>,
 }
 
 /// The file read when `--config` is not given and it exists.
@@ -219,6 +230,31 @@ impl Config {
             }
             self.llm.timeout = std::time::Duration::from_secs(v);
         }
+        if let Some(v) = file.redis_url.filter(|v| !v.is_empty()) {
+            self.scale_out.redis_url = Some(check_scheme("key redis_url", v, &["redis://", "rediss://"])?);
+        }
+        if let Some(v) = file.nats_url.filter(|v| !v.is_empty()) {
+            self.scale_out.nats_url = Some(check_scheme("key nats_url", v, &["nats://", "tls://"])?);
+        }
+        if let Some(v) = file.namespace {
+            self.set_namespace("key namespace", v)?;
+        }
+        if let Some(v) = file.nats_ack_wait_secs {
+            if v == 0 {
+                bail!("key nats_ack_wait_secs: must be at least 1 second");
+            }
+            self.nats_ack_wait_secs = v;
+        }
+        Ok(())
+    }
+
+    fn set_namespace(&mut self, what: &str, value: String) -> anyhow::Result<()> {
+        let settings = adpool_scaleout::ScaleOutSettings {
+            namespace: value,
+            ..Default::default()
+        };
+        settings.check().map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+        self.scale_out.namespace = settings.namespace;
         Ok(())
     }
 
@@ -277,7 +313,38 @@ impl Config {
             self.llm.model = v;
         }
         set_if_some(&mut self.llm.api_key, env("ADPOOL_LLM_API_KEY"));
+        if let Some(v) = env("ADPOOL_REDIS_URL").filter(|v| !v.is_empty()) {
+            self.scale_out.redis_url = Some(check_scheme(
+                "environment variable ADPOOL_REDIS_URL",
+                v,
+                &["redis://", "rediss://"],
+            )?);
+        }
+        if let Some(v) = env("ADPOOL_NATS_URL").filter(|v| !v.is_empty()) {
+            self.scale_out.nats_url = Some(check_scheme(
+                "environment variable ADPOOL_NATS_URL",
+                v,
+                &["nats://", "tls://"],
+            )?);
+        }
+        if let Some(v) = env("ADPOOL_NAMESPACE") {
+            self.set_namespace("environment variable ADPOOL_NAMESPACE", v)?;
+        }
+        if let Some(v) = env("ADPOOL_NATS_ACK_WAIT_SECS").filter(|v| !v.is_empty()) {
+            self.nats_ack_wait_secs = v.parse().ok().filter(|&n: &u64| n > 0).with_context(|| {
+                format!("environment variable ADPOOL_NATS_ACK_WAIT_SECS: '{v}' is not a positive number of seconds")
+            })?;
+        }
         Ok(())
+    }
+}
+
+/// A URL must start with one of `schemes`.
+fn check_scheme(what: &str, value: String, schemes: &[&str]) -> anyhow::Result<String> {
+    if schemes.iter().any(|s| value.starts_with(s)) {
+        Ok(value)
+    } else {
+        bail!("{what}: '{value}' does not start with {}", schemes.join(" or "))
     }
 }
 

@@ -678,7 +678,7 @@ pub async fn run(config: Config, no_serve: bool) -> anyhow::Result<()> {
         naver_base_url: seeded.platforms.naver.clone(),
         ..config
     };
-    server::serve_with(config, db, Some(banner), |registry| {
+    server::serve_with(config, db, Some(banner), server::Role::All, |registry| {
         registry.register(DEMO_JOB_KIND, 2, Walkthrough);
     })
     .await

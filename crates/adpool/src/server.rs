@@ -75,9 +75,12 @@ impl JobHandler for ShopOrderEvents {
                         continue;
                     }
                 };
-                match self.serving.record_order(org, &event).await {
+                match self.serving.submit_order(org, &event).await {
                     Ok(_) => recorded += 1,
-                    Err(adpool_serving::ServingError::Store(error)) => {
+                    Err(
+                        error @ (adpool_serving::ServingError::Store(_)
+                        | adpool_serving::ServingError::Unavailable(_)),
+                    ) => {
                         return Err(JobError::Retryable(error.to_string()));
                     }
                     // A bad event is reported, not retried, and does not hold back the others.
@@ -121,9 +124,52 @@ impl JobHandler for Maintenance {
     }
 }
 
+/// What a process of a deployment does (`serve --role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Web, API and ad serving only: stateless, as many as the load needs behind any balancer.
+    Api,
+    /// Jobs, schedules, event consumers and ranking builds; no HTTP.
+    Worker,
+    /// Everything in one process (the single-machine deployment).
+    All,
+}
+
+impl Role {
+    fn serves_http(self) -> bool {
+        self != Role::Worker
+    }
+
+    fn runs_work(self) -> bool {
+        self != Role::Api
+    }
+}
+
 /// The job handlers of every capability that has landed.
+#[cfg(test)]
 pub fn registry(config: &Config, state: &AppState) -> Registry {
+    registry_with(config, state, &adpool_scaleout::Engines::default())
+}
+
+/// The job handlers, with the reconcile job when a shared spend store is connected.
+pub fn registry_with(
+    config: &Config,
+    state: &AppState,
+    engines: &adpool_scaleout::Engines,
+) -> Registry {
     let mut registry = Registry::new();
+    if let Some(redis) = &engines.redis {
+        registry.register(
+            adpool_scaleout::RECONCILE_JOB,
+            1,
+            adpool_scaleout::ReconcileHandler::new(
+                state.serving.clone(),
+                redis.clone(),
+                engines.nats.clone(),
+                state.notifications.clone(),
+            ),
+        );
+    }
     registry.register(WEBHOOK_JOB_KIND, 4, WebhookDelivery::default());
     registry.register(
         adpool_jobs::EVENT_JOB_KIND,
@@ -177,9 +223,27 @@ pub fn registry(config: &Config, state: &AppState) -> Registry {
 }
 
 /// Builds the application state for `db` with the system clock.
+#[cfg(test)]
 pub fn state(config: &Config, db: Db) -> anyhow::Result<AppState> {
+    state_with(config, db, &adpool_scaleout::Engines::default(), Role::All)
+}
+
+/// The application state of a process in `role`, on the connected shared engines.
+pub fn state_with(
+    config: &Config,
+    db: Db,
+    engines: &adpool_scaleout::Engines,
+    role: Role,
+) -> anyhow::Result<AppState> {
     let clock: SharedClock = Arc::new(SystemClock);
-    let serving = adpool_serving::Serving::new(db.clone(), clock.clone(), serving_config(config));
+    let mut settings = serving_config(config);
+    // Api processes take the rankings the workers publish to Redis.
+    settings.rebuild_rankings = !(role == Role::Api && engines.redis.is_some());
+    let serving = match engines.hot_state() {
+        Some(hot) => adpool_serving::Serving::with_hot_state(db.clone(), clock.clone(), settings, hot),
+        None => adpool_serving::Serving::new(db.clone(), clock.clone(), settings),
+    };
+    serving.attach_scale_out(engines.scale_out());
     let shops = adpool_commerce::Shops::new(db.clone(), clock.clone(), commerce_vault(config)?);
     let (db_for_insight, clock_for_insight) = (db.clone(), clock.clone());
     Ok(AppState::new(
@@ -265,22 +329,126 @@ pub fn serving_config(config: &Config) -> adpool_serving::ServingConfig {
     }
 }
 
-/// Serves until Ctrl-C (or SIGTERM), with the worker and scheduler in the same process.
+/// Serves in one `role` until Ctrl-C (or SIGTERM), with extra job handlers (the demo's).
 /// `banner` is printed once the socket is bound.
-pub async fn serve(config: Config, db: Db, banner: Option<String>) -> anyhow::Result<()> {
-    serve_with(config, db, banner, |_| {}).await
-}
-
-/// Like [`serve`], with extra job handlers (the demo's).
 pub async fn serve_with(
     config: Config,
     db: Db,
     banner: Option<String>,
+    role: Role,
     extra_handlers: impl FnOnce(&mut Registry),
 ) -> anyhow::Result<()> {
-    let state = state(&config, db)?;
-    let mut handlers = registry(&config, &state);
-    extra_handlers(&mut handlers);
+    let engines = adpool_scaleout::Engines::connect(&config.scale_out)
+        .await
+        .context("connecting the scale-out engines")?;
+    if role != Role::All && !config.scale_out.enabled() {
+        tracing::warn!(
+            ?role,
+            "running one role without ADPOOL_REDIS_URL / ADPOOL_NATS_URL: processes share only the database"
+        );
+    }
+    let state = state_with(&config, db, &engines, role)?;
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    if let Some(redis) = &engines.redis {
+        // Api processes start from what the workers published.
+        if let Err(error) = redis.load_published().await {
+            tracing::warn!(%error, "no published rankings loaded; building them from the database");
+        }
+        tasks.extend(redis.start(shutdown_rx.clone()));
+    }
+    state
+        .serving
+        .refresh()
+        .await
+        .context("loading the CPC rankings")?;
+    tasks.push({
+        let serving = state.serving.clone();
+        let mut stop = shutdown_rx.clone();
+        tokio::spawn(async move {
+            serving
+                .run_background(async move {
+                    let _ = stop.wait_for(|stopped| *stopped).await;
+                })
+                .await;
+        })
+    });
+    let state = if role.runs_work() {
+        let mut handlers = registry_with(&config, &state, &engines);
+        extra_handlers(&mut handlers);
+        ensure_schedules(&config, &state, &engines).await?;
+        let worker = Worker::new(
+            state.jobs.clone(),
+            handlers,
+            WorkerConfig {
+                concurrency: config.worker_concurrency,
+                ..WorkerConfig::default()
+            },
+        );
+        tasks.push(tokio::spawn(worker.clone().run(shutdown_rx.clone())));
+        tasks.push(tokio::spawn(state.scheduler.clone().run(
+            Duration::from_secs(5),
+            shutdown_rx.clone(),
+            worker.waker(),
+        )));
+        if let Some(nats) = &engines.nats {
+            let consumers = nats
+                .clone()
+                .run_consumers(
+                    state.serving.clone(),
+                    adpool_scaleout::ConsumerSettings {
+                        ack_wait: Duration::from_secs(config.nats_ack_wait_secs),
+                        ..Default::default()
+                    },
+                    shutdown_rx.clone(),
+                )
+                .await
+                .context("starting the event consumers")?;
+            tasks.extend(consumers);
+        }
+        state.with_worker_wake(worker.waker())
+    } else {
+        state
+    };
+    if role.serves_http() {
+        let listener = tokio::net::TcpListener::bind(&config.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, ?role, database = %state.db.display_url(), "adpool listening");
+        if let Some(banner) = banner {
+            println!("{}", banner.replace("{address}", &address.to_string()));
+        } else {
+            println!("adpool listening on http://{address}");
+        }
+        let app = adpool_web::app(state.clone());
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    } else {
+        tracing::info!(database = %state.db.display_url(), "adpool worker running");
+        println!("adpool worker running");
+        shutdown_signal().await;
+    }
+    let _ = shutdown_tx.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
+    state.db.close().await;
+    Ok(())
+}
+
+/// The schedules every deployment has (registered by worker processes; several processes
+/// registering the same schedule is harmless).
+async fn ensure_schedules(
+    config: &Config,
+    state: &AppState,
+    engines: &adpool_scaleout::Engines,
+) -> anyhow::Result<()> {
     state
         .scheduler
         .ensure(
@@ -314,63 +482,22 @@ pub async fn serve_with(
         )
         .await
         .context("registering the daily shop sync")?;
-    schedule_event_log_analysis(&config, &state)
+    if engines.redis.is_some() {
+        state
+            .scheduler
+            .ensure(
+                "cpc.reconcile_hot_state",
+                "*/10 * * * *",
+                adpool_scaleout::RECONCILE_JOB,
+                serde_json::json!({}),
+                None,
+            )
+            .await
+            .context("registering the Redis reconciliation")?;
+    }
+    schedule_event_log_analysis(config, state)
         .await
         .context("registering the event-log analysis schedules")?;
-    let worker = Worker::new(
-        state.jobs.clone(),
-        handlers,
-        WorkerConfig {
-            concurrency: config.worker_concurrency,
-            ..WorkerConfig::default()
-        },
-    );
-    let state = state.with_worker_wake(worker.waker());
-    state
-        .serving
-        .refresh()
-        .await
-        .context("loading the CPC rankings")?;
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let serving_task = {
-        let serving = state.serving.clone();
-        let mut stop = shutdown_rx.clone();
-        tokio::spawn(async move {
-            serving
-                .run_background(async move {
-                    let _ = stop.wait_for(|stopped| *stopped).await;
-                })
-                .await;
-        })
-    };
-    let worker_task = tokio::spawn(worker.clone().run(shutdown_rx.clone()));
-    let scheduler_task = tokio::spawn(state.scheduler.clone().run(
-        Duration::from_secs(5),
-        shutdown_rx.clone(),
-        worker.waker(),
-    ));
-
-    let listener = tokio::net::TcpListener::bind(&config.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.bind))?;
-    let address = listener.local_addr()?;
-    tracing::info!(%address, database = %state.db.display_url(), "adpool listening");
-    if let Some(banner) = banner {
-        println!("{}", banner.replace("{address}", &address.to_string()));
-    } else {
-        println!("adpool listening on http://{address}");
-    }
-    let app = adpool_web::app(state.clone());
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("serving HTTP")?;
-    let _ = shutdown_tx.send(true);
-    let _ = tokio::join!(worker_task, scheduler_task, serving_task);
-    state.db.close().await;
     Ok(())
 }
 

@@ -129,7 +129,7 @@ pub struct OrderOutcome {
 type ProductTotals = BTreeMap<String, (i64, i64)>;
 
 impl OrderEvent {
-    fn validate(&self) -> Result<(i64, ProductTotals), ServingError> {
+    pub(crate) fn validate(&self) -> Result<(i64, ProductTotals), ServingError> {
         let order_id = self.order_id.trim();
         if order_id.is_empty() || order_id.len() > 200 {
             return Err(ServingError::invalid(

@@ -541,6 +541,7 @@ impl Serving {
         if changed.rows_affected() == 0 {
             return Err(ServingError::NotFound);
         }
+        self.shared_budget_changed(id).await;
         self.refresh_quietly().await;
         self.campaign(org, id).await
     }

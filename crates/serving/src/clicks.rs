@@ -9,7 +9,7 @@
 use std::sync::atomic::Ordering;
 
 use adpool_core::BusinessDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::click_token::{ClickClaims, TokenProblem, verify};
@@ -18,7 +18,7 @@ use crate::ledger::{EntryKind, NewEntry, insert_entry, move_balance};
 use crate::{Serving, ServingError};
 
 /// Why a click charged nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InvalidReason {
     /// Malformed, altered or signed with another key.
@@ -65,6 +65,14 @@ pub enum ClickOutcome {
         /// Where the user goes.
         landing_url: String,
     },
+    /// Charged in the shared spend store; the ledger entry follows when the click event is
+    /// settled (scale-out mode).
+    Accepted {
+        /// What it costs.
+        price: i64,
+        /// Where the user goes.
+        landing_url: String,
+    },
     /// Charged nothing.
     Invalid {
         /// Why.
@@ -78,22 +86,25 @@ impl ClickOutcome {
     /// Where to redirect the user.
     pub fn landing_url(&self) -> Option<&str> {
         match self {
-            ClickOutcome::Charged { landing_url, .. } => Some(landing_url),
+            ClickOutcome::Charged { landing_url, .. }
+            | ClickOutcome::Accepted { landing_url, .. } => Some(landing_url),
             ClickOutcome::Invalid { landing_url, .. } => landing_url.as_deref(),
         }
     }
 }
 
-struct AdRow {
-    landing_url: String,
-    serving: bool,
-    campaign_id: i64,
-    advertiser_id: i64,
-    product_id: String,
-    daily_budget: i64,
+pub(crate) struct AdRow {
+    pub(crate) landing_url: String,
+    pub(crate) serving: bool,
+    pub(crate) campaign_id: i64,
+    pub(crate) advertiser_id: i64,
+    pub(crate) product_id: String,
+    pub(crate) daily_budget: i64,
 }
 
-enum Attempt {
+pub(crate) enum Attempt {
+    /// The click event was settled before.
+    AlreadySettled,
     Charged {
         click_id: i64,
         balance: i64,
@@ -140,9 +151,27 @@ impl Serving {
                 landing_url: None,
             });
         };
+        if ad.serving
+            && let Some(spend) = self.shared_spend()
+        {
+            let spend = spend.clone();
+            return match self.click_shared(&spend, &claims, &ad, now).await? {
+                None => {
+                    self.count_charged_click(&claims, &ad, now);
+                    Ok(ClickOutcome::Accepted {
+                        price: claims.price,
+                        landing_url: ad.landing_url,
+                    })
+                }
+                Some(reason) => Ok(ClickOutcome::Invalid {
+                    reason,
+                    landing_url: Some(ad.landing_url),
+                }),
+            };
+        }
         let date = BusinessDate::from_utc_millis(now).to_string();
         let attempt = if ad.serving {
-            self.charge(&claims, &ad, &date, now).await?
+            self.charge(&claims, &ad, &date, now, None).await?
         } else {
             Attempt::Refused(InvalidReason::AdUnavailable)
         };
@@ -152,10 +181,45 @@ impl Serving {
                 balance,
                 spent,
             } => {
-                let counters = self.counters();
-                counters.clicks_charged.fetch_add(1, Ordering::Relaxed);
-                self.inner.hot.count_click(claims.ad, now);
-                self.log(LogEvent {
+                self.counters()
+                    .clicks_charged
+                    .fetch_add(1, Ordering::Relaxed);
+                self.count_charged_click(&claims, &ad, now);
+                let _ = self.after_charge(
+                    ad.advertiser_id,
+                    balance,
+                    ad.campaign_id,
+                    ad.daily_budget - spent,
+                );
+                Ok(ClickOutcome::Charged {
+                    click_id,
+                    price: claims.price,
+                    landing_url: ad.landing_url,
+                })
+            }
+            Attempt::AlreadySettled => Err(ServingError::Conflict(
+                "a click without an event id was settled twice".into(),
+            )),
+            Attempt::Refused(reason) => {
+                if matches!(
+                    reason,
+                    InvalidReason::BalanceExhausted | InvalidReason::BudgetExhausted
+                ) {
+                    self.resync_after_refusal(&ad, &date).await?;
+                }
+                self.record_invalid(Some(&claims), reason, now).await?;
+                Ok(ClickOutcome::Invalid {
+                    reason,
+                    landing_url: Some(ad.landing_url),
+                })
+            }
+        }
+    }
+
+    /// A charged click in the live click-through window and the event log.
+    fn count_charged_click(&self, claims: &ClickClaims, ad: &AdRow, now: i64) {
+        self.inner.hot.count_click(claims.ad, now);
+        self.log(LogEvent {
                     org: claims.org,
                     ts: now.div_euclid(1000),
                     ev: "clk",
@@ -173,35 +237,9 @@ impl Serving {
                     app: None,
                     rev: Some(claims.price),
                 });
-                self.after_charge(
-                    ad.advertiser_id,
-                    balance,
-                    ad.campaign_id,
-                    ad.daily_budget - spent,
-                );
-                Ok(ClickOutcome::Charged {
-                    click_id,
-                    price: claims.price,
-                    landing_url: ad.landing_url,
-                })
-            }
-            Attempt::Refused(reason) => {
-                if matches!(
-                    reason,
-                    InvalidReason::BalanceExhausted | InvalidReason::BudgetExhausted
-                ) {
-                    self.resync_after_refusal(&ad, &date).await?;
-                }
-                self.record_invalid(Some(&claims), reason, now).await?;
-                Ok(ClickOutcome::Invalid {
-                    reason,
-                    landing_url: Some(ad.landing_url),
-                })
-            }
-        }
     }
 
-    async fn ad_row(&self, claims: &ClickClaims) -> Result<Option<AdRow>, ServingError> {
+    pub(crate) async fn ad_row(&self, claims: &ClickClaims) -> Result<Option<AdRow>, ServingError> {
         let row = sqlx::query(
             "SELECT a.landing_url, a.state, a.campaign_id, a.product_id, c.state AS campaign_state, c.daily_budget, c.advertiser_id, v.state AS advertiser_state
              FROM cpc_ads a JOIN cpc_campaigns c ON c.id = a.campaign_id JOIN cpc_advertisers v ON v.id = c.advertiser_id
@@ -225,15 +263,22 @@ impl Serving {
     }
 
     /// One transaction: balance (locks the advertiser), duplicate checks, the click, the
-    /// budget, the ledger entry. Any refusal rolls all of it back.
-    async fn charge(
+    /// budget, the ledger entry. Any refusal rolls all of it back. With an event id, the
+    /// transaction also records the event as settled, and a settled event changes nothing.
+    pub(crate) async fn charge(
         &self,
         claims: &ClickClaims,
         ad: &AdRow,
         date: &str,
         now: i64,
+        event_id: Option<&str>,
     ) -> Result<Attempt, ServingError> {
         let mut tx = self.db().begin_write().await?;
+        if let Some(event_id) = event_id
+            && !crate::scale_out::consume(&mut tx, crate::scale_out::CLICK_CONSUMER, event_id, self.now()).await?
+        {
+            return Ok(Attempt::AlreadySettled);
+        }
         let Some(balance) =
             move_balance(&mut tx, claims.org, ad.advertiser_id, -claims.price).await?
         else {
@@ -366,7 +411,7 @@ impl Serving {
         .bind(date)
         .fetch_optional(self.db().pool())
         .await?;
-        self.after_charge(
+        let _ = self.after_charge(
             ad.advertiser_id,
             balance,
             ad.campaign_id,
@@ -377,6 +422,20 @@ impl Serving {
 
     async fn record_invalid(
         &self,
+        claims: Option<&ClickClaims>,
+        reason: InvalidReason,
+        now: i64,
+    ) -> Result<(), ServingError> {
+        let mut tx = self.db().begin().await?;
+        self.insert_invalid(&mut tx, claims, reason, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a refused click in `tx`.
+    pub(crate) async fn insert_invalid(
+        &self,
+        tx: &mut adpool_store::DbTx,
         claims: Option<&ClickClaims>,
         reason: InvalidReason,
         now: i64,
@@ -394,7 +453,7 @@ impl Serving {
         .bind(reason.as_str())
         .bind(BusinessDate::from_utc_millis(now).to_string())
         .bind(now)
-        .execute(self.db().pool())
+        .execute(&mut **tx)
         .await?;
         Ok(())
     }

@@ -21,6 +21,9 @@ pub enum ServingError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] sqlx::Error),
+    /// A shared engine (Redis, NATS) failed or cannot be reached; nothing was charged.
+    #[error("shared engine: {0}")]
+    Unavailable(String),
     /// The event log could not be written.
     #[error("event log: {0}")]
     EventLog(#[from] std::io::Error),

@@ -300,6 +300,7 @@ impl Serving {
             }
             Err(error) => return Err(error),
         };
+        self.shared_credit(advertiser, amount).await;
         self.refresh_quietly().await;
         Ok(TopUpOutcome {
             entry,
@@ -350,6 +351,7 @@ impl Serving {
         )
         .await?;
         tx.commit().await?;
+        self.shared_credit(advertiser, amount).await;
         self.refresh_quietly().await;
         Ok(entry)
     }
@@ -383,13 +385,14 @@ impl Serving {
             .bind(click)
             .execute(&mut *tx)
             .await?;
+        let (advertiser, price): (i64, i64) = (row.try_get("advertiser_id")?, row.try_get("price")?);
         let entry = append_entry(
             &mut tx,
             &NewEntry {
                 org: org.get(),
-                advertiser: row.try_get("advertiser_id")?,
+                advertiser,
                 kind: EntryKind::Refund,
-                amount: row.try_get("price")?,
+                amount: price,
                 date: &date,
                 click_id: Some(click),
                 idempotency_key: None,
@@ -400,6 +403,7 @@ impl Serving {
         )
         .await?;
         tx.commit().await?;
+        self.shared_credit(advertiser, price).await;
         self.refresh_quietly().await;
         Ok(entry)
     }

@@ -34,6 +34,7 @@ mod ledger;
 pub mod ranking;
 mod refresh;
 mod reports;
+pub mod scale_out;
 mod serve;
 mod sites;
 
@@ -54,6 +55,9 @@ pub use ledger::{
 };
 pub use ranking::{CtrPrior, Ranking, Rankings};
 pub use reports::{AdDayMetrics, LiveCtr, MetricsFilter, Totals};
+pub use scale_out::{
+    ClickEvent, EventBus, ScaleOut, Settled, SharedSpend, SpendAnswer, SpendRequest, Topic,
+};
 pub use serve::{AdQuery, AdQueryAnswer, ServedAd};
 pub use sites::{NewSite, Site, SiteKey};
 
@@ -88,6 +92,10 @@ pub struct ServingConfig {
     pub prior: CtrPrior,
     /// How many days of history feed pCTR.
     pub history_days: i64,
+    /// Whether the refresh timer rebuilds the rankings from the database (false: it reloads
+    /// only sites and the click-token key, and the rankings arrive from a shared store, as on
+    /// api processes in scale-out mode).
+    pub rebuild_rankings: bool,
 }
 
 impl Default for ServingConfig {
@@ -102,6 +110,7 @@ impl Default for ServingConfig {
             event_log_roll: RollPolicy::default(),
             prior: CtrPrior::default(),
             history_days: 7,
+            rebuild_rankings: true,
         }
     }
 }
@@ -129,6 +138,8 @@ struct Inner {
     impression_prefix: String,
     impression_seq: AtomicU64,
     counters: Counters,
+    /// The engines shared with other processes (scale-out mode).
+    scale_out: OnceLock<ScaleOut>,
 }
 
 /// Running totals of this process, for `/metrics`.
@@ -183,6 +194,7 @@ impl Serving {
                 impression_prefix: hex::encode(prefix),
                 impression_seq: AtomicU64::new(0),
                 counters: Counters::default(),
+                scale_out: OnceLock::new(),
             }),
         }
     }
@@ -242,7 +254,12 @@ impl Serving {
             tokio::select! {
                 () = &mut stop => break,
                 _ = refresh.tick() => {
-                    if let Err(error) = self.refresh().await {
+                    let done = if self.inner.config.rebuild_rankings {
+                        self.refresh().await
+                    } else {
+                        self.reload_sites().await
+                    };
+                    if let Err(error) = done {
                         tracing::warn!(%error, "ranking refresh failed; the last rankings stay in place");
                     }
                 }
@@ -260,6 +277,11 @@ impl Serving {
 
     fn now(&self) -> i64 {
         self.inner.clock.now_millis()
+    }
+
+    /// The serving clock's time (UTC ms).
+    pub fn now_millis(&self) -> i64 {
+        self.now()
     }
 
     fn next_impression_id(&self) -> String {

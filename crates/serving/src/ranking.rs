@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The category key of a placement's ranking over every category.
 pub const ALL_CATEGORIES: &str = "*";
@@ -62,7 +62,8 @@ pub struct Counts {
 }
 
 /// What the query returns for one ad, shared by every ranking it is in.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "CreativeFields")]
 pub struct Creative {
     /// The ad.
     pub ad_id: i64,
@@ -121,6 +122,34 @@ impl Creative {
     }
 }
 
+/// A creative as stored in a shared store (its escaped JSON is written again on reading).
+#[derive(Deserialize)]
+struct CreativeFields {
+    ad_id: i64,
+    campaign_id: i64,
+    advertiser_id: i64,
+    product_id: String,
+    title: String,
+    image_url: String,
+    landing_url: String,
+    category: String,
+}
+
+impl From<CreativeFields> for Creative {
+    fn from(f: CreativeFields) -> Creative {
+        Creative::new(
+            f.ad_id,
+            f.campaign_id,
+            f.advertiser_id,
+            f.product_id,
+            f.title,
+            f.image_url,
+            f.landing_url,
+            f.category,
+        )
+    }
+}
+
 /// An ad that may enter the rankings.
 #[derive(Debug, Clone)]
 pub struct Candidate {
@@ -141,7 +170,7 @@ pub struct Candidate {
 }
 
 /// One slot of a ranking.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Ranked {
     /// The ad.
     pub creative: Arc<Creative>,
@@ -156,7 +185,7 @@ pub struct Ranked {
 }
 
 /// A placement x category ranking, best first.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Ranking {
     /// The slots.
     pub slots: Vec<Ranked>,
@@ -216,6 +245,59 @@ impl Rankings {
         self.len() == 0
     }
 
+    /// Every ranking with where it belongs, for a shared store; a placement without rankings
+    /// is one entry with no category.
+    pub fn entries(&self) -> Vec<PublishedRanking> {
+        let mut entries = Vec::new();
+        for (org, placements) in &self.by_org {
+            for (code, placement) in &placements.by_placement {
+                let mut any = false;
+                for (category, ranking) in &placement.by_category {
+                    any = true;
+                    entries.push(PublishedRanking {
+                        org: *org,
+                        placement: code.clone(),
+                        placement_id: placement.id,
+                        category: Some(category.clone()),
+                        ranking: Some(ranking.clone()),
+                    });
+                }
+                if !any {
+                    entries.push(PublishedRanking {
+                        org: *org,
+                        placement: code.clone(),
+                        placement_id: placement.id,
+                        category: None,
+                        ranking: None,
+                    });
+                }
+            }
+        }
+        entries
+    }
+
+    /// The rankings again from [`Rankings::entries`].
+    pub fn from_entries(entries: Vec<PublishedRanking>, built_at: i64) -> Rankings {
+        let mut rankings = Rankings {
+            by_org: HashMap::new(),
+            built_at,
+        };
+        for entry in entries {
+            let placement = rankings
+                .by_org
+                .entry(entry.org)
+                .or_default()
+                .by_placement
+                .entry(entry.placement)
+                .or_default();
+            placement.id = entry.placement_id;
+            if let (Some(category), Some(ranking)) = (entry.category, entry.ranking) {
+                placement.by_category.insert(category, ranking);
+            }
+        }
+        rankings
+    }
+
     /// Every ad id ranked anywhere with its best price: what a click may cost at most now.
     pub fn ranked_ads(&self) -> HashMap<i64, i64> {
         let mut prices = HashMap::new();
@@ -231,6 +313,21 @@ impl Rankings {
         }
         prices
     }
+}
+
+/// One ranking of [`Rankings::entries`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublishedRanking {
+    /// The organization.
+    pub org: i64,
+    /// The placement code.
+    pub placement: String,
+    /// The placement's numeric id.
+    pub placement_id: i64,
+    /// The category (`*`: every category); none for a placement without rankings.
+    pub category: Option<String>,
+    /// The ranking.
+    pub ranking: Option<Arc<Ranking>>,
 }
 
 /// Builds every ranking from the candidates. `placements` maps each organization's placement

@@ -37,10 +37,15 @@ struct AdInput {
 }
 
 impl Serving {
+    /// Reloads the click-token key and the sites (not the rankings).
+    pub async fn reload_sites(&self) -> Result<(), ServingError> {
+        self.load_secret().await?;
+        self.load_sites().await
+    }
+
     /// Reloads sites and rankings from the database and publishes them.
     pub async fn refresh(&self) -> Result<(), ServingError> {
-        self.load_secret().await?;
-        self.load_sites().await?;
+        self.reload_sites().await?;
         let now = self.now();
         let today = BusinessDate::from_utc_millis(now);
         let db = self.db().pool();
@@ -138,6 +143,7 @@ impl Serving {
         if let Err(error) = self.refresh().await {
             tracing::warn!(%error, "ranking refresh after a change failed; the timer will retry");
         }
+        self.announce_change().await;
     }
 
     /// After a charge (or a refused one): the advertiser's balance and the campaign's budget
@@ -148,7 +154,7 @@ impl Serving {
         balance: i64,
         campaign: i64,
         budget_left: i64,
-    ) {
+    ) -> bool {
         let mut inputs = self
             .inner
             .inputs
@@ -164,10 +170,13 @@ impl Serving {
                 .max_price_by_campaign
                 .get(&campaign)
                 .is_some_and(|max| budget_left < *max);
-        if broke {
+        // With a shared spend store, this process's inputs may be older than the published
+        // rankings: the workers rebuild them from the database instead (`announce_change`).
+        if broke && self.shared_spend().is_none() {
             let now = self.now();
             self.publish(&mut inputs, now);
         }
+        broke
     }
 
     fn publish(&self, inputs: &mut RankInputs, now: i64) {

@@ -34,6 +34,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(5, "logs", "0005_logs.sql"),
     migration!(6, "commerce", "0006_commerce.sql"),
     migration!(7, "insight", "0007_insight.sql"),
+    migration!(8, "scale_out", "0008_scale_out.sql"),
 ];
 
 /// How many migrations this binary carries.

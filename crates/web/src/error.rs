@@ -275,7 +275,7 @@ impl From<adpool_serving::ServingError> for AppError {
                 message,
             },
             ServingError::Conflict(message) => AppError::Conflict(message),
-            ServingError::Store(_) | ServingError::EventLog(_) => {
+            ServingError::Store(_) | ServingError::EventLog(_) | ServingError::Unavailable(_) => {
                 AppError::Internal(error.to_string())
             }
         }

@@ -745,12 +745,21 @@ pub(crate) async fn revoke_site(
 
 #[utoipa::path(post, path = "/api/v1/events/orders", tag = "ads",
     request_body(content = Object, description = "{\"order_id\", \"user\", \"status\": \"completed\"|\"cancelled\", \"ts\" (unix seconds, ms or RFC 3339), \"items\": [{\"product_id\", \"qty\", \"amount\"}]}"),
-    responses((status = 200, description = "the order's conversions; repeated = true when nothing changed", body = Object), (status = 422, body = crate::ErrorBody)))]
+    responses((status = 200, description = "the order's conversions; repeated = true when nothing changed", body = Object),
+        (status = 202, description = "scale-out mode: published to order.completed; a worker attributes it", body = Object),
+        (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn order_event(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<OrderEvent>,
-) -> Result<Json<adpool_serving::OrderOutcome>, AppError> {
+) -> Result<Response, AppError> {
     caller.require_operator()?;
-    Ok(Json(state.serving.record_order(caller.org(), &body).await?))
+    Ok(match state.serving.submit_order(caller.org(), &body).await? {
+        Some(outcome) => Json(outcome).into_response(),
+        None => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "order_id": body.order_id.trim(), "queued": true })),
+        )
+            .into_response(),
+    })
 }
