@@ -231,10 +231,15 @@ impl Config {
             self.llm.timeout = std::time::Duration::from_secs(v);
         }
         if let Some(v) = file.redis_url.filter(|v| !v.is_empty()) {
-            self.scale_out.redis_url = Some(check_scheme("key redis_url", v, &["redis://", "rediss://"])?);
+            self.scale_out.redis_url = Some(check_scheme(
+                "key redis_url",
+                v,
+                &["redis://", "rediss://"],
+            )?);
         }
         if let Some(v) = file.nats_url.filter(|v| !v.is_empty()) {
-            self.scale_out.nats_url = Some(check_scheme("key nats_url", v, &["nats://", "tls://"])?);
+            self.scale_out.nats_url =
+                Some(check_scheme("key nats_url", v, &["nats://", "tls://"])?);
         }
         if let Some(v) = file.namespace {
             self.set_namespace("key namespace", v)?;
@@ -253,7 +258,9 @@ impl Config {
             namespace: value,
             ..Default::default()
         };
-        settings.check().map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+        settings
+            .check()
+            .map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
         self.scale_out.namespace = settings.namespace;
         Ok(())
     }
@@ -344,7 +351,10 @@ fn check_scheme(what: &str, value: String, schemes: &[&str]) -> anyhow::Result<S
     if schemes.iter().any(|s| value.starts_with(s)) {
         Ok(value)
     } else {
-        bail!("{what}: '{value}' does not start with {}", schemes.join(" or "))
+        bail!(
+            "{what}: '{value}' does not start with {}",
+            schemes.join(" or ")
+        )
     }
 }
 

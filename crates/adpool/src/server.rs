@@ -239,8 +239,15 @@ pub fn state_with(
     let mut settings = serving_config(config);
     // Api processes take the rankings the workers publish to Redis.
     settings.rebuild_rankings = !(role == Role::Api && engines.redis.is_some());
+    if !settings.rebuild_rankings {
+        // Without the rankings query the reload is two small reads: a site created on any
+        // process serves on every api process within 2 s.
+        settings.refresh_interval = Duration::from_secs(2);
+    }
     let serving = match engines.hot_state() {
-        Some(hot) => adpool_serving::Serving::with_hot_state(db.clone(), clock.clone(), settings, hot),
+        Some(hot) => {
+            adpool_serving::Serving::with_hot_state(db.clone(), clock.clone(), settings, hot)
+        }
         None => adpool_serving::Serving::new(db.clone(), clock.clone(), settings),
     };
     serving.attach_scale_out(engines.scale_out());

@@ -56,7 +56,11 @@ pub struct NatsBus {
     pub consumed: AtomicU64,
 }
 
-const TOPICS: [Topic; 3] = [Topic::CampaignEvents, Topic::AdEvents, Topic::OrderCompleted];
+const TOPICS: [Topic; 3] = [
+    Topic::CampaignEvents,
+    Topic::AdEvents,
+    Topic::OrderCompleted,
+];
 
 impl NatsBus {
     /// Connects and makes sure the streams exist.

@@ -65,7 +65,13 @@ pub async fn reconcile(
             .fetch_all(db)
             .await?
             .iter()
-            .map(|r| Ok((r.try_get("org_id")?, r.try_get("id")?, r.try_get("balance")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("org_id")?,
+                    r.try_get("id")?,
+                    r.try_get("balance")?,
+                ))
+            })
             .collect::<Result<_, sqlx::Error>>()?;
     let today = BusinessDate::from_utc_millis(serving.now_millis()).to_string();
     let campaigns: Vec<(i64, i64, i64)> = sqlx::query(

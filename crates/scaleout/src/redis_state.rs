@@ -192,7 +192,10 @@ impl RedisHotState {
     }
 
     /// Runs the publisher, the subscriber and the counter exchange until `stop` turns true.
-    pub fn start(self: &Arc<Self>, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+    pub fn start(
+        self: &Arc<Self>,
+        stop: watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
         vec![
             tokio::spawn(self.clone().publish_loop(stop.clone())),
             tokio::spawn(self.clone().subscribe_loop(stop.clone())),
@@ -366,14 +369,16 @@ impl RedisHotState {
 
     /// Adds this process's counts to Redis and reads back the windows of every ranked ad.
     pub async fn exchange_counts(&self, now: i64) -> Result<(), ServingError> {
-        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
+        let pending =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
         let window = now.div_euclid(WINDOW_MILLIS);
         let mut ads: Vec<i64> = self.local.rankings().ranked_ads().into_keys().collect();
         let mut pipe = redis::pipe();
         for ((ad, w), counts) in &pending {
             let key = self.key(&format!("metrics:ctr:{ad}"));
             if counts.impressions > 0 {
-                pipe.hincr(&key, format!("{w}:i"), counts.impressions).ignore();
+                pipe.hincr(&key, format!("{w}:i"), counts.impressions)
+                    .ignore();
             }
             if counts.clicks > 0 {
                 pipe.hincr(&key, format!("{w}:c"), counts.clicks).ignore();

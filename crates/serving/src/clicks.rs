@@ -83,6 +83,15 @@ pub enum ClickOutcome {
 }
 
 impl ClickOutcome {
+    /// `charged`, `accepted`, or the refusal reason.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ClickOutcome::Charged { .. } => "charged",
+            ClickOutcome::Accepted { .. } => "accepted",
+            ClickOutcome::Invalid { reason, .. } => reason.as_str(),
+        }
+    }
+
     /// Where to redirect the user.
     pub fn landing_url(&self) -> Option<&str> {
         match self {
@@ -220,23 +229,23 @@ impl Serving {
     fn count_charged_click(&self, claims: &ClickClaims, ad: &AdRow, now: i64) {
         self.inner.hot.count_click(claims.ad, now);
         self.log(LogEvent {
-                    org: claims.org,
-                    ts: now.div_euclid(1000),
-                    ev: "clk",
-                    mid: claims.mid.as_str().into(),
-                    ad: LogAd {
-                        aid: self
-                            .inner
-                            .hot
-                            .placement_id(claims.org, &claims.plc)
-                            .unwrap_or(0),
-                        god: claims.ad,
-                        did: ad.advertiser_id,
-                    },
-                    dev: None,
-                    app: None,
-                    rev: Some(claims.price),
-                });
+            org: claims.org,
+            ts: now.div_euclid(1000),
+            ev: "clk",
+            mid: claims.mid.as_str().into(),
+            ad: LogAd {
+                aid: self
+                    .inner
+                    .hot
+                    .placement_id(claims.org, &claims.plc)
+                    .unwrap_or(0),
+                god: claims.ad,
+                did: ad.advertiser_id,
+            },
+            dev: None,
+            app: None,
+            rev: Some(claims.price),
+        });
     }
 
     pub(crate) async fn ad_row(&self, claims: &ClickClaims) -> Result<Option<AdRow>, ServingError> {
@@ -275,7 +284,13 @@ impl Serving {
     ) -> Result<Attempt, ServingError> {
         let mut tx = self.db().begin_write().await?;
         if let Some(event_id) = event_id
-            && !crate::scale_out::consume(&mut tx, crate::scale_out::CLICK_CONSUMER, event_id, self.now()).await?
+            && !crate::scale_out::consume(
+                &mut tx,
+                crate::scale_out::CLICK_CONSUMER,
+                event_id,
+                self.now(),
+            )
+            .await?
         {
             return Ok(Attempt::AlreadySettled);
         }

@@ -385,7 +385,8 @@ impl Serving {
             .bind(click)
             .execute(&mut *tx)
             .await?;
-        let (advertiser, price): (i64, i64) = (row.try_get("advertiser_id")?, row.try_get("price")?);
+        let (advertiser, price): (i64, i64) =
+            (row.try_get("advertiser_id")?, row.try_get("price")?);
         let entry = append_entry(
             &mut tx,
             &NewEntry {

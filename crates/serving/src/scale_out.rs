@@ -226,7 +226,11 @@ impl Serving {
             let id = self.next_impression_id();
             let body = serde_json::json!({ "changed_at": self.now() }).to_string();
             if let Err(error) = bus
-                .publish(Topic::CampaignEvents, &format!("change-{id}"), body.into_bytes())
+                .publish(
+                    Topic::CampaignEvents,
+                    &format!("change-{id}"),
+                    body.into_bytes(),
+                )
                 .await
             {
                 tracing::warn!(%error, "campaign event not published; the workers' timer rebuilds the rankings");
@@ -324,7 +328,9 @@ impl Serving {
                 Ok(body) => bus
                     .publish(Topic::AdEvents, &event.event_id, body)
                     .await
-                    .map_err(|error| tracing::warn!(%error, "click event not published; settled here")),
+                    .map_err(
+                        |error| tracing::warn!(%error, "click event not published; settled here"),
+                    ),
                 Err(_) => Err(()),
             },
             None => Err(()),

@@ -754,12 +754,14 @@ pub(crate) async fn order_event(
     ApiJson(body): ApiJson<OrderEvent>,
 ) -> Result<Response, AppError> {
     caller.require_operator()?;
-    Ok(match state.serving.submit_order(caller.org(), &body).await? {
-        Some(outcome) => Json(outcome).into_response(),
-        None => (
-            StatusCode::ACCEPTED,
-            Json(json!({ "order_id": body.order_id.trim(), "queued": true })),
-        )
-            .into_response(),
-    })
+    Ok(
+        match state.serving.submit_order(caller.org(), &body).await? {
+            Some(outcome) => Json(outcome).into_response(),
+            None => (
+                StatusCode::ACCEPTED,
+                Json(json!({ "order_id": body.order_id.trim(), "queued": true })),
+            )
+                .into_response(),
+        },
+    )
 }

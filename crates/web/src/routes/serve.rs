@@ -15,6 +15,10 @@ use axum::routing::get;
 
 use crate::AppState;
 
+/// The response header saying what a click did: `charged`, `accepted` (scale-out: charged in
+/// Redis, settled into the ledger by a worker) or the refusal reason.
+pub const CLICK_OUTCOME_HEADER: &str = "x-adpool-click";
+
 /// The header carrying a site's API key (the `key` query parameter works too).
 pub const SITE_KEY_HEADER: &str = "x-adpool-key";
 
@@ -176,6 +180,11 @@ async fn click(
                 [
                     (header::LOCATION, url.to_owned()),
                     (header::CACHE_CONTROL, "no-store".to_owned()),
+                    // What the click did, for operators tracing a click (never a secret).
+                    (
+                        header::HeaderName::from_static(CLICK_OUTCOME_HEADER),
+                        outcome.label().to_owned(),
+                    ),
                 ],
             )
                 .into_response(),
