@@ -6,7 +6,6 @@
 //! ports). Each run uses its own namespace, so runs never see each other's keys or streams.
 //! Under `CI=true` an unreachable engine fails the test; elsewhere the test says so and passes.
 
-use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -16,36 +15,6 @@ use adpool_accounts::{Accounts, NewUser, OrgId, Role, UserId};
 use adpool_core::SystemClock;
 use adpool_serving::{NewCpcCampaign, NewProductAd, NewSite, Serving, ServingConfig, SignUp};
 use adpool_store::Db;
-
-/// Where the engines are, or `None` when this machine has none (outside CI).
-fn engines() -> Option<(String, String)> {
-    let redis =
-        std::env::var("ADPOOL_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let nats =
-        std::env::var("ADPOOL_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
-    let reachable = |url: &str| {
-        let host = url.split("://").nth(1).unwrap_or(url);
-        let host = host.rsplit('@').next().unwrap_or(host);
-        let host = host.split('/').next().unwrap_or(host);
-        host.parse::<SocketAddr>()
-            .ok()
-            .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok())
-    };
-    let missing: Vec<&str> = [(&redis, "redis"), (&nats, "nats")]
-        .into_iter()
-        .filter(|(url, _)| !reachable(url))
-        .map(|(_, name)| name)
-        .collect();
-    if missing.is_empty() {
-        return Some((redis, nats));
-    }
-    let message = format!("scale-out test: {missing:?} unreachable ({redis}, {nats})");
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{message}; CI must start them (.ci/run does)");
-    }
-    eprintln!("{message}: skipped");
-    None
-}
 
 /// A database URL every process can open: a fresh PostgreSQL schema, or a SQLite file.
 async fn database_url(folder: &Path) -> String {
@@ -101,6 +70,7 @@ struct Cluster {
     admin: UserId,
     token: String,
     redis_url: String,
+    nats_url: String,
     namespace: String,
 }
 
@@ -111,13 +81,11 @@ impl Cluster {
         let url = database_url(folder.path()).await;
         let db = Db::connect(&url).await.expect("database");
         db.migrate().await.expect("migrate");
-        let mut random = [0u8; 4];
-        getrandom::fill(&mut random).expect("random");
-        let namespace = format!("test{}", hex::encode(random));
+        let namespace = adpool_scaleout::testing::namespace();
         let env = vec![
             ("ADPOOL_DATABASE_URL".into(), url),
             ("ADPOOL_REDIS_URL".into(), redis.clone()),
-            ("ADPOOL_NATS_URL".into(), nats),
+            ("ADPOOL_NATS_URL".into(), nats.clone()),
             ("ADPOOL_NAMESPACE".into(), namespace.clone()),
             ("ADPOOL_NATS_ACK_WAIT_SECS".into(), "2".into()),
             ("ADPOOL_EVENT_LOG_FOLDER".into(), String::new()),
@@ -164,6 +132,7 @@ impl Cluster {
             admin,
             token,
             redis_url: redis,
+            nats_url: nats,
             namespace,
         };
         for placement in ["ranking", "clicks", "stream"] {
@@ -466,6 +435,20 @@ impl Cluster {
         }
     }
 
+    /// Stops the processes and deletes this run's keys and streams.
+    async fn clean_up(mut self) {
+        self.apis.clear();
+        self.workers.clear();
+        let redis = adpool_scaleout::RedisHotState::connect(&self.redis_url, &self.namespace)
+            .await
+            .expect("redis");
+        redis.delete_namespace().await.expect("delete keys");
+        let nats = adpool_scaleout::NatsBus::connect(&self.nats_url, &self.namespace)
+            .await
+            .expect("nats");
+        nats.delete_streams().await.expect("delete streams");
+    }
+
     async fn reconcile(&self) -> adpool_scaleout::ReconcileReport {
         let redis = Arc::new(
             adpool_scaleout::RedisHotState::connect(&self.redis_url, &self.namespace)
@@ -481,7 +464,7 @@ impl Cluster {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_api_processes_and_two_workers_share_rankings_money_and_events() {
-    let Some((redis, nats)) = engines() else {
+    let Some((redis, nats)) = adpool_scaleout::testing::engines() else {
         return;
     };
     let cluster = Cluster::start(redis, nats).await;
@@ -664,4 +647,5 @@ async fn three_api_processes_and_two_workers_share_rankings_money_and_events() {
     assert_eq!(balance, 10_000_000 - reference);
     let report = cluster.reconcile().await;
     assert!(report.differences.is_empty(), "{report:?}");
+    cluster.clean_up().await;
 }

@@ -131,3 +131,48 @@ pub(crate) fn process_id() -> String {
 pub(crate) async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
+
+pub mod testing {
+    //! For tests: where the development and CI machines run Redis and NATS.
+
+    use std::net::{SocketAddr, TcpStream};
+    use std::time::Duration;
+
+    /// The Redis and NATS URLs of the tests (`ADPOOL_TEST_REDIS_URL`, `ADPOOL_TEST_NATS_URL`,
+    /// default the local ports), or `None` when one is unreachable outside CI. Under `CI=true`
+    /// an unreachable engine panics: CI must start them (`.ci/run` does).
+    pub fn engines() -> Option<(String, String)> {
+        let redis = std::env::var("ADPOOL_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let nats = std::env::var("ADPOOL_TEST_NATS_URL")
+            .unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+        let missing: Vec<&str> = [(&redis, "redis"), (&nats, "nats")]
+            .into_iter()
+            .filter(|(url, _)| !reachable(url))
+            .map(|(_, name)| name)
+            .collect();
+        if missing.is_empty() {
+            return Some((redis, nats));
+        }
+        let message = format!("{missing:?} unreachable ({redis}, {nats})");
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{message}; CI must start them (.ci/run does)");
+        }
+        eprintln!("{message}: scale-out test skipped");
+        None
+    }
+
+    /// A namespace no other test run uses.
+    pub fn namespace() -> String {
+        format!("test{}", super::process_id())
+    }
+
+    fn reachable(url: &str) -> bool {
+        let host = url.split("://").nth(1).unwrap_or(url);
+        let host = host.rsplit('@').next().unwrap_or(host);
+        let host = host.split('/').next().unwrap_or(host);
+        host.parse::<SocketAddr>()
+            .ok()
+            .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok())
+    }
+}

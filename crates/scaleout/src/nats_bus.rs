@@ -167,6 +167,20 @@ impl NatsBus {
             .map_err(|e| fail(e.to_string()))
     }
 
+    /// Deletes this namespace's streams (tests clean up after themselves with it).
+    pub async fn delete_streams(&self) -> Result<(), ScaleOutError> {
+        for topic in TOPICS {
+            self.context
+                .delete_stream(self.stream(topic))
+                .await
+                .map_err(|e| ScaleOutError::Nats {
+                    address: self.address.clone(),
+                    message: e.to_string(),
+                })?;
+        }
+        Ok(())
+    }
+
     /// Messages of a topic not yet acknowledged (waiting or in flight).
     pub async fn backlog(&self, topic: Topic) -> Result<u64, ScaleOutError> {
         let mut consumer = self.consumer(topic, ConsumerSettings::default()).await?;

@@ -191,13 +191,52 @@ impl RedisHotState {
         self.connection.clone()
     }
 
+    /// Deletes every key of this namespace (tests clean up after themselves with it); refused
+    /// without a namespace.
+    pub async fn delete_namespace(&self) -> Result<u64, ServingError> {
+        if self.prefix.is_empty() {
+            return Err(ServingError::Conflict(
+                "refusing to delete every key of a deployment without a namespace".into(),
+            ));
+        }
+        let mut connection = self.connection();
+        let mut deleted = 0;
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{}*", self.prefix))
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| self.fail(e))?;
+            if !keys.is_empty() {
+                deleted += redis::cmd("DEL")
+                    .arg(&keys)
+                    .query_async::<u64>(&mut connection)
+                    .await
+                    .map_err(|e| self.fail(e))?;
+            }
+            if next == 0 {
+                return Ok(deleted);
+            }
+            cursor = next;
+        }
+    }
+
     /// Runs the publisher, the subscriber and the counter exchange until `stop` turns true.
     pub fn start(
         self: &Arc<Self>,
         stop: watch::Receiver<bool>,
     ) -> Vec<tokio::task::JoinHandle<()>> {
+        // Subscribed before returning, so rankings published from now on are never missed; one
+        // published before is written too.
+        let mut next = self.to_publish.subscribe();
+        next.mark_changed();
         vec![
-            tokio::spawn(self.clone().publish_loop(stop.clone())),
+            tokio::spawn(self.clone().publish_loop(next, stop.clone())),
             tokio::spawn(self.clone().subscribe_loop(stop.clone())),
             tokio::spawn(self.clone().counter_loop(stop)),
         ]
@@ -289,8 +328,11 @@ impl RedisHotState {
         Ok(())
     }
 
-    async fn publish_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
-        let mut next = self.to_publish.subscribe();
+    async fn publish_loop(
+        self: Arc<Self>,
+        mut next: watch::Receiver<Option<Arc<Rankings>>>,
+        mut stop: watch::Receiver<bool>,
+    ) {
         loop {
             tokio::select! {
                 () = crate::stopped(&mut stop) => break,
