@@ -21,6 +21,18 @@ pub enum AdsCommand {
     },
     /// Write the daily settlement of every advertiser as CSV.
     Settlement(SettlementArgs),
+    /// Compare the balances and today's budgets in Redis (scale-out mode) with the ledger.
+    /// Exits non-zero on any difference.
+    Reconcile(ReconcileArgs),
+}
+
+/// Options of `ads reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Set every differing figure in Redis from the ledger (only when no click event waits to
+    /// be settled).
+    #[arg(long)]
+    pub repair: bool,
 }
 
 /// `adpool ads ledger` subcommands.
@@ -45,9 +57,60 @@ pub struct SettlementArgs {
 }
 
 /// Runs an `ads` command.
-pub async fn ads(db: Db, command: AdsCommand) -> anyhow::Result<()> {
+pub async fn ads(
+    db: Db,
+    scale_out: &adpool_scaleout::ScaleOutSettings,
+    command: AdsCommand,
+) -> anyhow::Result<()> {
     let serving = Serving::new(db.clone(), Arc::new(SystemClock), ServingConfig::default());
     match command {
+        AdsCommand::Reconcile(args) => {
+            if scale_out.redis_url.is_none() {
+                bail!(
+                    "ads reconcile compares Redis with the ledger: set ADPOOL_REDIS_URL (or redis_url)"
+                );
+            }
+            let engines = adpool_scaleout::Engines::connect(scale_out).await?;
+            let Some(redis) = engines.redis.clone() else {
+                bail!("no Redis connected");
+            };
+            let spend: Arc<dyn adpool_serving::SharedSpend> = redis;
+            let report = adpool_scaleout::reconcile::reconcile(
+                &serving,
+                &spend,
+                engines.nats.as_deref(),
+                args.repair,
+            )
+            .await?;
+            println!(
+                "{} balance(s) and {} budget(s) in Redis compared with the ledger; {} click event(s) in flight",
+                report.balances_checked, report.budgets_checked, report.clicks_in_flight
+            );
+            for d in &report.differences {
+                eprintln!(
+                    "organization {} {} {}: ledger {} won, Redis {} won",
+                    d.org, d.what, d.id, d.ledger, d.shared
+                );
+            }
+            if report.repaired > 0 {
+                println!("{} figure(s) set from the ledger", report.repaired);
+                return Ok(());
+            }
+            if !report.differences.is_empty() {
+                bail!(
+                    "{} difference(s){}",
+                    report.differences.len(),
+                    if args.repair && report.clicks_in_flight > 0 {
+                        ": not repaired while clicks are in flight; run again when they are settled"
+                    } else if args.repair {
+                        ""
+                    } else {
+                        " (--repair sets them from the ledger)"
+                    }
+                );
+            }
+            Ok(())
+        }
         AdsCommand::Ledger {
             command: LedgerCommand::Verify,
         } => {

@@ -224,7 +224,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Ads { command } => {
             let db = server::open_database(&config.database_url).await?;
-            crate::ads_cli::ads(db, command).await
+            crate::ads_cli::ads(db, &config.scale_out, command).await
         }
         Command::Shop { command } => {
             let db = server::open_database(&config.database_url).await?;

@@ -435,6 +435,16 @@ impl Cluster {
         }
     }
 
+    /// Runs an `adpool` command with the cluster's configuration.
+    fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_adpool"))
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir(self.folder.path())
+            .output()
+            .expect("running adpool")
+    }
+
     /// Stops the processes and deletes this run's keys and streams.
     async fn clean_up(mut self) {
         self.apis.clear();
@@ -647,5 +657,36 @@ async fn three_api_processes_and_two_workers_share_rankings_money_and_events() {
     assert_eq!(balance, 10_000_000 - reference);
     let report = cluster.reconcile().await;
     assert!(report.differences.is_empty(), "{report:?}");
+
+    // 4. `adpool ads reconcile` reports a drifted balance, and --repair sets it from the ledger.
+    let ok = cluster.cli(&["ads", "reconcile"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let redis = adpool_scaleout::RedisHotState::connect(&cluster.redis_url, &cluster.namespace)
+        .await
+        .expect("redis");
+    adpool_serving::SharedSpend::set_balance(&redis, advertiser, 5)
+        .await
+        .expect("drift");
+    let drifted = cluster.cli(&["ads", "reconcile"]);
+    let stderr = String::from_utf8_lossy(&drifted.stderr);
+    assert!(!drifted.status.success());
+    assert!(
+        stderr.contains(&format!(
+            "balance {advertiser}: ledger {} won, Redis 5 won",
+            10_000_000 - reference
+        )),
+        "{stderr}"
+    );
+    let repaired = cluster.cli(&["ads", "reconcile", "--repair"]);
+    assert!(
+        repaired.status.success(),
+        "{}",
+        String::from_utf8_lossy(&repaired.stderr)
+    );
+    assert!(cluster.reconcile().await.differences.is_empty());
     cluster.clean_up().await;
 }
