@@ -29,6 +29,7 @@ pub mod click_token;
 mod clicks;
 mod error;
 pub mod event_log;
+pub mod fixtures;
 pub mod hot_state;
 mod ledger;
 pub mod ranking;

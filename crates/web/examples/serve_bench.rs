@@ -12,17 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adpool_core::{SystemClock, UserId};
-use adpool_serving::{
-    AdQuery, NewCpcCampaign, NewProductAd, NewSite, Serving, ServingConfig, SignUp,
-};
+use adpool_serving::{AdQuery, Serving, ServingConfig};
 use adpool_web::{AppState, WebConfig, app};
 use axum::body::{Body, to_bytes};
 use axum::http::Request;
 use tower::ServiceExt;
-
-fn registration(i: usize) -> String {
-    adpool_serving::with_check_digit(&format!("{:09}", 100_000_000 + i * 7919)).unwrap()
-}
 
 fn percentiles(mut samples: Vec<Duration>) -> (f64, f64, f64) {
     samples.sort();
@@ -69,82 +63,11 @@ async fn main() {
         .await
         .unwrap();
     let admin: UserId = admin.id;
-    let placements = ["home_top", "search_result", "product_detail"];
-    for code in placements {
-        serving.add_placement(org, code, code).await.unwrap();
-    }
-    let categories = [
-        "camping", "outdoor", "kitchen", "sports", "beauty", "kids", "fashion", "digital",
-    ];
-    let key = serving
-        .create_site(
-            org,
-            &NewSite {
-                name: "bench".into(),
-                media_key: "bench".into(),
-                allowed_origins: vec![],
-            },
-        )
+    let placements = adpool_serving::fixtures::BENCH_PLACEMENTS;
+    let categories = adpool_serving::fixtures::BENCH_CATEGORIES;
+    let key = adpool_serving::fixtures::seed_bench_market(&serving, org, admin)
         .await
-        .unwrap()
-        .key;
-    for a in 0..40 {
-        let advertiser = serving
-            .sign_up(
-                org,
-                None,
-                &SignUp {
-                    business_name: format!("advertiser {a}"),
-                    registration_number: registration(a),
-                    contact_name: "k".into(),
-                    contact_email: "a@b.kr".into(),
-                    contact_phone: "010".into(),
-                },
-            )
-            .await
-            .unwrap();
-        serving
-            .approve_advertiser(org, advertiser.id, admin)
-            .await
-            .unwrap();
-        serving
-            .top_up(org, advertiser.id, 1_000_000_000, "bench", "", admin)
-            .await
-            .unwrap();
-        let campaign = serving
-            .create_campaign(
-                org,
-                advertiser.id,
-                &NewCpcCampaign {
-                    name: format!("c{a}"),
-                    daily_budget: 1_000_000_000,
-                    placements: placements.iter().map(|p| (*p).to_owned()).collect(),
-                },
-            )
-            .await
-            .unwrap();
-        serving
-            .review_campaign(org, campaign.id, true, "")
-            .await
-            .unwrap();
-        for i in 0..5 {
-            serving
-                .add_ad(
-                    org,
-                    campaign.id,
-                    &NewProductAd {
-                        product_id: format!("p-{a}-{i}"),
-                        title: format!("상품 {a}-{i}"),
-                        image_url: "https://img.example.com/p.jpg".into(),
-                        landing_url: "https://shop.example.com/p".into(),
-                        category: categories[(a + i) % categories.len()].into(),
-                        bid: 70 + ((a * 37 + i * 11) % 400) as i64,
-                    },
-                )
-                .await
-                .unwrap();
-        }
-    }
+        .unwrap();
     serving.refresh().await.unwrap();
     let site = serving.site_by_key(&key).unwrap();
     println!(
