@@ -50,7 +50,7 @@ report_clicks() {
   local clicks=$(( now - before_clicks ))
   local took=$(echo "$(date +%s.%N) - $stopped - 2" | bc)
   echo "  clicks: $clicks ($(( clicks / duration ))/s over the run), settled into the ledger by the worker within $took s after wrk stopped"
-  echo "  Redis per click: $(echo "scale=2; ($(evalsha) - $before_eval) / $clicks" | bc) EVALSHA, $(echo "scale=2; ($(redis_calls) - $before_redis) / $clicks" | bc) commands in all"
+  echo "  Redis per click: $(echo "scale=2; ($(evalsha) - $before_eval) / $clicks" | bc) round trips (EVALSHA of the charge script); $(echo "scale=2; ($(redis_calls) - $before_redis) / $clicks" | bc) commands counted by Redis, the script's own GET/EXISTS/DECRBY/SET and the processes' counter and ranking traffic included"
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%F)"
