@@ -2,8 +2,8 @@
 # Scale-out benchmark (docs/benchmarks.md, docs/deployment.md): adpool api processes on one
 # PostgreSQL, Redis and NATS JetStream, measured with wrk on loopback in one run:
 # 1. one api process (+ one worker): ad queries, then the query + click mix;
-# 2. three api processes (+ the worker): the same, with one wrk per api process at once;
-# then the Redis commands and NATS events per click, and how long the worker took to settle.
+# 2. three api processes (+ the worker): the same;
+# then the Redis round trips per click, and how long the worker took to settle the clicks.
 # Usage: bench/scale-out.sh [DURATION_SECONDS]   (PostgreSQL, Redis, NATS on their local ports)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,34 +59,43 @@ start api 18191
 wait_api 18191
 query="/serve/ads?placement=home_top&category=camping&n=4&user=u1"
 
-echo; echo "=== 1 api process: GET /serve/ads (4 ads) ==="
-wrk -t2 -c64 -d"${duration}s" --latency -H "X-Adpool-Key: $key" "http://127.0.0.1:18191$query"
+# Three wrk processes (one thread, 22 connections each) in both phases: in the first all three
+# load the one api process, in the second each loads its own; one wrk thread tops out near 35k
+# requests/s here, so fewer generators would measure wrk, not adpool.
+load() { # name, ports..., then wrk arguments after --
+  local name=$1; shift
+  local ports=()
+  while [ "$1" != "--" ]; do ports+=("$1"); shift; done; shift
+  local pids=() i=0
+  for slot in 1 2 3; do
+    local port=${ports[$(( i % ${#ports[@]} ))]}; i=$(( i + 1 ))
+    wrk -t1 -c22 -d"${duration}s" --latency "$@" "http://127.0.0.1:$port${path:-}" >"$scratch/$name-$slot.txt" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  local total=0
+  for slot in 1 2 3; do
+    local rps=$(grep -o 'Requests/sec: *[0-9.]*' "$scratch/$name-$slot.txt" | grep -o '[0-9.]*$')
+    local p99=$(grep -E '^ +99%' "$scratch/$name-$slot.txt" | awk '{print $2}')
+    echo "  wrk $slot -> :${ports[$(( (slot - 1) % ${#ports[@]} ))]}: $rps req/s, p99 $p99"
+    total=$(echo "$total + $rps" | bc)
+  done
+  echo "  total: $total req/s"
+}
 
-echo; echo "=== 1 api process: query + click mix ==="
-before_clicks=$(settled); before_eval=$(evalsha); before_redis=$(redis_calls)
-ADPOOL_BENCH_KEY=$key wrk -t2 -c64 -d"${duration}s" --latency -s bench/scale-out-clicks.lua "http://127.0.0.1:18191"
-report_clicks
-
-start api 18192
-start api 18193
-wait_api 18192; wait_api 18193
-echo; echo "=== 3 api processes, one wrk each at once: GET /serve/ads (4 ads) ==="
-loads=()
-for port in 18191 18192 18193; do
-  wrk -t1 -c22 -d"${duration}s" --latency -H "X-Adpool-Key: $key" "http://127.0.0.1:$port$query" >"$scratch/q-$port.txt" &
-  loads+=($!)
+for phase in 1 3; do
+  if [ "$phase" = 3 ]; then
+    start api 18192; start api 18193
+    wait_api 18192; wait_api 18193
+    ports=(18191 18192 18193)
+  else
+    ports=(18191)
+  fi
+  echo; echo "=== $phase api process(es): GET /serve/ads (4 ads, signed click URLs) ==="
+  path="$query" load "q$phase" "${ports[@]}" -- -H "X-Adpool-Key: $key"
+  echo; echo "=== $phase api process(es): query + click mix (each click a fresh token) ==="
+  before_clicks=$(settled); before_eval=$(evalsha); before_redis=$(redis_calls)
+  ADPOOL_BENCH_KEY=$key path="" load "c$phase" "${ports[@]}" -- -s bench/scale-out-clicks.lua
+  report_clicks
 done
-wait "${loads[@]}"
-for port in 18191 18192 18193; do echo "--- api $port"; grep -E "Requests/sec|99%" "$scratch/q-$port.txt"; done
-
-echo; echo "=== 3 api processes, one wrk each at once: query + click mix ==="
-before_clicks=$(settled); before_eval=$(evalsha); before_redis=$(redis_calls)
-loads=()
-for port in 18191 18192 18193; do
-  ADPOOL_BENCH_KEY=$key wrk -t1 -c22 -d"${duration}s" --latency -s bench/scale-out-clicks.lua "http://127.0.0.1:$port" >"$scratch/c-$port.txt" &
-  loads+=($!)
-done
-wait "${loads[@]}"
-for port in 18191 18192 18193; do echo "--- api $port"; grep -E "Requests/sec|99%" "$scratch/c-$port.txt"; done
-report_clicks
 echo "  NATS: one JetStream publish (awaiting its ack) per click on the api process, one delivery + ack per click on the worker"

@@ -11,6 +11,7 @@ mod demo_cpc;
 mod demo_insight;
 mod demo_logs;
 mod demo_shops;
+mod deployment;
 mod insight_cli;
 mod inventory_cli;
 mod logs_cli;

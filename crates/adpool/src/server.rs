@@ -355,6 +355,13 @@ pub async fn serve_with(
         );
     }
     let state = state_with(&config, db, &engines, role)?;
+    let state = state.clone().with_deployment(crate::deployment::status(
+        role,
+        state.db.clone(),
+        state.serving.clone(),
+        engines.clone(),
+        config.scale_out.namespace.clone(),
+    ));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     if let Some(redis) = &engines.redis {

@@ -79,7 +79,7 @@ fn migrate_creates_the_default_database_and_user_create_adds_people() {
     let output = adpool(dir.path(), &["migrate"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
-        stdout(&output).contains("7 migration(s) applied"),
+        stdout(&output).contains("8 migration(s) applied"),
         "{}",
         stdout(&output)
     );

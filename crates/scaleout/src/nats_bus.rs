@@ -110,6 +110,11 @@ impl NatsBus {
         Ok(bus)
     }
 
+    /// Where NATS is (password masked).
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
     /// The stream of a topic.
     pub fn stream(&self, topic: Topic) -> String {
         let name = match topic {

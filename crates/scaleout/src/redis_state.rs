@@ -170,6 +170,27 @@ impl RedisHotState {
         })
     }
 
+    /// One round trip to Redis.
+    pub async fn ping(&self) -> Result<Duration, ServingError> {
+        let started = std::time::Instant::now();
+        let mut connection = self.connection();
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(started.elapsed())
+    }
+
+    /// Where Redis is (password masked).
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The key prefix (`{namespace}:`, or empty).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// A key with the namespace.
     pub fn key(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)

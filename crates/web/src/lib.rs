@@ -22,7 +22,7 @@ pub use error::{AppError, ErrorBody};
 pub use i18n::{Lang, translate};
 pub use metrics::Metrics;
 pub use routes::openapi::openapi_json;
-pub use state::{AppState, WebConfig};
+pub use state::{AppState, DeploymentRow, DeploymentStatus, WebConfig};
 
 use axum::Router;
 

@@ -31,6 +31,10 @@ pub(crate) const TEMPLATE_SOURCES: &[(&str, &str)] = &[
         "admin_schedules.html",
         include_str!("../templates/admin_schedules.html"),
     ),
+    (
+        "admin_deployment.html",
+        include_str!("../templates/admin_deployment.html"),
+    ),
     ("jobs.html", include_str!("../templates/jobs.html")),
     ("job.html", include_str!("../templates/job.html")),
     (

@@ -53,7 +53,26 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Web settings.
     pub config: WebConfig,
+    /// What this process is and which engines it runs on (the admin deployment page).
+    pub deployment: Option<Arc<dyn DeploymentStatus>>,
     pub(crate) templates: Arc<Templates>,
+}
+
+/// One line of the deployment page: a message key, what it says, and whether it is healthy.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeploymentRow {
+    /// Message key of the label (`deployment.*` in the catalog).
+    pub label: &'static str,
+    /// The value (URLs with passwords masked).
+    pub value: String,
+    /// False when something needs a look (an engine unreachable, a backlog).
+    pub healthy: bool,
+}
+
+/// Describes this process's role and engines; the binary implements it.
+pub trait DeploymentStatus: Send + Sync + 'static {
+    /// The rows, checked now (pings and backlogs included).
+    fn rows(&self) -> adpool_jobs::BoxFuture<'_, Vec<DeploymentRow>>;
 }
 
 impl AppState {
@@ -76,6 +95,7 @@ impl AppState {
             worker_wake: Arc::new(Notify::new()),
             metrics: Arc::new(Metrics::default()),
             config,
+            deployment: None,
             templates: Arc::new(Templates::new()),
         }
     }
@@ -102,6 +122,12 @@ impl AppState {
     /// Uses `wake` to wake the worker after enqueuing.
     pub fn with_worker_wake(mut self, wake: Arc<Notify>) -> Self {
         self.worker_wake = wake;
+        self
+    }
+
+    /// With the deployment page's source.
+    pub fn with_deployment(mut self, deployment: Arc<dyn DeploymentStatus>) -> Self {
+        self.deployment = Some(deployment);
         self
     }
 }

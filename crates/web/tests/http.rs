@@ -307,6 +307,36 @@ async fn a_person_signs_in_sees_the_dashboard_and_signs_out() {
 }
 
 #[tokio::test]
+async fn an_admin_sees_the_deployment_of_this_process() {
+    let t = TestApp::new().await;
+    let org = t.org("Ops").await;
+    t.user(org, "admin@ops.kr", Role::Admin).await;
+    let session = t.login("admin@ops.kr", PASSWORD).await.unwrap();
+    let page = t
+        .send(
+            Method::GET,
+            "/admin/deployment",
+            &session,
+            None,
+            None,
+            &[("accept-language", "en")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    // Without a deployment source (tests, embedding): the database row, checked now.
+    assert!(page.body.contains("Database"), "{}", page.body);
+    // The page escapes the URL as HTML ('/' becomes "&#x2f;").
+    let shown = t
+        .state
+        .db
+        .display_url()
+        .replace('&', "&amp;")
+        .replace('/', "&#x2f;");
+    assert!(page.body.contains(&shown), "{shown} in {}", page.body);
+    assert!(page.body.contains("st-LIVE"), "the database answers");
+}
+
+#[tokio::test]
 async fn a_wrong_password_gets_a_generic_401_and_counts_toward_throttling() {
     let t = TestApp::new().await;
     let org = t.org("A").await;
@@ -508,6 +538,7 @@ async fn the_wrong_role_gets_403() {
         "/admin/organization",
         "/admin/tokens",
         "/admin/schedules",
+        "/admin/deployment",
     ] {
         assert_eq!(
             t.get(page, &session).await.status,

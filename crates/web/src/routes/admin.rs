@@ -26,6 +26,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/tokens", get(tokens_page).post(create_token))
         .route("/admin/tokens/{id}/revoke", post(revoke_token))
         .route("/admin/schedules", get(schedules_page))
+        .route("/admin/deployment", get(deployment_page))
 }
 
 fn role_names() -> Vec<&'static str> {
@@ -257,6 +258,33 @@ async fn schedules_page(
         "admin_schedules.html",
         "admin",
         context! { schedules => schedules },
+    )
+    .await?
+    .into_response())
+}
+
+/// This process's role, its database, and the scale-out engines with their health and backlogs.
+async fn deployment_page(
+    State(state): State<AppState>,
+    PageCaller(caller): PageCaller,
+    lang: Lang,
+) -> Result<Response, PageError> {
+    caller.require_admin()?;
+    let rows = match &state.deployment {
+        Some(deployment) => deployment.rows().await,
+        None => vec![crate::DeploymentRow {
+            label: "deployment.database",
+            value: state.db.display_url().to_owned(),
+            healthy: state.db.ping().await.is_ok(),
+        }],
+    };
+    Ok(page(
+        &state,
+        &caller,
+        lang,
+        "admin_deployment.html",
+        "admin",
+        context! { rows => rows },
     )
     .await?
     .into_response())
