@@ -44,6 +44,10 @@ pub enum Command {
     Demo(DemoArgs),
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Write a consistent copy of the SQLite database while adpool keeps running.
+    Backup(BackupArgs),
+    /// Replace the SQLite database with a backup (stop adpool first).
+    Restore(RestoreArgs),
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -96,6 +100,22 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::insight_cli::InsightCommand,
     },
+}
+
+/// `adpool backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The backup file to write (default: ./adpool-data/backups/adpool-YYYYMMDD-HHMMSS.db).
+    #[arg(long, value_name = "FILE")]
+    pub to: Option<PathBuf>,
+}
+
+/// `adpool restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup file to restore.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
 }
 
 /// `adpool report` subcommands.
@@ -189,6 +209,44 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "{} migration(s) applied; {} is at schema version {version}",
                 applied.len(),
                 db.display_url()
+            );
+            Ok(())
+        }
+        Command::Backup(args) => {
+            let db = server::open_database(&config.database_url).await?;
+            let to = args.to.unwrap_or_else(|| {
+                let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+                PathBuf::from(format!("./adpool-data/backups/adpool-{stamp}.db"))
+            });
+            let file = db.backup_to(&to).await?;
+            println!(
+                "backed up {} to {} ({} bytes, schema version {})",
+                db.display_url(),
+                file.path.display(),
+                file.bytes,
+                file.schema_version
+            );
+            Ok(())
+        }
+        Command::Restore(args) => {
+            let now = adpool_core::Clock::now_millis(&SystemClock);
+            let (file, kept) =
+                adpool_store::restore_sqlite(&config.database_url, &args.from, now).await?;
+            println!(
+                "restored {} into {} (schema version {})",
+                args.from.display(),
+                file.path.display(),
+                file.schema_version
+            );
+            if let Some(kept) = kept {
+                println!("the database it replaced is kept as {}", kept.display());
+            }
+            // Newer migrations, if the backup is older than this binary, apply at once.
+            let db = server::open_database(&config.database_url).await?;
+            println!(
+                "{} is at schema version {}",
+                db.display_url(),
+                db.schema_version().await?
             );
             Ok(())
         }

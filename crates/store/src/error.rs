@@ -59,6 +59,14 @@ pub enum StoreError {
         /// Highest version in this binary.
         binary: i64,
     },
+    /// A backup could not be written, read or restored.
+    #[error("backup {path}: {reason}")]
+    Backup {
+        /// The backup file (or the database URL, masked).
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// Any other database error.
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),

@@ -6,6 +6,7 @@
 //! - the migrations of both dialects (`migrations/sqlite`, `migrations/postgres`), embedded in
 //!   the binary and applied by [`Db::migrate`];
 //! - transactions ([`Db::begin`], [`Db::begin_write`]) and savepoints ([`savepoint`]);
+//! - backups of the SQLite database ([`Db::backup_to`], [`restore_sqlite`]);
 //! - [`bulk::upsert`]: many-row `INSERT ... ON CONFLICT` statements, additive or replacing;
 //! - the [`Dialect`] seam: the few places where SQLite and PostgreSQL really differ;
 //! - [`testing`]: a fresh database per test, on SQLite or, when `ADPOOL_TEST_DATABASE_URL`
@@ -27,6 +28,7 @@
 //! # Ok(()) }
 //! ```
 
+mod backup;
 pub mod bulk;
 mod db;
 mod dialect;
@@ -34,6 +36,7 @@ mod error;
 mod migrate;
 pub mod testing;
 
+pub use backup::{BackupFile, check_backup, restore_sqlite, sqlite_path};
 pub use db::{DEFAULT_DATABASE_URL, Db, DbTx, mask_url, savepoint};
 pub use dialect::Dialect;
 pub use error::{StoreError, is_foreign_key_violation, is_unique_violation};
