@@ -15,7 +15,7 @@ cargo build --release -p adpool-web --example serve_bench
 bin="$CARGO_TARGET_DIR/release/adpool"
 scratch=$(mktemp -d)
 port=18181
-(cd "$scratch" && ADPOOL_LOG=warn exec "$bin" demo --bind "127.0.0.1:$port" >demo.log 2>&1) &
+(cd "$scratch" && ADPOOL_LOG=warn ADPOOL_SERVE_RATE_LIMIT_PER_SECOND=0 exec "$bin" demo --bind "127.0.0.1:$port" >demo.log 2>&1) &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$scratch"' EXIT
 for _ in $(seq 1 120); do grep -q "X-Adpool-Key" "$scratch/demo.log" 2>/dev/null && break; sleep 0.5; done

@@ -53,7 +53,20 @@ before(async () => {
   });
 });
 
+// Every page is watched for Content-Security-Policy violations: the policy allows only
+// adpool's own script and stylesheet, so an inline style or script would break silently.
+const cspViolations = [];
+function watch(page) {
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) {
+      cspViolations.push(`${page.url()}: ${message.text()}`);
+    }
+  });
+  return page;
+}
+
 after(async () => {
+  assert.deepEqual(cspViolations, [], "Content-Security-Policy violations");
   await browser?.close();
   server?.kill("SIGTERM");
   if (scratch) rmSync(scratch, { recursive: true, force: true });
@@ -61,7 +74,7 @@ after(async () => {
 
 test("sign in, see the dashboard, sign out", async () => {
   const context = await browser.newContext({ locale: "ko-KR", viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
+  const page = watch(await context.newPage());
   await page.goto(`${baseUrl}/`);
   assert.match(page.url(), /\/login\?next=%2F$/, "an anonymous visitor is sent to the login page");
   await page.screenshot({ path: path.join(output, "01-login.png"), fullPage: true });
@@ -96,7 +109,7 @@ test("sign in, see the dashboard, sign out", async () => {
 
 test("a wrong password is refused with a generic message", async () => {
   const context = await browser.newContext({ locale: "en-US" });
-  const page = await context.newPage();
+  const page = watch(await context.newPage());
   await page.goto(`${baseUrl}/login`);
   await page.fill('input[name="email"]', "admin@demo.adpool.kr");
   await page.fill('input[name="password"]', "not-the-password");
@@ -107,7 +120,7 @@ test("a wrong password is refused with a generic message", async () => {
 
 test("an operator corrects standard inventory and sees the unit heat map", async () => {
   const context = await browser.newContext({ locale: "ko-KR", viewport: { width: 1360, height: 900 } });
-  const page = await context.newPage();
+  const page = watch(await context.newPage());
   await page.goto(`${baseUrl}/login`);
   await page.fill('input[name="email"]', "ops@demo.adpool.kr");
   await page.fill('input[name="password"]', "adpool-demo-2026");
@@ -148,7 +161,7 @@ test("an operator corrects standard inventory and sees the unit heat map", async
 
 test("an operator downloads a campaign's proposal workbook", async () => {
   const context = await browser.newContext({ locale: "ko-KR", viewport: { width: 1360, height: 900 }, acceptDownloads: true });
-  const page = await context.newPage();
+  const page = watch(await context.newPage());
   await page.goto(`${baseUrl}/login`);
   await page.fill('input[name="email"]', "ops@demo.adpool.kr");
   await page.fill('input[name="password"]', "adpool-demo-2026");
@@ -183,7 +196,7 @@ test("a shop page on another origin shows CPC ads, a click lands, and an admin r
   await new Promise((resolve) => shop.listen(0, "127.0.0.1", resolve));
   const shopUrl = `http://127.0.0.1:${shop.address().port}/`;
   const context = await browser.newContext({ locale: "ko-KR", viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
+  const page = watch(await context.newPage());
   // The landing pages live on the shop's real domain; answer them here (no network).
   await page.route("https://shop.demo.adpool.kr/**", (route) => route.fulfill({ contentType: "text/html", body: "<h1>landed</h1>" }));
   await page.goto(shopUrl);
@@ -216,7 +229,7 @@ test("a shop page on another origin shows CPC ads, a click lands, and an admin r
 
 test("an analyst reads the spending analysis and writes messages; an operator maps and imports an unknown statement", async () => {
   const context = await browser.newContext({ locale: "ko-KR", viewport: { width: 1360, height: 900 } });
-  const page = await context.newPage();
+  const page = watch(await context.newPage());
   const signIn = async (email) => {
     await page.goto(`${baseUrl}/login`);
     await page.fill('input[name="email"]', email);

@@ -57,6 +57,14 @@ pub struct Config {
     /// How long a NATS event waits for a worker's acknowledgement before another worker gets
     /// it, in seconds.
     pub nats_ack_wait_secs: u64,
+    /// Requests a second each client address may send to `/serve/*` (bursts of twice that);
+    /// 0 turns the limit off.
+    pub serve_rate_limit_per_second: u32,
+    /// Sign-in attempts a minute each client address may make; 0 turns the limit off.
+    pub login_rate_limit_per_minute: u32,
+    /// Behind a load balancer or proxy that appends the client's address to X-Forwarded-For:
+    /// rate limits and sign-in throttling count that address.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Config {
@@ -85,6 +93,9 @@ impl Default for Config {
             },
             scale_out: adpool_scaleout::ScaleOutSettings::default(),
             nats_ack_wait_secs: 30,
+            serve_rate_limit_per_second: 50,
+            login_rate_limit_per_minute: 20,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -121,6 +132,9 @@ struct ConfigFile {
     nats_url: Option<String>,
     namespace: Option<String>,
     nats_ack_wait_secs: Option<u64>,
+    serve_rate_limit_per_second: Option<u32>,
+    login_rate_limit_per_minute: Option<u32>,
+    trust_forwarded_for: Option<bool>,
 }
 
 /// The file read when `--config` is not given and it exists.
@@ -250,6 +264,15 @@ impl Config {
             }
             self.nats_ack_wait_secs = v;
         }
+        if let Some(v) = file.serve_rate_limit_per_second {
+            self.serve_rate_limit_per_second = v;
+        }
+        if let Some(v) = file.login_rate_limit_per_minute {
+            self.login_rate_limit_per_minute = v;
+        }
+        if let Some(v) = file.trust_forwarded_for {
+            self.trust_forwarded_for = v;
+        }
         Ok(())
     }
 
@@ -272,14 +295,17 @@ impl Config {
         if let Some(v) = env("ADPOOL_BIND").filter(|v| !v.is_empty()) {
             self.bind = v;
         }
-        if let Some(v) = env("ADPOOL_SECURE_COOKIES").filter(|v| !v.is_empty()) {
-            self.secure_cookies = match v.as_str() {
-                "1" | "true" | "yes" => true,
-                "0" | "false" | "no" => false,
-                other => bail!(
-                    "environment variable ADPOOL_SECURE_COOKIES: '{other}' is not true or false"
-                ),
-            };
+        for (name, target) in [
+            ("ADPOOL_SECURE_COOKIES", &mut self.secure_cookies),
+            ("ADPOOL_TRUST_FORWARDED_FOR", &mut self.trust_forwarded_for),
+        ] {
+            if let Some(v) = env(name).filter(|v| !v.is_empty()) {
+                *target = match v.as_str() {
+                    "1" | "true" | "yes" => true,
+                    "0" | "false" | "no" => false,
+                    other => bail!("environment variable {name}: '{other}' is not true or false"),
+                };
+            }
         }
         if let Some(v) = env("ADPOOL_WORKER_CONCURRENCY").filter(|v| !v.is_empty()) {
             self.worker_concurrency = v
@@ -341,6 +367,24 @@ impl Config {
             self.nats_ack_wait_secs = v.parse().ok().filter(|&n: &u64| n > 0).with_context(|| {
                 format!("environment variable ADPOOL_NATS_ACK_WAIT_SECS: '{v}' is not a positive number of seconds")
             })?;
+        }
+        for (name, target) in [
+            (
+                "ADPOOL_SERVE_RATE_LIMIT_PER_SECOND",
+                &mut self.serve_rate_limit_per_second,
+            ),
+            (
+                "ADPOOL_LOGIN_RATE_LIMIT_PER_MINUTE",
+                &mut self.login_rate_limit_per_minute,
+            ),
+        ] {
+            if let Some(v) = env(name).filter(|v| !v.is_empty()) {
+                *target = v.parse().with_context(|| {
+                    format!(
+                        "environment variable {name}: '{v}' is not a number (0 turns the limit off)"
+                    )
+                })?;
+            }
         }
         Ok(())
     }

@@ -259,6 +259,9 @@ pub fn state_with(
         WebConfig {
             secure_cookies: config.secure_cookies,
             public_url: config.public_url.clone(),
+            serve_requests_per_second_per_client: config.serve_rate_limit_per_second,
+            login_attempts_per_minute_per_client: config.login_rate_limit_per_minute,
+            trust_forwarded_for: config.trust_forwarded_for,
         },
     )
     .with_serving(serving)

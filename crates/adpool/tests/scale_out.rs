@@ -91,6 +91,8 @@ impl Cluster {
             ("ADPOOL_EVENT_LOG_FOLDER".into(), String::new()),
             ("ADPOOL_COMMERCE_KEY".into(), "00".repeat(32)),
             ("ADPOOL_LOG".into(), "warn".into()),
+            // Every click here comes from one address (the test); the limit is not under test.
+            ("ADPOOL_SERVE_RATE_LIMIT_PER_SECOND".into(), "0".into()),
         ];
         let clock = Arc::new(SystemClock);
         let accounts = Accounts::new(db.clone(), clock.clone());

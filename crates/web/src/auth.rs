@@ -285,10 +285,28 @@ pub(crate) fn form_field(body: &[u8], name: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
-/// The client address that login throttling counts failures against.
-pub(crate) fn client_ip(headers: &HeaderMap, connect_info: Option<std::net::SocketAddr>) -> String {
-    // Only trust X-Forwarded-For's first hop when there is no direct peer (tests, proxies on
-    // the same host); a direct peer address is authoritative.
+/// The client address that login throttling and the rate limits count against.
+///
+/// With `trust_forwarded_for` (adpool behind a load balancer or reverse proxy that appends the
+/// address it saw), it is the last `X-Forwarded-For` entry: the one the trusted proxy wrote,
+/// which a client cannot forge. Otherwise the TCP peer; X-Forwarded-For's first entry only
+/// when there is no peer at all (tests, a proxy on the same host through a socket).
+pub(crate) fn client_ip(
+    headers: &HeaderMap,
+    connect_info: Option<std::net::SocketAddr>,
+    trust_forwarded_for: bool,
+) -> String {
+    if trust_forwarded_for
+        && let Some(last) = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|v| !v.is_empty())
+    {
+        return last.to_owned();
+    }
     match connect_info {
         Some(addr) => addr.ip().to_string(),
         None => headers
@@ -310,6 +328,28 @@ pub(crate) fn new_login_csrf() -> String {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn the_client_address_is_the_peer_unless_a_trusted_proxy_wrote_it() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("1.1.1.1, 203.0.113.5"),
+        );
+        let peer = Some("10.0.0.2:4000".parse().unwrap());
+        assert_eq!(
+            client_ip(&headers, peer, false),
+            "10.0.0.2",
+            "a client may forge XFF"
+        );
+        assert_eq!(
+            client_ip(&headers, peer, true),
+            "203.0.113.5",
+            "the entry the trusted proxy appended, not the forgeable first one"
+        );
+        assert_eq!(client_ip(&headers, None, false), "1.1.1.1");
+        assert_eq!(client_ip(&HeaderMap::new(), peer, true), "10.0.0.2");
+    }
 
     #[test]
     fn cookies_and_bearer_tokens_are_read() {

@@ -51,6 +51,11 @@ pub enum AppError {
         /// Seconds to wait.
         retry_after_secs: i64,
     },
+    /// 429: this client sent more requests than its rate allows.
+    RateLimited {
+        /// Seconds until the next request is allowed.
+        retry_after_secs: u64,
+    },
     /// 500: logged in full, answered vaguely.
     Internal(String),
 }
@@ -94,7 +99,9 @@ impl AppError {
             AppError::Validation { .. } | AppError::InvalidFile { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Throttled { .. } | AppError::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -112,6 +119,7 @@ impl AppError {
             AppError::Validation { .. } => "validation_failed",
             AppError::InvalidFile { .. } => "invalid_file",
             AppError::Throttled { .. } => "too_many_attempts",
+            AppError::RateLimited { .. } => "rate_limited",
             AppError::Internal(_) => "internal",
         }
     }
@@ -134,6 +142,9 @@ impl AppError {
             AppError::Throttled { retry_after_secs } => {
                 format!("too many failed attempts; try again in {retry_after_secs} seconds")
             }
+            AppError::RateLimited { retry_after_secs } => format!(
+                "too many requests from this address; try again in {retry_after_secs} seconds"
+            ),
             AppError::Internal(_) => "internal error; it has been logged".into(),
         }
     }
@@ -143,6 +154,9 @@ impl AppError {
         match self {
             AppError::Validation { field, .. } => serde_json::json!({ "field": field }),
             AppError::Throttled { retry_after_secs } => {
+                serde_json::json!({ "retry_after_secs": retry_after_secs })
+            }
+            AppError::RateLimited { retry_after_secs } => {
                 serde_json::json!({ "retry_after_secs": retry_after_secs })
             }
             AppError::InvalidFile { details, .. }
@@ -170,9 +184,12 @@ impl IntoResponse for AppError {
             },
         };
         let mut response = (self.status(), axum::Json(body)).into_response();
-        if let AppError::Throttled { retry_after_secs } = self
-            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
-        {
+        let retry_after = match &self {
+            AppError::Throttled { retry_after_secs } => Some(retry_after_secs.to_string()),
+            AppError::RateLimited { retry_after_secs } => Some(retry_after_secs.to_string()),
+            _ => None,
+        };
+        if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         if matches!(self, AppError::Unauthorized) {

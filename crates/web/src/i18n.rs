@@ -106,6 +106,11 @@ const CATALOG: &[(&str, &str, &str)] = &[
         "Too many failed sign-ins. Try again later.",
     ),
     (
+        "login.rate_limited",
+        "이 주소에서 로그인 시도가 너무 잦습니다. 1분 후 다시 시도하세요.",
+        "Too many sign-in attempts from this address. Try again in a minute.",
+    ),
+    (
         "login.expired",
         "양식이 만료되었습니다. 다시 시도하세요.",
         "The form expired. Please try again.",

@@ -3,7 +3,8 @@
 //! It owns the axum router ([`app`]), authentication (session cookies for people, bearer API
 //! tokens for machines), CSRF protection, the server-rendered HTML pages and their embedded
 //! assets, the JSON API under `/api/v1` with its one error shape, `/api/openapi.json`, and the
-//! operational endpoints `/healthz`, `/readyz`, `/metrics`.
+//! operational endpoints `/healthz`, `/readyz`, `/metrics`, the security headers of every
+//! response and the per-client rate limits of the open endpoints (`/serve/*`, login).
 //!
 //! Handlers are thin: they check who is calling, call a domain crate, and render. No business
 //! rule lives here. `app(state)` is built apart from `main`, so tests drive it with
@@ -13,15 +14,19 @@ mod auth;
 mod error;
 mod i18n;
 mod metrics;
+mod rate_limit;
 mod render;
 mod routes;
+mod security;
 mod state;
 
 pub use auth::{CSRF_HEADER, Caller, SESSION_COOKIE};
 pub use error::{AppError, ErrorBody};
 pub use i18n::{Lang, translate};
 pub use metrics::Metrics;
+pub use rate_limit::RateLimiter;
 pub use routes::openapi::openapi_json;
+pub use security::CONTENT_SECURITY_POLICY;
 pub use state::{AppState, DeploymentRow, DeploymentStatus, WebConfig};
 
 use axum::Router;

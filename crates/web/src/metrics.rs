@@ -15,6 +15,8 @@ pub const HTTP_REQUEST_SECONDS_SUM: &str = "adpool_http_request_duration_seconds
 pub const JOBS: &str = "adpool_jobs";
 /// Logins, by outcome.
 pub const LOGINS_TOTAL: &str = "adpool_logins_total";
+/// Requests refused by a per-client rate limit, by endpoint (`serve`, `login`).
+pub const RATE_LIMITED_TOTAL: &str = "adpool_rate_limited_total";
 
 /// (method, route, status) -> (count, seconds)
 type RequestCounters = BTreeMap<(String, String, u16), (u64, f64)>;
@@ -24,6 +26,7 @@ type RequestCounters = BTreeMap<(String, String, u16), (u64, f64)>;
 pub struct Metrics {
     requests: Mutex<RequestCounters>,
     logins: Mutex<BTreeMap<&'static str, u64>>,
+    rate_limited: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
@@ -42,12 +45,12 @@ impl Metrics {
 
     /// Counts one login attempt (`success`, `failure`, `throttled`).
     pub fn record_login(&self, outcome: &'static str) {
-        *self
-            .logins
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(outcome)
-            .or_default() += 1;
+        count(&self.logins, outcome);
+    }
+
+    /// Counts one request refused by a rate limit on `endpoint` (`serve`, `login`).
+    pub fn record_rate_limited(&self, endpoint: &'static str) {
+        count(&self.rate_limited, endpoint);
     }
 
     /// Renders all counters plus `jobs_by_state` in the Prometheus text format.
@@ -94,6 +97,21 @@ impl Metrics {
         }
         let _ = writeln!(
             out,
+            "# HELP {RATE_LIMITED_TOTAL} Requests refused by a per-client rate limit.\n# TYPE {RATE_LIMITED_TOTAL} counter"
+        );
+        for (endpoint, count) in self
+            .rate_limited
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "{RATE_LIMITED_TOTAL}{{endpoint=\"{endpoint}\"}} {count}"
+            );
+        }
+        let _ = writeln!(
+            out,
             "# HELP {JOBS} Jobs in the queue by state.\n# TYPE {JOBS} gauge"
         );
         for (state, count) in jobs_by_state {
@@ -101,6 +119,14 @@ impl Metrics {
         }
         out
     }
+}
+
+fn count(counters: &Mutex<BTreeMap<&'static str, u64>>, label: &'static str) {
+    *counters
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .entry(label)
+        .or_default() += 1;
 }
 
 fn escape(label: &str) -> String {

@@ -20,6 +20,35 @@ pub struct WebConfig {
     /// The public base URL of this server (`https://ads.example.com`) for click URLs; when
     /// unset, the request's Host header is used.
     pub public_url: Option<String>,
+    /// Requests a second each client address may send to `/serve/*` (bursts of twice that);
+    /// 0 turns the limit off.
+    pub serve_requests_per_second_per_client: u32,
+    /// Login attempts a minute each client address may make (bursts of that many); 0 turns
+    /// the limit off. Failed logins are throttled apart from this, per email and address.
+    pub login_attempts_per_minute_per_client: u32,
+    /// adpool sits behind a proxy that appends the client's address to `X-Forwarded-For`:
+    /// count limits against that address instead of the proxy's.
+    pub trust_forwarded_for: bool,
+}
+
+/// The per-client rate limiters, built from [`WebConfig`].
+#[derive(Debug)]
+pub struct RateLimits {
+    /// `/serve/ads` and `/serve/click`.
+    pub serving: crate::RateLimiter,
+    /// `POST /login`.
+    pub login: crate::RateLimiter,
+}
+
+impl RateLimits {
+    fn from_config(config: &WebConfig) -> Self {
+        let per_second = config.serve_requests_per_second_per_client;
+        let per_minute = config.login_attempts_per_minute_per_client;
+        RateLimits {
+            serving: crate::RateLimiter::new(per_second, per_second.saturating_mul(2)),
+            login: crate::RateLimiter::per_minute(per_minute),
+        }
+    }
 }
 
 /// Everything a handler may need; cheap to clone.
@@ -55,6 +84,8 @@ pub struct AppState {
     pub config: WebConfig,
     /// What this process is and which engines it runs on (the admin deployment page).
     pub deployment: Option<Arc<dyn DeploymentStatus>>,
+    /// Per-client rate limits.
+    pub limits: Arc<RateLimits>,
     pub(crate) templates: Arc<Templates>,
 }
 
@@ -79,6 +110,7 @@ impl AppState {
     /// State over `db` and `clock` with default settings.
     pub fn new(db: Db, clock: SharedClock, config: WebConfig) -> Self {
         let jobs = Jobs::new(db.clone(), clock.clone());
+        let limits = Arc::new(RateLimits::from_config(&config));
         AppState {
             accounts: Accounts::new(db.clone(), clock.clone()),
             notifications: Notifications::new(jobs.clone()),
@@ -96,6 +128,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             config,
             deployment: None,
+            limits,
             templates: Arc::new(Templates::new()),
         }
     }

@@ -63,11 +63,11 @@ enum Auth {
 
 impl TestApp {
     async fn new() -> Self {
-        let state = AppState::new(
-            fresh_database().await,
-            Arc::new(SystemClock),
-            WebConfig::default(),
-        );
+        Self::with_config(WebConfig::default()).await
+    }
+
+    async fn with_config(config: WebConfig) -> Self {
+        let state = AppState::new(fresh_database().await, Arc::new(SystemClock), config);
         TestApp {
             app: app(state.clone()),
             state,
@@ -3337,4 +3337,164 @@ async fn spending_insight_is_imported_analysed_and_written_through_the_pages_and
     );
     let spec = t.get("/api/openapi.json", &Auth::None).await;
     assert!(spec.body.contains("/api/v1/insight/analyses/{id}/messages"));
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_https_adds_hsts() {
+    let t = TestApp::new().await;
+    for uri in [
+        "/login",
+        "/api/v1/me",
+        "/healthz",
+        "/serve/ads?placement=x",
+        "/no-such-page",
+    ] {
+        let reply = t.get(uri, &Auth::None).await;
+        let h = &reply.headers;
+        assert_eq!(
+            h.get(header::CONTENT_SECURITY_POLICY).unwrap(),
+            adpool_web::CONTENT_SECURITY_POLICY,
+            "{uri}"
+        );
+        assert!(
+            adpool_web::CONTENT_SECURITY_POLICY.contains("frame-ancestors 'none'")
+                && !adpool_web::CONTENT_SECURITY_POLICY.contains("unsafe-inline")
+        );
+        assert_eq!(
+            h.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(),
+            "nosniff",
+            "{uri}"
+        );
+        assert_eq!(h.get(header::X_FRAME_OPTIONS).unwrap(), "DENY", "{uri}");
+        assert_eq!(
+            h.get(header::REFERRER_POLICY).unwrap(),
+            "same-origin",
+            "{uri}"
+        );
+        assert!(
+            h.get(header::STRICT_TRANSPORT_SECURITY).is_none(),
+            "plain HTTP: {uri}"
+        );
+    }
+    // The pages themselves carry no inline script or style the policy would block.
+    let login = t.get("/login", &Auth::None).await;
+    assert!(!login.body.contains("<script>") && !login.body.contains("style=\""));
+
+    let https = TestApp::with_config(WebConfig {
+        secure_cookies: true,
+        ..WebConfig::default()
+    })
+    .await;
+    let reply = https.get("/login", &Auth::None).await;
+    assert!(
+        reply
+            .headers
+            .get(header::STRICT_TRANSPORT_SECURITY)
+            .is_some(),
+        "behind HTTPS"
+    );
+    assert!(
+        reply
+            .headers
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.contains("; Secure") && c.contains("HttpOnly")),
+        "{:?}",
+        reply.headers
+    );
+}
+
+#[tokio::test]
+async fn the_ad_edge_and_the_login_form_are_rate_limited_per_client_address() {
+    let t = TestApp::with_config(WebConfig {
+        serve_requests_per_second_per_client: 5,
+        login_attempts_per_minute_per_client: 3,
+        ..WebConfig::default()
+    })
+    .await;
+    // Bursts of twice the rate, then 429 with Retry-After and the one error shape.
+    for i in 0..10 {
+        let reply = get_from(&t, "/serve/ads?placement=x", "203.0.113.7").await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "request {i}: no site key, not limited"
+        );
+    }
+    let limited = get_from(&t, "/serve/ads?placement=x", "203.0.113.7").await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.headers.get(header::RETRY_AFTER).unwrap(), "1");
+    assert_eq!(limited.json()["error"]["code"], "rate_limited");
+    let click = get_from(&t, "/serve/click?t=x", "203.0.113.7").await;
+    assert_eq!(
+        click.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "clicks share the budget"
+    );
+    // Another address is not affected.
+    let other = get_from(&t, "/serve/ads?placement=x", "198.51.100.1").await;
+    assert_eq!(other.status, StatusCode::UNAUTHORIZED);
+
+    // Sign-in attempts: three a minute from one address, right or wrong, then 429.
+    let org = t.org("A").await;
+    t.user(org, "a@a.kr", Role::Admin).await;
+    for _ in 0..3 {
+        let reply = login_from(&t, "a@a.kr", "wrong password", "203.0.113.9").await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let refused = login_from(&t, "a@a.kr", PASSWORD, "203.0.113.9").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        refused.cookie("adpool_session").is_none(),
+        "no session when limited"
+    );
+    let elsewhere = login_from(&t, "a@a.kr", PASSWORD, "203.0.113.10").await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::SEE_OTHER,
+        "another address signs in"
+    );
+    let metrics = t.get("/metrics", &Auth::None).await.body;
+    assert!(
+        metrics.contains("adpool_rate_limited_total{endpoint=\"serve\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("adpool_rate_limited_total{endpoint=\"login\"} 1"),
+        "{metrics}"
+    );
+}
+
+/// A GET from `ip` (the X-Forwarded-For of a proxy on the same host).
+async fn get_from(t: &TestApp, uri: &str, ip: &str) -> Reply {
+    t.send(
+        Method::GET,
+        uri,
+        &Auth::None,
+        None,
+        None,
+        &[("x-forwarded-for", ip)],
+    )
+    .await
+}
+
+/// Posts the login form from `ip` (the X-Forwarded-For of a proxy on the same host).
+async fn login_from(t: &TestApp, email: &str, password: &str, ip: &str) -> Reply {
+    let form = t.get("/login", &Auth::None).await;
+    let csrf = form.cookie("adpool_login_csrf").unwrap();
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf_token", &csrf)
+        .append_pair("email", email)
+        .append_pair("password", password)
+        .finish();
+    let cookie = format!("adpool_login_csrf={csrf}");
+    t.send(
+        Method::POST,
+        "/login",
+        &Auth::None,
+        Some(Body::from(body)),
+        Some("application/x-www-form-urlencoded"),
+        &[("x-forwarded-for", ip), ("cookie", cookie.as_str())],
+    )
+    .await
 }

@@ -61,8 +61,15 @@ pub(crate) fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), count_request))
         // The ad-serving edge: no session lookup, no database on the query path.
-        .merge(serve::router())
+        .merge(serve::router().route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::security::limit_serving,
+        )))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::security::security_headers,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

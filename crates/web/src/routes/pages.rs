@@ -168,7 +168,23 @@ async fn login(
             &next,
         );
     }
-    let ip = client_ip(&headers, peer);
+    let ip = client_ip(&headers, peer, state.config.trust_forwarded_for);
+    if state
+        .limits
+        .login
+        .take(&ip, state.clock.now_millis())
+        .is_err()
+    {
+        state.metrics.record_rate_limited("login");
+        return render_login(
+            &state,
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(translate(lang, "login.rate_limited")),
+            &form.email,
+            &next,
+        );
+    }
     match state
         .accounts
         .authenticate(&form.email, &form.password, &ip)
