@@ -980,3 +980,303 @@ fn the_demo_has_a_year_of_shop_sales_and_a_bad_ably_export_imports_nothing() {
     ));
     assert_eq!(before, after, "nothing was imported");
 }
+
+/// Facts a restore must bring back exactly: the ledger, the balances and the four reports.
+fn database_facts(runtime: &tokio::runtime::Runtime, file: &std::path::Path) -> Vec<(String, i64)> {
+    runtime.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        let mut facts = Vec::new();
+        for (name, sql) in [
+            ("ledger entries", "SELECT COUNT(*) FROM cpc_ledger"),
+            (
+                "ledger sum",
+                "SELECT COALESCE(SUM(amount), 0) FROM cpc_ledger",
+            ),
+            (
+                "balances",
+                "SELECT COALESCE(SUM(balance), 0) FROM cpc_advertisers",
+            ),
+            ("clicks", "SELECT COUNT(*) FROM cpc_clicks"),
+            (
+                "ad performance rows",
+                "SELECT COUNT(*) FROM report_ad_performance",
+            ),
+            ("ad request rows", "SELECT COUNT(*) FROM report_ad_request"),
+            ("demand rows", "SELECT COUNT(*) FROM report_demand"),
+            ("media rows", "SELECT COUNT(*) FROM report_media"),
+        ] {
+            let value: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+            facts.push((name.to_owned(), value));
+        }
+        pool.close().await;
+        facts
+    })
+}
+
+#[test]
+fn a_backup_taken_while_the_database_is_written_restores_ledger_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(adpool(dir.path(), &["demo", "--no-serve"]).status.success());
+    let demo = ["--database-url", "sqlite://./adpool-data/demo.db"];
+    let file = dir.path().join("adpool-data/demo.db");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let before = database_facts(&runtime, &file);
+    assert!(
+        before.iter().all(|(_, v)| *v != 0),
+        "the demo fills every table: {before:?}"
+    );
+
+    // Online: another connection keeps writing while the backup runs.
+    let url = format!("sqlite://{}", file.display());
+    let writer = runtime.spawn(async move {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        for i in 0..200_i64 {
+            sqlx::query("INSERT INTO login_failures (email, client_ip, failed_at) VALUES ($1, '127.0.0.1', $2)")
+                .bind(format!("writer-{i}@example.kr"))
+                .bind(i)
+                .execute(&pool)
+                .await
+                .unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        pool.close().await;
+    });
+    let backup = adpool(
+        dir.path(),
+        &[&demo[..], &["backup", "--to", "backups/demo.db"]].concat(),
+    );
+    assert!(backup.status.success(), "{}", stderr(&backup));
+    assert!(
+        stdout(&backup).contains("schema version 8"),
+        "{}",
+        stdout(&backup)
+    );
+    runtime.block_on(writer).unwrap();
+
+    // The same name again is refused: a backup never overwrites one.
+    let again = adpool(
+        dir.path(),
+        &[&demo[..], &["backup", "--to", "backups/demo.db"]].concat(),
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("the file exists"),
+        "{}",
+        stderr(&again)
+    );
+
+    // Damage after the backup: money and reports gone.
+    runtime.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        sqlx::query("UPDATE cpc_advertisers SET balance = 0")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM report_media")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    assert_ne!(database_facts(&runtime, &file), before);
+
+    // A file that is not a backup is refused by name, and the database is left as it is.
+    std::fs::write(dir.path().join("notes.txt"), "not a database").unwrap();
+    let refused = adpool(
+        dir.path(),
+        &[&demo[..], &["restore", "--from", "notes.txt"]].concat(),
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("notes.txt"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(file.exists());
+
+    let restore = adpool(
+        dir.path(),
+        &[&demo[..], &["restore", "--from", "backups/demo.db"]].concat(),
+    );
+    assert!(restore.status.success(), "{}", stderr(&restore));
+    assert!(stdout(&restore).contains("kept as"), "{}", stdout(&restore));
+    assert_eq!(database_facts(&runtime, &file), before);
+    let verify = adpool(
+        dir.path(),
+        &[&demo[..], &["ads", "ledger", "verify"]].concat(),
+    );
+    assert!(verify.status.success(), "{}", stderr(&verify));
+    assert!(stdout(&verify).contains("every balance equals the sum of its entries"));
+    // The damaged database is kept beside it, not lost.
+    let kept = std::fs::read_dir(dir.path().join("adpool-data"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("demo.db.before-restore-")
+        });
+    assert!(kept);
+}
+
+#[test]
+fn backup_on_postgresql_points_to_pg_dump() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = std::env::var("ADPOOL_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+    else {
+        return; // SQLite run: the PostgreSQL run of the suite checks this.
+    };
+    let output = adpool(
+        dir.path(),
+        &["--database-url", &url, "backup", "--to", "x.db"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("pg_dump"), "{}", stderr(&output));
+    assert!(!dir.path().join("x.db").exists());
+}
+
+#[test]
+fn secrets_never_reach_the_logs_even_at_debug_level() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let password = "pw-6f1d0c-never-logged";
+    let wrong_password = "pw-9a77e2-wrong-never-logged";
+    let commerce_key = "c0ffee".repeat(10) + "c0ff";
+    let llm_key = "sk-llm-4b2e9d-never-logged";
+    let s3_secret = "s3-secret-71ac0e-never-logged";
+    let created = Command::new(env!("CARGO_BIN_EXE_adpool"))
+        .args([
+            "user",
+            "create",
+            "--email",
+            "ops@secret.kr",
+            "--org",
+            "Secret",
+        ])
+        .current_dir(dir.path())
+        .env_remove("ADPOOL_DATABASE_URL")
+        .env("ADPOOL_NEW_PASSWORD", password)
+        .env("ADPOOL_LOG", "debug")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", stderr(&created));
+    let mut logs = stdout(&created) + &stderr(&created);
+
+    let log_file = dir.path().join("serve.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_adpool"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("ADPOOL_DATABASE_URL")
+        .env("ADPOOL_LOG", "debug")
+        .env("ADPOOL_COMMERCE_KEY", &commerce_key)
+        .env("ADPOOL_LLM_BASE_URL", "http://127.0.0.1:1/v1")
+        .env("ADPOOL_LLM_API_KEY", llm_key)
+        .env("ADPOOL_S3_SECRET_ACCESS_KEY", s3_secret)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log_file).unwrap())
+        .spawn()
+        .unwrap();
+    // Logs and the banner share stdout: read all of it on a thread (a full pipe would stop
+    // the server), handing over the address when the banner passes.
+    let stdout_pipe = child.stdout.take().unwrap();
+    let (address_tx, address_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stdout_pipe).lines().map_while(Result::ok) {
+            if let Some((_, address)) = line.split_once("adpool listening on http://") {
+                let _ = address_tx.send(address.trim().to_owned());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let address = address_rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the server printed its address");
+    let base = format!("http://{address}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    adpool_jobs::install_tls_provider();
+    let session = runtime.block_on(async {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let mut session = String::new();
+        for attempt in [wrong_password, password] {
+            let form = http.get(format!("{base}/login")).send().await.unwrap();
+            let csrf = form
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(|v| v.strip_prefix("adpool_login_csrf="))
+                .map(|v| v.split(';').next().unwrap().to_owned())
+                .unwrap();
+            let reply = http
+                .post(format!("{base}/login"))
+                .header("cookie", format!("adpool_login_csrf={csrf}"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!(
+                    "csrf_token={csrf}&email=ops%40secret.kr&password={attempt}&next=%2F"
+                ))
+                .send()
+                .await
+                .unwrap();
+            if let Some(cookie) = reply
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(|v| v.strip_prefix("adpool_session="))
+            {
+                session = cookie.split(';').next().unwrap().to_owned();
+            }
+        }
+        assert!(!session.is_empty(), "signed in");
+        let me = http
+            .get(format!("{base}/api/v1/me"))
+            .header("cookie", format!("adpool_session={session}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 200);
+        session
+    });
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    logs += &reader.join().unwrap();
+    logs += &std::fs::read_to_string(&log_file).unwrap();
+    assert!(
+        logs.contains("adpool listening"),
+        "the logs were captured: {logs}"
+    );
+    assert!(
+        logs.contains("signed in"),
+        "debug logs of the sign-in were captured"
+    );
+    for secret in [
+        password,
+        wrong_password,
+        commerce_key.as_str(),
+        llm_key,
+        s3_secret,
+        session.as_str(),
+    ] {
+        assert!(
+            !logs.contains(secret),
+            "{secret} leaked into the logs:\n{logs}"
+        );
+    }
+}
