@@ -2,7 +2,8 @@
 //!
 //! The pages load only their own embedded script and stylesheet (no inline script, no inline
 //! style, no CDN), so the Content-Security-Policy allows `'self'` and nothing else, and no site
-//! may frame adpool. `Strict-Transport-Security` is sent when the deployment says it is behind
+//! may frame adpool. The one exception is images over HTTPS: CPC product ads show the
+//! advertiser's product image from the shop's own host (an image cannot run code). `Strict-Transport-Security` is sent when the deployment says it is behind
 //! HTTPS (`secure_cookies`).
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -14,7 +15,7 @@ use crate::{AppError, AppState};
 
 /// The Content-Security-Policy of every response.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+style-src 'self'; img-src 'self' data: https:; connect-src 'self'; object-src 'none'; \
 base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Adds the security headers to a response that does not set them itself.
