@@ -579,6 +579,8 @@ fn start(
         .current_dir(dir)
         .env_remove("ADPOOL_DATABASE_URL")
         .env("RUST_LOG", "warn")
+        // These tests send hundreds of requests from one address; the limit has its own test.
+        .env("ADPOOL_SERVE_RATE_LIMIT_PER_SECOND", "0")
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
