@@ -1,12 +1,11 @@
-//! The admin deployment page's source: this process's role, its database, and the scale-out
-//! engines checked now (Redis round trip, published rankings, NATS backlogs).
+//! The admin deployment page's source: this process's role and the scale-out engines checked
+//! now (Redis round trip, published rankings, NATS backlogs); the page adds the database.
 
 use std::sync::Arc;
 
 use adpool_jobs::BoxFuture;
 use adpool_scaleout::Engines;
 use adpool_serving::{Serving, Topic};
-use adpool_store::Db;
 use adpool_web::{DeploymentRow, DeploymentStatus};
 
 use crate::server::Role;
@@ -15,8 +14,6 @@ use crate::server::Role;
 pub struct Deployment {
     /// This process's role.
     pub role: Role,
-    /// The database.
-    pub db: Db,
     /// CPC serving (its published rankings).
     pub serving: Serving,
     /// The engines.
@@ -36,26 +33,14 @@ fn row(label: &'static str, value: impl Into<String>, healthy: bool) -> Deployme
 impl DeploymentStatus for Deployment {
     fn rows(&self) -> BoxFuture<'_, Vec<DeploymentRow>> {
         Box::pin(async move {
-            let role = match self.role {
-                Role::Api => "api",
-                Role::Worker => "worker",
-                Role::All => "all",
-            };
-            let mut rows = vec![
-                row(
-                    "deployment.role",
-                    format!("{role} (pid {})", std::process::id()),
-                    true,
-                ),
-                match self.db.ping().await {
-                    Ok(()) => row("deployment.database", self.db.display_url(), true),
-                    Err(error) => row(
-                        "deployment.database",
-                        format!("{}: {error}", self.db.display_url()),
-                        false,
-                    ),
-                },
-            ];
+            let role = clap::ValueEnum::to_possible_value(&self.role)
+                .map(|v| v.get_name().to_owned())
+                .unwrap_or_default();
+            let mut rows = vec![row(
+                "deployment.role",
+                format!("{role} (pid {})", std::process::id()),
+                true,
+            )];
             if !self.namespace.is_empty() {
                 rows.push(row("deployment.namespace", &self.namespace, true));
             }
@@ -107,14 +92,12 @@ impl DeploymentStatus for Deployment {
 /// The page's source for a process.
 pub fn status(
     role: Role,
-    db: Db,
     serving: Serving,
     engines: Engines,
     namespace: String,
 ) -> Arc<dyn DeploymentStatus> {
     Arc::new(Deployment {
         role,
-        db,
         serving,
         engines,
         namespace,

@@ -360,7 +360,6 @@ pub async fn serve_with(
     let state = state_with(&config, db, &engines, role)?;
     let state = state.clone().with_deployment(crate::deployment::status(
         role,
-        state.db.clone(),
         state.serving.clone(),
         engines.clone(),
         config.scale_out.namespace.clone(),

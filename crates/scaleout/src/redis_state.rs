@@ -186,11 +186,6 @@ impl RedisHotState {
         &self.address
     }
 
-    /// The key prefix (`{namespace}:`, or empty).
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
     /// A key with the namespace.
     pub fn key(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)

@@ -1,6 +1,5 @@
 //! Opening the pool and handing out transactions.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -172,15 +171,10 @@ async fn configure_connection(
 
 /// Creates the folder of a SQLite database file and returns a URL that creates the file.
 fn prepare_sqlite_file(url: &str) -> Result<String, StoreError> {
-    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
-    let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+    let Some(path) = crate::sqlite_path(url) else {
         return Ok(url.to_owned());
-    }
-    if let Some(parent) = Path::new(path)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-    {
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|source| StoreError::File {
             path: parent.display().to_string(),
             source,

@@ -8,6 +8,8 @@
 //! and if that is not enough (a flood of distinct addresses) it starts over, failing open.
 
 use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 
 const SHARDS: usize = 16;
@@ -20,6 +22,7 @@ pub struct RateLimiter {
     tokens_per_milli: f64,
     burst: u32,
     shards: Vec<Mutex<HashMap<String, Bucket>>>,
+    spread: RandomState,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +47,7 @@ impl RateLimiter {
             tokens_per_milli,
             burst: burst.max(1),
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            spread: RandomState::new(),
         }
     }
 
@@ -64,7 +68,7 @@ impl RateLimiter {
         }
         let rate_per_milli = self.tokens_per_milli;
         let burst = f64::from(self.burst);
-        let shard = &self.shards[shard_of(client)];
+        let shard = &self.shards[(self.spread.hash_one(client) % SHARDS as u64) as usize];
         let mut buckets = shard
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -95,15 +99,6 @@ impl RateLimiter {
     fn remembered(&self) -> usize {
         self.shards.iter().map(|s| s.lock().unwrap().len()).sum()
     }
-}
-
-fn shard_of(client: &str) -> usize {
-    // FNV-1a: a stable, cheap spread; the keys are addresses, not attacker-chosen strings of
-    // unbounded length.
-    let hash = client.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    (hash % SHARDS as u64) as usize
 }
 
 #[cfg(test)]

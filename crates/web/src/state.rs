@@ -100,7 +100,8 @@ pub struct DeploymentRow {
     pub healthy: bool,
 }
 
-/// Describes this process's role and engines; the binary implements it.
+/// Describes this process's role and engines; the binary implements it. The page adds the
+/// database row itself.
 pub trait DeploymentStatus: Send + Sync + 'static {
     /// The rows, checked now (pings and backlogs included).
     fn rows(&self) -> adpool_jobs::BoxFuture<'_, Vec<DeploymentRow>>;

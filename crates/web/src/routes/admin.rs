@@ -270,14 +270,21 @@ async fn deployment_page(
     lang: Lang,
 ) -> Result<Response, PageError> {
     caller.require_admin()?;
-    let rows = match &state.deployment {
-        Some(deployment) => deployment.rows().await,
-        None => vec![crate::DeploymentRow {
+    let mut rows = vec![match state.db.ping().await {
+        Ok(()) => crate::DeploymentRow {
             label: "deployment.database",
             value: state.db.display_url().to_owned(),
-            healthy: state.db.ping().await.is_ok(),
-        }],
-    };
+            healthy: true,
+        },
+        Err(error) => crate::DeploymentRow {
+            label: "deployment.database",
+            value: format!("{}: {error}", state.db.display_url()),
+            healthy: false,
+        },
+    }];
+    if let Some(deployment) = &state.deployment {
+        rows.extend(deployment.rows().await);
+    }
     Ok(page(
         &state,
         &caller,

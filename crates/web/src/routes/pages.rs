@@ -11,9 +11,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::{PageError, see_other};
-use crate::auth::{
-    LOGIN_CSRF_COOKIE, PageCaller, SESSION_COOKIE, client_ip, cookie, same_secret, set_cookie,
-};
+use crate::auth::{LOGIN_CSRF_COOKIE, PageCaller, SESSION_COOKIE, cookie, same_secret, set_cookie};
 use crate::i18n::LANG_COOKIE;
 use crate::render::{bare, page};
 use crate::{AppState, Caller, Lang, translate};
@@ -149,10 +147,7 @@ async fn login(
     headers: HeaderMap,
     request: Request,
 ) -> Result<Response, PageError> {
-    let peer = request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0);
+    let ip = crate::security::request_client(&request, state.config.trust_forwarded_for);
     let Form(form): Form<LoginForm> = Form::from_request(request, &state)
         .await
         .map_err(|e| crate::AppError::BadRequest(e.body_text()))?;
@@ -168,7 +163,6 @@ async fn login(
             &next,
         );
     }
-    let ip = client_ip(&headers, peer, state.config.trust_forwarded_for);
     if state
         .limits
         .login
