@@ -26,7 +26,7 @@ use adpool_core::{Won, kst};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 
 use crate::CommerceError;
-use crate::model::{Order, OrderItem, OrderStatus, Product, settle_order};
+use crate::model::{MAX_LINE_AMOUNT, Order, OrderItem, OrderStatus, Product, settle_order};
 
 /// What an export file holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -154,7 +154,10 @@ pub fn read_export(path: &Path) -> Result<AblyExport, CommerceError> {
         if quantity.is_none() {
             fail("quantity", "is not a whole number of at least 1");
         }
-        let amount = cell("amount").parse::<Won>().ok().filter(|w| w.get() >= 0);
+        let amount = cell("amount")
+            .parse::<Won>()
+            .ok()
+            .filter(|w| (0..=MAX_LINE_AMOUNT).contains(&w.get()));
         if amount.is_none() {
             fail("amount", "is not an amount in won like 12,300");
         }
@@ -221,11 +224,14 @@ pub fn read_export(path: &Path) -> Result<AblyExport, CommerceError> {
     }
     let orders = orders
         .into_values()
-        .map(|(mut order, statuses)| {
-            settle_order(&mut order, &statuses);
-            order
-        })
-        .collect();
+        .map(|(mut order, statuses)| settle_order(&mut order, &statuses).map(|()| order))
+        .collect::<Result<Vec<Order>, String>>()
+        .map_err(|message| {
+            CommerceError::File(adpool_tables::TableError {
+                file: file.clone(),
+                message,
+            })
+        })?;
     Ok(AblyExport {
         orders,
         products: products.into_values().collect(),

@@ -216,11 +216,27 @@ impl WriteCounts {
     }
 }
 
+/// The largest amount one order line may carry (a trillion won): a line above it is a broken
+/// page or file, and orders of such lines add up far inside `i64`.
+pub const MAX_LINE_AMOUNT: i64 = 1_000_000_000_000;
+
+/// A line's amount from its unit price and quantity; `None` when either is negative or the
+/// product is above [`MAX_LINE_AMOUNT`].
+pub fn line_amount(unit_price: i64, quantity: i64) -> Option<i64> {
+    if unit_price < 0 || quantity < 0 {
+        return None;
+    }
+    unit_price
+        .checked_mul(quantity)
+        .filter(|amount| *amount <= MAX_LINE_AMOUNT)
+}
+
 /// Settles an order from its lines' statuses: cancelled or returned lines are not sales and are
 /// dropped; the order is cancelled (or returned) only when all its lines are, and then keeps
 /// its lines for the record with a total of 0; otherwise it is where its furthest live line is
-/// and its total is the sum of the live lines.
-pub fn settle_order(order: &mut Order, statuses: &[OrderStatus]) {
+/// and its total is the sum of the live lines. An order whose lines add up past `i64` is
+/// refused (its lines came from a broken page or file).
+pub fn settle_order(order: &mut Order, statuses: &[OrderStatus]) -> Result<(), String> {
     let live: Vec<usize> = (0..statuses.len().min(order.items.len()))
         .filter(|&i| statuses[i].counts_as_sale())
         .collect();
@@ -238,6 +254,11 @@ pub fn settle_order(order: &mut Order, statuses: &[OrderStatus]) {
             .max()
             .unwrap_or(order.status);
         order.items = live.iter().map(|&i| order.items[i].clone()).collect();
-        order.total = order.items.iter().map(|i| i.amount).sum();
+        order.total = order
+            .items
+            .iter()
+            .try_fold(0i64, |total, item| total.checked_add(item.amount))
+            .ok_or_else(|| format!("order {}: its lines add up past any amount", order.order_id))?;
     }
+    Ok(())
 }

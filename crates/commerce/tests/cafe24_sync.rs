@@ -597,3 +597,62 @@ async fn the_catalog_syncs_whole_then_only_updated_products() {
     assert_eq!(price, 99_000);
     assert_eq!(count("shop_products").await, 251);
 }
+
+#[tokio::test]
+async fn a_database_fault_mid_window_keeps_only_whole_windows_reports_the_run_and_a_rerun_completes()
+ {
+    use adpool_store::testing::{Fault, FaultPoint, inject_fault};
+    let orders = fake_orders(40, 10);
+    let expected = reference(&orders);
+    let since: BusinessDate = "2026-10-01".parse().unwrap();
+    for fault in [Fault::Error, Fault::Timeout] {
+        let s = setup(orders.clone(), false).await;
+        let db = s.shops.db().clone();
+        // The first 30-day window holds 180 orders of one item; the fault strikes 70 items
+        // into the second window, after its first orders were written in its transaction.
+        let planted =
+            inject_fault(&db, FaultPoint::InsertAfter("shop_order_items", 250), fault).await;
+        let error = s
+            .shops
+            .sync_store(s.org, s.store.id, &s.settings, Some(since), &mut |_| {})
+            .await
+            .expect_err("the sync reports the fault");
+        assert!(error.to_string().contains(fault.message()), "{error}");
+        planted.clear().await;
+        let runs = s.shops.runs(s.org, s.store.id, 1).await.unwrap();
+        assert_eq!(runs[0].state, "failed", "{fault:?}: the run is reported");
+        assert!(
+            runs[0]
+                .error
+                .as_deref()
+                .unwrap_or_default()
+                .contains(fault.message()),
+            "{:?}",
+            runs[0].error
+        );
+        assert_eq!(
+            s.shops.orders_cursor(s.store.id).await.unwrap(),
+            Some("2026-10-30".parse().unwrap()),
+            "{fault:?}: the cursor covers the committed window only"
+        );
+        let (written, without_items): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN NOT EXISTS (SELECT 1 FROM shop_order_items i
+               WHERE i.store_id = o.store_id AND i.order_id = o.order_id) THEN 1 ELSE 0 END), 0)
+             FROM shop_orders o WHERE o.store_id = $1",
+        )
+        .bind(s.store.id)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            (written, without_items),
+            (180, 0),
+            "{fault:?}: the first window whole, nothing of the second"
+        );
+        s.shops
+            .sync_store(s.org, s.store.id, &s.settings, None, &mut |_| {})
+            .await
+            .unwrap();
+        assert_eq!(sales(&s.shops, s.store.id).await, expected, "{fault:?}");
+    }
+}

@@ -1008,3 +1008,57 @@ async fn a_proposal_gathers_the_lines_and_their_curation_from_the_catalog() {
         InventoryError::NotFound
     ));
 }
+
+async fn count(s: &Setup, table: &str) -> i64 {
+    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+        .fetch_one(s.inventory.db().pool())
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn a_database_fault_in_the_middle_of_a_purchase_books_nothing_and_the_retry_books_once() {
+    use adpool_store::testing::{Fault, FaultPoint, inject_fault};
+    let s = setup().await;
+    let db = s.inventory.db().clone();
+    // Faults after some allocation rows are written, and while reserving unit inventory: each
+    // strikes inside the purchase's transaction, after parts of it were already written.
+    for (point, fault) in [
+        (
+            FaultPoint::InsertAfter("booking_allocations", 5),
+            Fault::Error,
+        ),
+        (
+            FaultPoint::InsertAfter("booking_allocations", 0),
+            Fault::Timeout,
+        ),
+        (FaultPoint::Update("unit_inventory"), Fault::Error),
+        (FaultPoint::InsertAfter("bookings", 0), Fault::Timeout),
+    ] {
+        let planted = inject_fault(&db, point, fault).await;
+        let error = s
+            .inventory
+            .purchase(s.org, &request(500_001), false, None)
+            .await
+            .expect_err("the purchase reports the fault");
+        assert!(
+            error.to_string().contains(fault.message()),
+            "{point:?}: the error names the database's reason: {error}"
+        );
+        planted.clear().await;
+        assert_eq!(reserved(&s).await, 0, "{point:?}: nothing stays reserved");
+        assert_eq!(count(&s, "bookings").await, 0, "{point:?}: no booking");
+        assert_eq!(count(&s, "booking_allocations").await, 0, "{point:?}");
+    }
+    // The same purchase, retried once the database works, books exactly once.
+    let result = s
+        .inventory
+        .purchase(s.org, &request(500_001), false, None)
+        .await
+        .unwrap();
+    assert!(result.committed, "{result:?}");
+    assert_eq!(reserved(&s).await, result.booked);
+    assert_eq!(count(&s, "bookings").await, 1);
+    assert_eq!(oversold_anywhere(&s).await, 0);
+}

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use adpool_core::{BusinessDate, apportion};
 
 use crate::line::{App, Device, EventKind, LogLine};
+use crate::reports::format_milli;
 
 /// What metadata says about a media key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,8 +114,9 @@ impl Delivery {
 }
 
 impl Aggregates {
-    /// Adds one line.
-    pub fn add(&mut self, line: &LogLine, metadata: &Metadata) {
+    /// Adds one line; refuses it (adding nothing to the reports) when a report row's revenue
+    /// would pass what an `i64` of milli-won holds: the file is then quarantined.
+    pub fn add(&mut self, line: &LogLine, metadata: &Metadata) -> Result<(), String> {
         self.events += 1;
         let media_key = match self.media_keys.get(line.media_key.as_ref()) {
             Some(key) => key.clone(),
@@ -166,20 +168,43 @@ impl Aggregates {
                 }
             }
             EventKind::Impression | EventKind::Click => {
+                let performance_key = (
+                    date,
+                    media.org_id,
+                    media_key.clone(),
+                    line.inventory_id,
+                    line.ad_id,
+                    line.demand_id,
+                );
+                let media_row_key = (date, media.org_id, media_key, device);
+                let fits =
+                    |row: Option<i64>| row.unwrap_or(0).checked_add(line.revenue_milli).is_some();
+                if !(fits(
+                    self.ad_performance
+                        .get(&performance_key)
+                        .map(|d| d.revenue_milli),
+                ) && fits(
+                    self.demand
+                        .get(&(date, line.demand_id))
+                        .map(|d| d.revenue_milli),
+                ) && fits(
+                    self.media
+                        .get(&media_row_key)
+                        .map(|m| m.delivery.revenue_milli),
+                )) {
+                    self.events -= 1;
+                    return Err(format!(
+                        "rev {} takes a report row's revenue past what it can hold",
+                        format_milli(line.revenue_milli)
+                    ));
+                }
                 let delivery = Delivery {
                     impressions: i64::from(line.kind == EventKind::Impression),
                     clicks: i64::from(line.kind == EventKind::Click),
                     revenue_milli: line.revenue_milli,
                 };
                 self.ad_performance
-                    .entry((
-                        date,
-                        media.org_id,
-                        media_key.clone(),
-                        line.inventory_id,
-                        line.ad_id,
-                        line.demand_id,
-                    ))
+                    .entry(performance_key)
                     .or_default()
                     .add(delivery);
                 self.demand
@@ -187,15 +212,13 @@ impl Aggregates {
                     .or_default()
                     .add(delivery);
                 let (media_part, agency_part) = split_revenue(line.revenue_milli, media.share_bp);
-                let row = self
-                    .media
-                    .entry((date, media.org_id, media_key, device))
-                    .or_default();
+                let row = self.media.entry(media_row_key).or_default();
                 row.delivery.add(delivery);
                 row.media_revenue_milli += media_part;
                 row.agency_revenue_milli += agency_part;
             }
         }
+        Ok(())
     }
 
     /// Adds another set of aggregates to this one.
@@ -266,6 +289,22 @@ mod tests {
     }
 
     #[test]
+    fn a_line_that_would_overflow_a_report_row_is_refused_and_adds_nothing() {
+        let line = |revenue_milli| LogLine {
+            revenue_milli,
+            ..parse_line(r#"{"ts":1763650800,"ev":"imp","mid":"m-1","ads":[{"aid":501}]}"#)
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let mut a = Aggregates::default();
+        assert_eq!(a.add(&line(i64::MAX - 10), &metadata()), Ok(()));
+        let before = a.clone();
+        let refused = a.add(&line(11), &metadata());
+        assert!(refused.is_err_and(|e| e.contains("past what it can hold")));
+        assert_eq!(a, before, "nothing of the refused line was added");
+        assert_eq!(a.add(&line(10), &metadata()), Ok(()));
+    }
+
+    #[test]
     fn lines_enrich_into_the_four_reports() {
         let mut a = Aggregates::default();
         for text in [
@@ -278,7 +317,8 @@ mod tests {
             a.add(
                 &parse_line(text).unwrap_or_else(|e| panic!("{e}")),
                 &metadata(),
-            );
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
         }
         let date = BusinessDate::from_utc_millis(1_763_650_800_000);
         assert_eq!(a.events, 5);
@@ -345,11 +385,11 @@ mod tests {
                 parse_line(&text).map(LogLine::into_owned).unwrap_or_else(|e| panic!("{e}"))
             }).collect();
             let mut whole = Aggregates::default();
-            for l in &parsed { whole.add(l, &meta); }
+            for l in &parsed { whole.add(l, &meta).unwrap(); }
             let cut = cut.min(parsed.len());
             let (mut first, mut second) = (Aggregates::default(), Aggregates::default());
-            for l in &parsed[cut..] { second.add(l, &meta); }
-            for l in &parsed[..cut] { first.add(l, &meta); }
+            for l in &parsed[cut..] { second.add(l, &meta).unwrap(); }
+            for l in &parsed[..cut] { first.add(l, &meta).unwrap(); }
             second.merge(first);
             prop_assert_eq!(&whole, &second);
             // The media and agency parts always add up to the revenue.

@@ -29,6 +29,10 @@ impl Compression {
     }
 }
 
+/// The longest line read: a real event is well under a kilobyte, and a stream with no line
+/// breaks (or a decompression bomb) must not be read into one unbounded string.
+pub const MAX_LINE_BYTES: u64 = 1 << 20;
+
 /// A problem at a line of a file (line 0: the stream itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineError {
@@ -60,14 +64,23 @@ pub fn for_each_line(
     let mut number = 0u64;
     loop {
         line.clear();
-        let read = reader.read_line(&mut line).map_err(|e| LineError {
-            line: number + 1,
-            reason: format!("the compressed stream is broken: {e}"),
-        })?;
+        let read = (&mut reader)
+            .take(MAX_LINE_BYTES + 1)
+            .read_line(&mut line)
+            .map_err(|e| LineError {
+                line: number + 1,
+                reason: format!("the compressed stream is broken: {e}"),
+            })?;
         if read == 0 {
             return Ok(());
         }
         number += 1;
+        if read as u64 > MAX_LINE_BYTES {
+            return Err(LineError {
+                line: number,
+                reason: format!("the line is longer than {MAX_LINE_BYTES} bytes"),
+            });
+        }
         let text = line.trim_end_matches(['\n', '\r']);
         if text.trim().is_empty() {
             continue;
@@ -97,6 +110,28 @@ mod tests {
             Ok(())
         })?;
         Ok(out)
+    }
+
+    #[test]
+    fn a_line_without_an_end_is_refused_at_the_limit_not_read_whole() {
+        // A gzip bomb: 64 MiB of one line compresses to about 64 KiB.
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let chunk = vec![b'a'; 1 << 20];
+        for _ in 0..64 {
+            encoder.write_all(&chunk).unwrap_or_default();
+        }
+        let bomb = encoder.finish().unwrap_or_default();
+        assert!(bomb.len() < 1 << 20);
+        let error = lines(&bomb, Compression::Gzip).err();
+        assert_eq!(
+            error.map(|e| (e.line, e.reason)),
+            Some((1, format!("the line is longer than {MAX_LINE_BYTES} bytes")))
+        );
+        let exact = format!("{}\nnext", "b".repeat(MAX_LINE_BYTES as usize - 1));
+        assert_eq!(
+            lines(exact.as_bytes(), Compression::None).map(|l| l.len()),
+            Ok(2)
+        );
     }
 
     #[test]

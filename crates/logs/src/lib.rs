@@ -40,8 +40,7 @@ pub fn aggregate_object(
     let mut aggregates = Aggregates::default();
     for_each_line(bytes, compression, |_, text| {
         let line = parse_line(text)?;
-        aggregates.add(&line, metadata);
-        Ok(())
+        aggregates.add(&line, metadata)
     })?;
     Ok(aggregates)
 }

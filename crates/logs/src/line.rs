@@ -194,19 +194,24 @@ fn whole(field: &str, number: Option<&serde_json::Number>) -> Result<i64, String
     }
 }
 
-/// Revenue in won (at most 3 decimals) as exact milli-won.
+/// The most one event may earn, in won (a billion: no impression or click comes near it). The
+/// bound keeps a report row's sum of millions of events far inside `i64` milli-won.
+pub const MAX_EVENT_REVENUE_WON: i64 = 1_000_000_000;
+
+/// Revenue in won (at most 3 decimals, at most [`MAX_EVENT_REVENUE_WON`]) as exact milli-won.
 pub fn revenue_milli(rev: &serde_json::Number) -> Result<i64, String> {
+    let too_large = || format!("rev {rev} is negative or above {MAX_EVENT_REVENUE_WON} won");
     if let Some(whole) = rev.as_i64() {
-        return whole
-            .checked_mul(1000)
-            .filter(|m| *m >= 0)
-            .ok_or_else(|| format!("rev {rev} is negative or too large"));
+        return (0..=MAX_EVENT_REVENUE_WON)
+            .contains(&whole)
+            .then(|| whole * 1000)
+            .ok_or_else(too_large);
     }
     let value = rev
         .as_f64()
         .ok_or_else(|| format!("rev {rev} is not a number"))?;
-    if !value.is_finite() || !(0.0..=9.0e12).contains(&value) {
-        return Err(format!("rev {rev} is negative or too large"));
+    if !value.is_finite() || !(0.0..=MAX_EVENT_REVENUE_WON as f64).contains(&value) {
+        return Err(too_large());
     }
     let scaled = value * 1000.0;
     let milli = scaled.round();

@@ -495,3 +495,58 @@ async fn concurrent_analyzers_count_every_file_once() {
         "every file counted exactly once"
     );
 }
+
+#[tokio::test]
+async fn a_database_fault_mid_batch_counts_nothing_of_it_and_the_rerun_counts_every_file_once() {
+    use adpool_store::testing::{Fault, FaultPoint, inject_fault};
+    let (db, org, clock, dir) = agency().await;
+    good_metadata(&db, org, dir.path()).await;
+    let logs = dir.path().join("logs");
+    let all = events(23, 2_000);
+    write(&logs, "2026-11-19/a.jsonl.gz", &all[..500]);
+    write(&logs, "2026-11-19/b.jsonl", &all[500..1000]);
+    write(&logs, "2026-11-20/c.jsonl.zst", &all[1000..1500]);
+    write(&logs, "2026-11-20/d.jsonl", &all[1500..]);
+    let source = Source::open(logs.to_str().unwrap()).unwrap();
+    let options = AnalyzeOptions {
+        batch_size: 2,
+        workers: 2,
+    };
+    // The batch's report rows are written, then marking its files done fails (or times out):
+    // the batch's transaction rolls back whole, and the run reports the failure.
+    for (point, fault) in [
+        (FaultPoint::Update("log_files"), Fault::Error),
+        (FaultPoint::InsertAfter("report_media", 3), Fault::Timeout),
+    ] {
+        let planted = inject_fault(&db, point, fault).await;
+        let error = analyze(&db, &clock, org, &source, options, &mut |_, _| {})
+            .await
+            .expect_err("the run reports the fault (the analyze job is retried)");
+        assert!(
+            error.to_string().contains(fault.message()),
+            "{point:?}: {error}"
+        );
+        planted.clear().await;
+        let counted: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM log_files WHERE state = 'done'")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(counted, 0, "{point:?}: no file is marked counted");
+        let reported = report_lines(&db, org).await;
+        assert!(
+            reported.values().all(Vec::is_empty),
+            "{point:?}: no report row stays from the failed batch: {reported:?}"
+        );
+    }
+    // The retry may take the source at once: the failed runs gave their lease back.
+    let retried = analyze(&db, &clock, org, &source, options, &mut |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!((retried.done, retried.events), (4, 2000), "{retried:?}");
+    assert_eq!(
+        report_lines(&db, org).await,
+        reference(&all),
+        "every file counted exactly once"
+    );
+}

@@ -1175,3 +1175,65 @@ async fn refunds_settlement_and_the_event_log() {
     assert_eq!(lines[2]["mid"], "shop-web");
     assert_eq!(lines[3]["rev"], 70);
 }
+
+#[tokio::test]
+async fn a_database_fault_in_the_middle_of_a_click_charges_nothing_and_the_retry_charges_once() {
+    use adpool_store::testing::{Fault, FaultPoint, inject_fault};
+    let t = setup().await;
+    let (advertiser, campaign, _) = t
+        .advertiser_with_ad("113000000", 10_000, 50_000, "lamp", 300)
+        .await;
+    let served = t.query("fault-user", 1);
+    let click = token(&served.ads[0].click_url).to_owned();
+    let ledger_entries = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM cpc_ledger WHERE advertiser_id = $1")
+            .bind(advertiser)
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap()
+    };
+    let before = ledger_entries().await;
+    // Each write of a charge fails in turn, after the others in its transaction were made.
+    for (point, fault) in [
+        (FaultPoint::InsertAfter("cpc_ledger", 0), Fault::Error),
+        (FaultPoint::Update("cpc_advertisers"), Fault::Timeout),
+        (FaultPoint::InsertAfter("cpc_clicks", 0), Fault::Error),
+    ] {
+        let planted = inject_fault(&t.db, point, fault).await;
+        let error =
+            t.serving.click(&click).await.expect_err(
+                "the click reports the fault (the edge answers 5xx; the client retries)",
+            );
+        assert!(
+            error.to_string().contains(fault.message()),
+            "{point:?}: {error}"
+        );
+        planted.clear().await;
+        assert_eq!(
+            t.balance(advertiser).await,
+            10_000,
+            "{point:?}: nothing charged"
+        );
+        assert_eq!(ledger_entries().await, before, "{point:?}: no ledger entry");
+        assert_eq!(
+            t.serving
+                .campaign(t.org, campaign)
+                .await
+                .unwrap()
+                .spent_today,
+            0,
+            "{point:?}: no budget spent"
+        );
+    }
+    // The client retries the same click: charged exactly once.
+    let outcome = t.serving.click(&click).await.unwrap();
+    assert!(
+        matches!(outcome, ClickOutcome::Charged { price: 70, .. }),
+        "{outcome:?}"
+    );
+    let again = t.serving.click(&click).await.unwrap();
+    assert!(matches!(again, ClickOutcome::Invalid { .. }), "{again:?}");
+    assert_eq!(t.balance(advertiser).await, 10_000 - 70);
+    assert_eq!(ledger_entries().await, before + 1);
+    t.assert_ledgers_verify().await;
+}

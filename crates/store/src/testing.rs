@@ -65,3 +65,132 @@ async fn fresh_postgres_schema(url: &str) -> Db {
         .await
         .expect("opening the PostgreSQL test schema")
 }
+
+/// What an injected fault looks like to the code under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The statement fails (a constraint, a full disk, a dropped connection: an error).
+    Error,
+    /// The statement gives up waiting (PostgreSQL's statement timeout, SQLite's busy lock).
+    Timeout,
+}
+
+impl Fault {
+    /// The message the database reports; tests look for it in what the code says.
+    pub fn message(self) -> &'static str {
+        match self {
+            Fault::Error => "injected fault: the database failed this write",
+            Fault::Timeout => "injected fault: canceling statement due to statement timeout",
+        }
+    }
+
+    /// PostgreSQL's SQLSTATE for the fault.
+    fn sqlstate(self) -> &'static str {
+        match self {
+            Fault::Error => "XX000",
+            Fault::Timeout => "57014",
+        }
+    }
+}
+
+/// Where a fault strikes: a write to `table`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultPoint<'a> {
+    /// The insert into `table` after `after` more rows were inserted (0: the next insert), so a
+    /// fault can strike in the middle of a multi-row write.
+    InsertAfter(&'a str, u64),
+    /// Every update of `table`.
+    Update(&'a str),
+}
+
+/// A fault planted in the database by a trigger; it strikes every matching write until
+/// [`InjectedFault::clear`].
+pub struct InjectedFault {
+    db: Db,
+    name: String,
+    table: String,
+}
+
+/// Plants `fault` at `point`: the database itself fails the write, inside whatever transaction
+/// the code under test has open, exactly as a real failure would.
+///
+/// # Panics
+/// When the trigger cannot be created.
+pub async fn inject_fault(db: &Db, point: FaultPoint<'_>, fault: Fault) -> InjectedFault {
+    let (table, operation, after) = match point {
+        FaultPoint::InsertAfter(table, after) => (table, "INSERT", Some(after)),
+        FaultPoint::Update(table) => (table, "UPDATE", None),
+    };
+    assert!(
+        table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "a table name: {table}"
+    );
+    let name = format!("adpool_fault_{}_{table}", operation.to_ascii_lowercase());
+    let condition = match after {
+        Some(after) => {
+            let count: i64 =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                    .fetch_one(db.pool())
+                    .await
+                    .expect("counting the rows of the faulted table");
+            format!("(SELECT COUNT(*) FROM {table}) >= {}", count + after as i64)
+        }
+        None => "1 = 1".to_owned(),
+    };
+    let message = fault.message();
+    let sql = match db.dialect() {
+        Dialect::Sqlite => vec![format!(
+            "CREATE TRIGGER {name} BEFORE {operation} ON {table} WHEN {condition} \
+             BEGIN SELECT RAISE(ABORT, '{message}'); END"
+        )],
+        Dialect::Postgres => vec![
+            format!(
+                "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                 IF {condition} THEN RAISE EXCEPTION USING ERRCODE = '{}', MESSAGE = '{message}'; \
+                 END IF; RETURN NEW; END $$",
+                fault.sqlstate()
+            ),
+            format!(
+                "CREATE TRIGGER {name} BEFORE {operation} ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION {name}()"
+            ),
+        ],
+    };
+    for statement in sql {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(db.pool())
+            .await
+            .expect("planting the fault");
+    }
+    InjectedFault {
+        db: db.clone(),
+        name,
+        table: table.to_owned(),
+    }
+}
+
+impl InjectedFault {
+    /// Removes the fault: the database works again.
+    ///
+    /// # Panics
+    /// When the trigger cannot be dropped.
+    pub async fn clear(self) {
+        let mut sql = vec![format!(
+            "DROP TRIGGER {}{}",
+            self.name,
+            match self.db.dialect() {
+                Dialect::Sqlite => String::new(),
+                Dialect::Postgres => format!(" ON {}", self.table),
+            }
+        )];
+        if self.db.dialect() == Dialect::Postgres {
+            sql.push(format!("DROP FUNCTION {}()", self.name));
+        }
+        for statement in sql {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+                .execute(self.db.pool())
+                .await
+                .expect("clearing the fault");
+        }
+    }
+}

@@ -83,27 +83,26 @@ pub fn read_grid(name: &str, bytes: &[u8]) -> Result<Grid, TableError> {
     let is_zip = bytes.starts_with(b"PK\x03\x04");
     let is_ole = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
     if lower.ends_with(".xlsx") || is_zip {
-        let mut book = Xlsx::new(Cursor::new(bytes))
-            .map_err(|e| fail(format!("not a readable .xlsx workbook: {e}")))?;
-        let range = book
-            .worksheet_range_at(0)
-            .ok_or_else(|| fail("the workbook has no worksheet".into()))?
-            .map_err(|e| fail(format!("cannot read the first worksheet: {e}")))?;
         return Ok(Grid {
             encoding: "XLSX",
-            rows: sheet_rows(&range),
+            rows: crate::xlsx::first_sheet_rows(|| Xlsx::new(Cursor::new(bytes))).map_err(fail)?,
         });
     }
     if lower.ends_with(".xls") || is_ole {
-        let mut book = Xls::new(Cursor::new(bytes))
-            .map_err(|e| fail(format!("not a readable .xls workbook: {e}")))?;
-        let range = book
-            .worksheet_range_at(0)
-            .ok_or_else(|| fail("the workbook has no worksheet".into()))?
-            .map_err(|e| fail(format!("cannot read the first worksheet: {e}")))?;
+        // BIFF8 bounds a sheet at 65,536 rows by 256 columns, so the dense range is bounded.
+        let rows = crate::xlsx::survive_panics(|| {
+            let mut book = Xls::new(Cursor::new(bytes))
+                .map_err(|e| format!("not a readable .xls workbook: {e}"))?;
+            let range = book
+                .worksheet_range_at(0)
+                .ok_or("the workbook has no worksheet")?
+                .map_err(|e| format!("cannot read the first worksheet: {e}"))?;
+            Ok(sheet_rows(&range))
+        })
+        .map_err(fail)?;
         return Ok(Grid {
             encoding: "XLS",
-            rows: sheet_rows(&range),
+            rows,
         });
     }
     let (text, encoding) = decode_text(bytes).map_err(|e| fail(format!("the file {e}")))?;

@@ -8,12 +8,14 @@
 //! data in CSV or XLSX imports identically. It owns no domain rules.
 
 mod grid;
+mod xlsx;
 
 use std::path::Path;
 
 pub use grid::{Grid, decode_text, read_grid};
+pub use xlsx::MAX_SHEET_CELLS;
 
-use calamine::{Data, Reader, Xlsx, open_workbook};
+use calamine::{Data, Xlsx, open_workbook};
 
 /// The file cannot be read at all (missing, wrong format, unreadable header or record).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -96,31 +98,19 @@ pub struct XlsxSource {
 }
 
 impl XlsxSource {
-    /// Reads the first worksheet. XLSX is a zip of XML, so the sheet is read whole; its size is
-    /// bounded by Excel's own 1,048,576-row limit. CSV is the streaming format for big files.
+    /// Reads the first worksheet. XLSX is a zip of XML, so the sheet is read whole, cell by
+    /// cell, up to [`MAX_SHEET_CELLS`]. CSV is the streaming format for big files.
     pub fn open(path: &Path) -> Result<Self, TableError> {
         let file = path.display().to_string();
         let fail = |message: String| TableError {
             file: file.clone(),
             message,
         };
-        let mut workbook: Xlsx<_> =
-            open_workbook(path).map_err(|e| fail(format!("not a readable .xlsx workbook: {e}")))?;
-        let range = workbook
-            .worksheet_range_at(0)
-            .ok_or_else(|| fail("the workbook has no worksheet".into()))?
-            .map_err(|e| fail(format!("cannot read the first worksheet: {e}")))?;
-        let first_row = u64::from(range.start().map_or(0, |(row, _)| row));
-        let mut rows = range.rows().enumerate().map(|(i, cells)| {
-            (
-                first_row + i as u64 + 1,
-                cells.iter().map(cell_text).collect::<Vec<_>>(),
-            )
-        });
+        let mut rows = xlsx::first_sheet_rows(|| open_workbook::<Xlsx<_>, _>(path))
+            .map_err(fail)?
+            .into_iter();
         let header = rows.next().map(|(_, cells)| cells).unwrap_or_default();
-        let data: Vec<(u64, Vec<String>)> = rows
-            .filter(|(_, cells)| cells.iter().any(|c| !c.is_empty()))
-            .collect();
+        let data: Vec<(u64, Vec<String>)> = rows.collect();
         Ok(XlsxSource {
             header,
             rows: data.into_iter(),

@@ -14,7 +14,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{Category, Coupon, Order, OrderItem, OrderStatus, Product, Store, settle_order};
+use crate::model::{
+    Category, Coupon, Order, OrderItem, OrderStatus, Product, Store, line_amount, settle_order,
+};
 use crate::{CommerceError, Shops};
 
 /// Where Cafe24 is and which API version adpool speaks.
@@ -311,7 +313,7 @@ impl<'a> Cafe24Client<'a> {
                     .as_array()
                     .ok_or_else(|| self.fail("orders page without an orders list".into()))?;
                 for order in orders {
-                    window.push(self.order(order)?);
+                    window.push(order_from_json(order).map_err(|m| self.fail(m))?);
                 }
                 if orders.len() < PAGE {
                     offset = usize::MAX;
@@ -432,54 +434,54 @@ impl<'a> Cafe24Client<'a> {
             })
             .collect())
     }
+}
 
-    fn order(&self, value: &Value) -> Result<Order, CommerceError> {
-        let text = |v: &Value, field: &str| -> Result<String, CommerceError> {
-            match &v[field] {
-                Value::String(s) => Ok(s.clone()),
-                Value::Number(n) => Ok(n.to_string()),
-                _ => Err(self.fail(format!("an order without {field}: {v}"))),
-            }
-        };
-        let order_id = text(value, "order_id")?;
-        let date = text(value, "order_date")?;
-        let ordered_at = chrono::DateTime::parse_from_rfc3339(&date)
-            .map_err(|_| {
-                self.fail(format!(
-                    "order {order_id}: order_date '{date}' is not a date"
-                ))
-            })?
-            .timestamp_millis();
-        let mut items = Vec::new();
-        let mut statuses = Vec::new();
-        for item in value["items"].as_array().into_iter().flatten() {
-            let quantity: i64 = text(item, "quantity")?.parse().unwrap_or(0);
-            let price = won(&text(item, "product_price")?).ok_or_else(|| {
-                self.fail(format!("order {order_id}: product_price is not an amount"))
-            })?;
-            items.push(OrderItem {
-                item_id: text(item, "order_item_code")?,
-                product_id: text(item, "product_no")?,
-                product_name: text(item, "product_name")?,
-                quantity: quantity.max(1),
-                amount: price * quantity.max(1),
-            });
-            statuses.push(status(item["order_status"].as_str().unwrap_or_default()));
+/// One order of an orders page (`embed=items`), settled from its items' statuses. The page
+/// comes from outside: every field is checked, and a problem names the order and field.
+pub fn order_from_json(value: &Value) -> Result<Order, String> {
+    let text = |v: &Value, field: &str| -> Result<String, String> {
+        match &v[field] {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            _ => Err(format!("an order without {field}: {v}")),
         }
-        let mut order = Order {
-            order_id,
-            ordered_at,
-            status: OrderStatus::Paid,
-            total: 0,
-            customer_id: value["member_id"]
-                .as_str()
-                .filter(|m| !m.is_empty())
-                .map(str::to_owned),
-            items,
-        };
-        settle_order(&mut order, &statuses);
-        Ok(order)
+    };
+    let order_id = text(value, "order_id")?;
+    let date = text(value, "order_date")?;
+    let ordered_at = chrono::DateTime::parse_from_rfc3339(&date)
+        .map_err(|_| format!("order {order_id}: order_date '{date}' is not a date"))?
+        .timestamp_millis();
+    let mut items = Vec::new();
+    let mut statuses = Vec::new();
+    for item in value["items"].as_array().into_iter().flatten() {
+        let quantity: i64 = text(item, "quantity")?.parse().unwrap_or(0);
+        let price = won(&text(item, "product_price")?)
+            .ok_or_else(|| format!("order {order_id}: product_price is not an amount"))?;
+        let amount = line_amount(price, quantity.max(1)).ok_or_else(|| {
+            format!("order {order_id}: product_price {price} × quantity {quantity} is past any real order line")
+        })?;
+        items.push(OrderItem {
+            item_id: text(item, "order_item_code")?,
+            product_id: text(item, "product_no")?,
+            product_name: text(item, "product_name")?,
+            quantity: quantity.max(1),
+            amount,
+        });
+        statuses.push(status(item["order_status"].as_str().unwrap_or_default()));
     }
+    let mut order = Order {
+        order_id,
+        ordered_at,
+        status: OrderStatus::Paid,
+        total: 0,
+        customer_id: value["member_id"]
+            .as_str()
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned),
+        items,
+    };
+    settle_order(&mut order, &statuses)?;
+    Ok(order)
 }
 
 /// The scopes adpool asks a Cafe24 mall for: reading orders, products, categories, coupons.

@@ -14,7 +14,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::cafe24::CallStats;
-use crate::model::{Order, OrderItem, OrderStatus, Store, settle_order};
+use crate::model::{MAX_LINE_AMOUNT, Order, OrderItem, OrderStatus, Store, settle_order};
 use crate::{CommerceError, Shops};
 
 /// Where the Naver Commerce API is.
@@ -327,9 +327,9 @@ impl<'a> NaverClient<'a> {
                 product_order_ids.push(id.as_str().unwrap_or_default().to_owned());
             }
         }
-        let mut orders: BTreeMap<String, (Order, Vec<OrderStatus>)> = BTreeMap::new();
+        let mut details = Vec::new();
         for batch in product_order_ids.chunks(DETAIL_BATCH) {
-            let details = self
+            let page = self
                 .call(
                     reqwest::Method::POST,
                     "/external/v1/pay-order/seller/product-orders/query",
@@ -337,54 +337,70 @@ impl<'a> NaverClient<'a> {
                     Some(&json!({ "productOrderIds": batch })),
                 )
                 .await?;
-            for detail in details["data"].as_array().into_iter().flatten() {
-                let (order, line) = (&detail["order"], &detail["productOrder"]);
-                let order_id = order["orderId"].as_str().unwrap_or_default().to_owned();
-                let ordered_at = chrono::DateTime::parse_from_rfc3339(
-                    order["orderDate"].as_str().unwrap_or_default(),
-                )
-                .map_err(|_| self.fail(format!("order {order_id}: orderDate is not a date")))?
-                .timestamp_millis();
-                let entry = orders.entry(order_id.clone()).or_insert_with(|| {
-                    (
-                        Order {
-                            order_id: order_id.clone(),
-                            ordered_at,
-                            status: OrderStatus::Paid,
-                            total: 0,
-                            customer_id: order["ordererId"].as_str().map(str::to_owned),
-                            items: Vec::new(),
-                        },
-                        Vec::new(),
-                    )
-                });
-                let quantity = line["quantity"].as_i64().unwrap_or(1).max(1);
-                entry.0.items.push(OrderItem {
-                    item_id: line["productOrderId"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    product_id: line["productId"]
-                        .as_str()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| line["productId"].to_string()),
-                    product_name: line["productName"].as_str().unwrap_or_default().to_owned(),
-                    quantity,
-                    amount: line["totalPaymentAmount"].as_i64().unwrap_or(0),
-                });
-                entry.1.push(status(
-                    line["productOrderStatus"].as_str().unwrap_or_default(),
-                ));
+            if let Some(Value::Array(list)) = page.get("data") {
+                details.extend(list.iter().cloned());
             }
         }
-        Ok(orders
-            .into_values()
-            .map(|(mut order, statuses)| {
-                settle_order(&mut order, &statuses);
-                order
-            })
-            .collect())
+        orders_from_product_orders(&details).map_err(|m| self.fail(m))
     }
+}
+
+/// Orders from product-order details (`{order, productOrder}` pairs, any order): each order
+/// with all its lines, settled from their statuses. The details come from outside: a problem
+/// names the order and field.
+pub fn orders_from_product_orders(details: &[Value]) -> Result<Vec<Order>, String> {
+    let mut orders: BTreeMap<String, (Order, Vec<OrderStatus>)> = BTreeMap::new();
+    for detail in details {
+        let (order, line) = (&detail["order"], &detail["productOrder"]);
+        let order_id = order["orderId"].as_str().unwrap_or_default().to_owned();
+        let ordered_at =
+            chrono::DateTime::parse_from_rfc3339(order["orderDate"].as_str().unwrap_or_default())
+                .map_err(|_| format!("order {order_id}: orderDate is not a date"))?
+                .timestamp_millis();
+        let entry = orders.entry(order_id.clone()).or_insert_with(|| {
+            (
+                Order {
+                    order_id: order_id.clone(),
+                    ordered_at,
+                    status: OrderStatus::Paid,
+                    total: 0,
+                    customer_id: order["ordererId"].as_str().map(str::to_owned),
+                    items: Vec::new(),
+                },
+                Vec::new(),
+            )
+        });
+        let quantity = line["quantity"].as_i64().unwrap_or(1).max(1);
+        let amount = line["totalPaymentAmount"].as_i64().unwrap_or(0);
+        if !(0..=MAX_LINE_AMOUNT).contains(&amount) {
+            return Err(format!(
+                "order {order_id}: totalPaymentAmount {amount} is not a real order line's amount"
+            ));
+        }
+        entry.0.items.push(OrderItem {
+            item_id: line["productOrderId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            product_id: line["productId"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| line["productId"].to_string()),
+            product_name: line["productName"].as_str().unwrap_or_default().to_owned(),
+            quantity,
+            amount,
+        });
+        entry.1.push(status(
+            line["productOrderStatus"].as_str().unwrap_or_default(),
+        ));
+    }
+    orders
+        .into_values()
+        .map(|(mut order, statuses)| {
+            settle_order(&mut order, &statuses)?;
+            Ok(order)
+        })
+        .collect()
 }
 
 fn platform_error(store: &Store, message: String) -> CommerceError {

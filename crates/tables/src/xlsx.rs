@@ -1,0 +1,162 @@
+//! The first worksheet of an XLSX workbook, read cell by cell.
+//!
+//! calamine's `worksheet_range` builds a dense grid spanning the sheet's first to last used
+//! cell, so a two-cell workbook with cells at `A1` and `XFD1048576` asks for 17 billion cells.
+//! Reading the cells one at a time keeps memory proportional to the cells the file really
+//! holds, and lets a budget refuse the rest. A panic inside calamine on a damaged file (its
+//! cell-reference arithmetic can overflow) becomes an error for that file, not a crash of
+//! the request or job reading it.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Seek};
+use std::panic::AssertUnwindSafe;
+
+use calamine::{Data, Reader, Xlsx};
+
+use crate::cell_text;
+
+/// Excel's grid: 1,048,576 rows by 16,384 columns.
+const MAX_ROWS: u32 = 1 << 20;
+const MAX_COLUMNS: u32 = 1 << 14;
+
+/// The most cells a sheet may span (its used rows times its used columns): 10 million, above
+/// Excel's row limit times a forecast's six columns, and at most a few hundred MiB.
+pub const MAX_SHEET_CELLS: u64 = 10_000_000;
+
+/// The first worksheet of the workbook `open` opens, as (spreadsheet row number from 1,
+/// cells), every row as wide as the sheet's used columns, starting at its first used row and
+/// column (calamine's `Range` view); rows with no text are left out.
+pub(crate) fn first_sheet_rows<R: Read + Seek>(
+    open: impl FnOnce() -> Result<Xlsx<R>, calamine::XlsxError>,
+) -> Result<Vec<(u64, Vec<String>)>, String> {
+    survive_panics(|| {
+        let mut workbook = open().map_err(|e| format!("not a readable .xlsx workbook: {e}"))?;
+        read_first_sheet(&mut workbook)
+    })
+}
+
+/// Runs a third-party parser on outside input: a panic in it is an error for that file.
+pub(crate) fn survive_panics<T>(read: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    std::panic::catch_unwind(AssertUnwindSafe(read))
+        .unwrap_or_else(|_| Err("the workbook is damaged and cannot be read".to_owned()))
+}
+
+fn read_first_sheet<R: Read + Seek>(
+    workbook: &mut Xlsx<R>,
+) -> Result<Vec<(u64, Vec<String>)>, String> {
+    let name = workbook
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or("the workbook has no worksheet")?;
+    let mut reader = workbook
+        .worksheet_cells_reader(&name)
+        .map_err(|e| format!("cannot read the first worksheet: {e}"))?;
+    let mut rows: BTreeMap<u32, BTreeMap<u32, String>> = BTreeMap::new();
+    let (mut first_col, mut last_col) = (u32::MAX, 0u32);
+    loop {
+        let cell = reader
+            .next_cell()
+            .map_err(|e| format!("cannot read the first worksheet: {e}"))?;
+        let Some(cell) = cell else { break };
+        let (row, col) = cell.get_position();
+        if row >= MAX_ROWS || col >= MAX_COLUMNS {
+            return Err(format!(
+                "a cell at row {}, column {} is outside Excel's grid",
+                u64::from(row) + 1,
+                u64::from(col) + 1
+            ));
+        }
+        let text = cell_text(&Data::from(cell.get_value().clone()));
+        // Empty cells count toward the sheet's extent, as in calamine's range.
+        first_col = first_col.min(col);
+        last_col = last_col.max(col);
+        let line = rows.entry(row).or_default();
+        if !text.is_empty() {
+            line.insert(col, text);
+        }
+        let (Some((&top, _)), Some((&bottom, _))) = (rows.first_key_value(), rows.last_key_value())
+        else {
+            continue;
+        };
+        let span = u64::from(bottom - top + 1) * u64::from(last_col - first_col + 1);
+        if span > MAX_SHEET_CELLS {
+            return Err(format!(
+                "the first worksheet spans {span} cells (rows {} to {}, {} columns), more than \
+                 the {MAX_SHEET_CELLS} an import takes",
+                top + 1,
+                bottom + 1,
+                last_col - first_col + 1
+            ));
+        }
+    }
+    let width = if rows.is_empty() {
+        0
+    } else {
+        (last_col - first_col + 1) as usize
+    };
+    Ok(rows
+        .into_iter()
+        .filter(|(_, cells)| cells.values().any(|c| !c.is_empty()))
+        .map(|(row, cells)| {
+            let mut line = vec![String::new(); width];
+            for (col, text) in cells {
+                line[(col - first_col) as usize] = text;
+            }
+            (u64::from(row) + 1, line)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::read_grid;
+
+    fn workbook(cells: &[(u32, u16, &str)]) -> Vec<u8> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (row, col, text) in cells {
+            sheet
+                .write_string(*row, *col, *text)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        book.save_to_buffer().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn two_far_apart_cells_are_refused_instead_of_a_17_billion_cell_grid() {
+        let bomb = workbook(&[(0, 0, "a"), (1_048_575, 16_383, "b")]);
+        assert!(bomb.len() < 10_000);
+        let error = read_grid("bomb.xlsx", &bomb).err().map(|e| e.to_string());
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("bomb.xlsx: the first worksheet spans")),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn rows_start_at_the_first_used_cell_and_are_as_wide_as_the_sheet() {
+        let book = workbook(&[
+            (2, 1, "date"),
+            (2, 2, "amount"),
+            (4, 1, "2026-11-01"),
+            (4, 3, "x"),
+        ]);
+        let grid = read_grid("a.xlsx", &book).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            grid.rows,
+            vec![
+                (
+                    3,
+                    vec!["date".to_owned(), "amount".to_owned(), String::new()]
+                ),
+                (
+                    5,
+                    vec!["2026-11-01".to_owned(), String::new(), "x".to_owned()]
+                ),
+            ]
+        );
+    }
+}
