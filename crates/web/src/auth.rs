@@ -85,6 +85,16 @@ impl Caller {
         }
     }
 
+    /// 403 unless the caller may manage CPC campaigns and ads: operators and admins, and
+    /// advertiser users (for their own advertiser, which the handler checks).
+    pub fn require_ads_manager(&self) -> Result<(), AppError> {
+        if self.user.role.can_operate() || self.user.role == Role::Advertiser {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
     /// The CSRF token for forms (empty for token callers, who render no forms).
     pub fn csrf_token(&self) -> &str {
         match &self.via {
@@ -136,6 +146,61 @@ impl FromRequestParts<AppState> for PageCaller {
             }
         }
     }
+}
+
+/// Callers who must hold a standing, checked as extractors: axum runs them before the body is
+/// read, so a caller without the standing gets 403 and never a validation error that would
+/// tell them what the form expects. The API kinds answer JSON; the `Page…` kinds send an
+/// anonymous visitor to the login page and show the error page.
+macro_rules! standing {
+    ($($(#[$doc:meta])* $api:ident, $page:ident, $check:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $api(pub Caller);
+
+        impl FromRequestParts<AppState> for $api {
+            type Rejection = AppError;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, Self::Rejection> {
+                let caller = Caller::from_request_parts(parts, state).await?;
+                caller.$check()?;
+                Ok($api(caller))
+            }
+        }
+
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $page(pub Caller);
+
+        impl FromRequestParts<AppState> for $page {
+            type Rejection = Response;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, Self::Rejection> {
+                let PageCaller(caller) = PageCaller::from_request_parts(parts, state).await?;
+                caller
+                    .$check()
+                    .map_err(|e| crate::routes::PageError(e).into_response())?;
+                Ok($page(caller))
+            }
+        }
+    )*};
+}
+
+standing! {
+    /// An admin of their organization.
+    Admin, PageAdmin, require_admin;
+    /// An admin or operator.
+    Operator, PageOperator, require_operator;
+    /// Anyone of the organization's staff (not a CPC advertiser).
+    Staff, PageStaff, require_staff;
+    /// Who may manage CPC campaigns and ads (not an analyst).
+    AdsManager, PageAdsManager, require_ads_manager;
 }
 
 impl FromRequestParts<AppState> for Lang {

@@ -10,7 +10,7 @@
 //! rule lives here. `app(state)` is built apart from `main`, so tests drive it with
 //! `tower::ServiceExt::oneshot` without opening a socket.
 
-mod auth;
+pub(crate) mod auth;
 mod error;
 mod i18n;
 mod metrics;

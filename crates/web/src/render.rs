@@ -192,6 +192,17 @@ pub(crate) const NAV: &[(&str, &str, &str)] = &[
     ("admin", "/admin/users", "nav.admin"),
 ];
 
+/// Whether a role sees an area (`NAV`'s keys) in the menu and on the dashboard: admin pages are
+/// for admins; CPC advertisers see their own account and nothing of the organization's
+/// inventory, campaigns, reports, sales, insights or jobs (those answer them 403).
+pub(crate) fn may_see(role: adpool_accounts::Role, area: &str) -> bool {
+    match role {
+        adpool_accounts::Role::Admin => true,
+        adpool_accounts::Role::Advertiser => matches!(area, "dashboard" | "cpc"),
+        _ => area != "admin",
+    }
+}
+
 /// Renders a page inside the layout for a signed-in caller.
 pub(crate) async fn page(
     state: &AppState,
@@ -208,12 +219,7 @@ pub(crate) async fn page(
     let organization = state.accounts.organization(caller.org()).await?;
     let nav: Vec<Value> = NAV
         .iter()
-        .filter(|(key, _, _)| *key != "admin" || caller.role().is_admin())
-        // CPC advertisers see their account, not the organization's reports and sales.
-        .filter(|(key, _, _)| {
-            caller.role() != adpool_accounts::Role::Advertiser
-                || !matches!(*key, "reports" | "shops" | "insights")
-        })
+        .filter(|(key, _, _)| may_see(caller.role(), key))
         .map(|(key, path, label)| context! { key => key, path => path, label => translate(lang, label) })
         .collect();
     let base = context! {

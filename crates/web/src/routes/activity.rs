@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::{Flash, PageError, back_to, see_other};
 use crate::auth::PageCaller;
+use crate::auth::{PageOperator, PageStaff};
 use crate::render::page;
 use crate::{AppError, AppState, Lang};
 
@@ -46,7 +47,7 @@ struct JobsQuery {
 
 async fn jobs_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageStaff(caller): PageStaff,
     lang: Lang,
     Query(query): Query<JobsQuery>,
 ) -> Result<Response, PageError> {
@@ -81,7 +82,7 @@ async fn jobs_page(
 
 async fn job_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageStaff(caller): PageStaff,
     lang: Lang,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
@@ -106,10 +107,9 @@ async fn job_page(
 
 async fn retry_job(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let result = state.jobs.retry(caller.org(), JobId(id)).await;
     if result.is_ok() {
         state.worker_wake.notify_one();
@@ -121,10 +121,9 @@ async fn retry_job(
 
 async fn cancel_job(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let result = state.jobs.cancel(caller.org(), JobId(id)).await;
     back_to("/jobs", result, |job| {
         format!("#{} {}", job.id, job.state.as_str())

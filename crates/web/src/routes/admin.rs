@@ -9,7 +9,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::{Flash, PageError, back_to, see_other};
-use crate::auth::PageCaller;
+use crate::auth::PageAdmin;
 use crate::render::page;
 use crate::{AppState, Lang, translate};
 
@@ -35,11 +35,10 @@ fn role_names() -> Vec<&'static str> {
 
 async fn users_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdmin(caller): PageAdmin,
     lang: Lang,
     Query(flash): Query<Flash>,
 ) -> Result<Response, PageError> {
-    caller.require_admin()?;
     let users = state.accounts.users(caller.org()).await?;
     let extra =
         context! { ..flash.context(), ..context! { users => users, roles => role_names() } };
@@ -60,11 +59,10 @@ struct CreateUserForm {
 
 async fn create_user(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdmin(caller): PageAdmin,
     lang: Lang,
     Form(form): Form<CreateUserForm>,
 ) -> Result<Response, PageError> {
-    caller.require_admin()?;
     let result = async {
         let role = Role::parse(&form.role)?;
         state
@@ -92,12 +90,11 @@ struct UpdateUserForm {
 
 async fn update_user(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdmin(caller): PageAdmin,
     lang: Lang,
     Path(id): Path<i64>,
     Form(form): Form<UpdateUserForm>,
 ) -> Result<Response, PageError> {
-    caller.require_admin()?;
     let role = form.role.as_deref().map(Role::parse).transpose();
     let result = match role {
         Ok(role) => {
@@ -118,11 +115,10 @@ async fn update_user(
 
 async fn organization_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdmin(caller): PageAdmin,
     lang: Lang,
     Query(flash): Query<Flash>,
 ) -> Result<Response, PageError> {
-    caller.require_admin()?;
     let org = state.accounts.organization(caller.org()).await?;
     let secret = adpool_jobs::signing_secret(&state.jobs, caller.org()).await?;
     let extra = context! { ..flash.context(), ..context! { org => org, signing_secret => secret } };
@@ -146,11 +142,10 @@ struct OrganizationForm {
 
 async fn update_organization(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdmin(caller): PageAdmin,
     lang: Lang,
     Form(form): Form<OrganizationForm>,
 ) -> Result<Response, PageError> {
-    caller.require_admin()?;
     let update = OrganizationUpdate {
         name: Some(form.name),
         webhook_url: Some(form.webhook_url),
@@ -166,11 +161,10 @@ async fn update_organization(
 
 async fn tokens_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdmin(caller): PageAdmin,
     lang: Lang,
     Query(flash): Query<Flash>,
 ) -> Result<Response, PageError> {
-    caller.require_admin()?;
     render_tokens(&state, &caller, lang, flash, None).await
 }
 
@@ -208,11 +202,10 @@ struct TokenForm {
 
 async fn create_token(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdmin(caller): PageAdmin,
     lang: Lang,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, PageError> {
-    caller.require_admin()?;
     match state
         .accounts
         .create_api_token(caller.org(), caller.user.id, &form.name)
@@ -235,21 +228,19 @@ async fn create_token(
 
 async fn revoke_token(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdmin(caller): PageAdmin,
     lang: Lang,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    caller.require_admin()?;
     let result = state.accounts.revoke_api_token(caller.org(), id).await;
     back_to("/admin/tokens", result, |_| translate(lang, "admin.saved"))
 }
 
 async fn schedules_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdmin(caller): PageAdmin,
     lang: Lang,
 ) -> Result<Response, PageError> {
-    caller.require_admin()?;
     let schedules = state.scheduler.list(caller.org()).await?;
     Ok(page(
         &state,
@@ -266,10 +257,9 @@ async fn schedules_page(
 /// This process's role, its database, and the scale-out engines with their health and backlogs.
 async fn deployment_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdmin(caller): PageAdmin,
     lang: Lang,
 ) -> Result<Response, PageError> {
-    caller.require_admin()?;
     let mut rows = vec![match state.db.ping().await {
         Ok(()) => crate::DeploymentRow {
             label: "deployment.database",
@@ -299,10 +289,9 @@ async fn deployment_page(
 
 async fn rotate_secret(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdmin(caller): PageAdmin,
     lang: Lang,
 ) -> Result<Response, PageError> {
-    caller.require_admin()?;
     let result = adpool_jobs::rotate_signing_secret(&state.jobs, caller.org()).await;
     back_to("/admin/organization", result, |_| {
         translate(lang, "admin.saved")

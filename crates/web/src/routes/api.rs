@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::{Admin, Operator, Staff};
 use crate::{AppError, AppState, Caller};
 
 pub(super) fn router() -> Router<AppState> {
@@ -333,10 +334,9 @@ pub(crate) async fn organization(
     responses((status = 200, body = OrganizationView), (status = 403, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn update_organization(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     ApiJson(body): ApiJson<UpdateOrganizationRequest>,
 ) -> Result<Json<OrganizationView>, AppError> {
-    caller.require_admin()?;
     let update = OrganizationUpdate {
         name: body.name,
         webhook_url: body.webhook_url,
@@ -353,9 +353,8 @@ pub(crate) async fn update_organization(
 #[utoipa::path(get, path = "/api/v1/users", tag = "accounts", responses((status = 200, body = [UserView]), (status = 403, body = crate::ErrorBody)))]
 pub(crate) async fn list_users(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
 ) -> Result<Json<Vec<UserView>>, AppError> {
-    caller.require_admin()?;
     Ok(Json(
         state
             .accounts
@@ -371,10 +370,9 @@ pub(crate) async fn list_users(
     responses((status = 201, body = UserView), (status = 403, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn create_user(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     ApiJson(body): ApiJson<CreateUserRequest>,
 ) -> Result<Response, AppError> {
-    caller.require_admin()?;
     let role = Role::parse(&body.role)?;
     let user = state
         .accounts
@@ -408,11 +406,10 @@ pub(crate) async fn get_user(
     responses((status = 200, body = UserView), (status = 403, body = crate::ErrorBody), (status = 404, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
 pub(crate) async fn update_user(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<UpdateUserRequest>,
 ) -> Result<Json<UserView>, AppError> {
-    caller.require_admin()?;
     let update = UserUpdate {
         display_name: body.display_name,
         role: body.role.as_deref().map(Role::parse).transpose()?,
@@ -496,7 +493,7 @@ pub(crate) async fn revoke_token(
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", params(JobsQuery), responses((status = 200, body = [JobView]), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn list_jobs(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Query(query): Query<JobsQuery>,
 ) -> Result<Json<Vec<JobView>>, AppError> {
     let job_state = match query.state.as_deref().filter(|s| !s.is_empty()) {
@@ -526,7 +523,7 @@ pub(crate) async fn list_jobs(
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = i64, Path)), responses((status = 200, body = JobView), (status = 404, body = crate::ErrorBody)))]
 pub(crate) async fn get_job(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Path(id): Path<i64>,
 ) -> Result<Json<JobView>, AppError> {
     Ok(Json(
@@ -542,10 +539,9 @@ pub(crate) async fn get_job(
     responses((status = 200, body = JobView), (status = 403, body = crate::ErrorBody), (status = 404, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
 pub(crate) async fn retry_job(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Path(id): Path<i64>,
 ) -> Result<Json<JobView>, AppError> {
-    caller.require_operator()?;
     let job = state.jobs.retry(caller.org(), JobId(id)).await?;
     state.worker_wake.notify_one();
     Ok(Json(job.into()))
@@ -555,10 +551,9 @@ pub(crate) async fn retry_job(
     responses((status = 200, body = JobView), (status = 403, body = crate::ErrorBody), (status = 404, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
 pub(crate) async fn cancel_job(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Path(id): Path<i64>,
 ) -> Result<Json<JobView>, AppError> {
-    caller.require_operator()?;
     Ok(Json(
         state.jobs.cancel(caller.org(), JobId(id)).await?.into(),
     ))
@@ -618,9 +613,8 @@ pub(crate) async fn read_all_notifications(
 #[utoipa::path(get, path = "/api/v1/schedules", tag = "jobs", responses((status = 200, body = [ScheduleView]), (status = 403, body = crate::ErrorBody)))]
 pub(crate) async fn list_schedules(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
 ) -> Result<Json<Vec<ScheduleView>>, AppError> {
-    caller.require_admin()?;
     Ok(Json(
         state
             .scheduler

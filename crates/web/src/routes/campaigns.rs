@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::api::ApiJson;
 use super::{Flash, PageError, back_to, see_other, with_flash};
-use crate::auth::PageCaller;
+use crate::auth::{Operator, PageOperator, PageStaff, Staff};
 use crate::render::page;
 use crate::{AppError, AppState, Caller, Lang, translate};
 
@@ -57,10 +57,9 @@ pub(crate) struct DeliveryBatch {
               (status = 422, description = "refused whole; error.details.problems names each report", body = crate::ErrorBody)))]
 pub(crate) async fn delivery_reports(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ApiJson(batch): ApiJson<DeliveryBatch>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    caller.require_operator()?;
     let recorded = state
         .inventory
         .record_delivery(caller.org(), &batch.reports)
@@ -72,7 +71,7 @@ pub(crate) async fn delivery_reports(
     responses((status = 200, description = "booked against delivered per day, and the verdict", body = Object), (status = 404, body = crate::ErrorBody)))]
 pub(crate) async fn pacing(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Path(id): Path<i64>,
 ) -> Result<Json<adpool_inventory::Pacing>, AppError> {
     Ok(Json(state.inventory.pacing(caller.org(), id).await?))
@@ -217,7 +216,7 @@ pub(crate) struct CampaignDetail {
 #[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", params(CampaignQuery), responses((status = 200, body = [Object])))]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Query(query): Query<CampaignQuery>,
 ) -> Result<Json<Vec<adpool_inventory::Campaign>>, AppError> {
     let status = parse_status(query.status.as_deref())?;
@@ -234,10 +233,9 @@ pub(crate) async fn list(
     responses((status = 201, body = Object), (status = 403, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ApiJson(body): ApiJson<CreateCampaign>,
 ) -> Result<Response, AppError> {
-    caller.require_operator()?;
     let new = NewCampaign {
         advertiser: body.advertiser,
         name: body.name,
@@ -256,7 +254,7 @@ pub(crate) async fn create(
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "campaigns", params(("id" = i64, Path)), responses((status = 200, body = CampaignDetail), (status = 404, body = crate::ErrorBody)))]
 pub(crate) async fn detail(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Path(id): Path<i64>,
 ) -> Result<Json<CampaignDetail>, AppError> {
     let campaign = state.inventory.campaign(caller.org(), id).await?;
@@ -273,11 +271,10 @@ pub(crate) async fn detail(
     responses((status = 201, body = Object), (status = 404, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn add_line(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<CreateLine>,
 ) -> Result<Response, AppError> {
-    caller.require_operator()?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -301,11 +298,10 @@ pub(crate) struct BookQuery {
               (status = 409, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn book_line(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Path(id): Path<i64>,
     Query(query): Query<BookQuery>,
 ) -> Result<Response, AppError> {
-    caller.require_operator()?;
     let dry_run = query.dry_run.unwrap_or(false);
     let result = state
         .inventory
@@ -318,11 +314,10 @@ pub(crate) async fn book_line(
     responses((status = 201, body = Object), (status = 404, body = crate::ErrorBody)))]
 pub(crate) async fn add_ad(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<CreateAd>,
 ) -> Result<Response, AppError> {
-    caller.require_operator()?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -339,11 +334,10 @@ pub(crate) async fn add_ad(
     responses((status = 200, description = "the ad and its campaign's status", body = Object), (status = 404, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn set_ad_status(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<AdStatusChange>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    caller.require_operator()?;
     let status = parse_status(Some(&body.status))?.ok_or_else(|| AppError::Validation {
         field: "status".into(),
         message: "must not be empty".into(),
@@ -363,7 +357,7 @@ pub(crate) async fn set_ad_status(
 
 async fn list_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageStaff(caller): PageStaff,
     lang: Lang,
     Query(query): Query<CampaignQuery>,
     Query(flash): Query<Flash>,
@@ -400,10 +394,9 @@ struct CampaignForm {
 
 async fn create_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Form(form): Form<CampaignForm>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let budget = form
         .total_budget
         .parse::<adpool_core::Won>()
@@ -437,7 +430,7 @@ async fn create_page(
 
 async fn detail_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageStaff(caller): PageStaff,
     lang: Lang,
     Path(id): Path<i64>,
     Query(flash): Query<Flash>,
@@ -472,12 +465,11 @@ async fn detail_page(
 /// The line form: fixed fields plus `platform_X=on`, `group_CODE=percent`, `co_CODE=percent`.
 async fn add_line_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     lang: Lang,
     Path(id): Path<i64>,
     Form(form): Form<BTreeMap<String, String>>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let back = format!("/campaigns/{id}");
     let field = |name: &str| {
         form.get(name)
@@ -558,11 +550,10 @@ struct BookForm {
 
 async fn book_line_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Path(id): Path<i64>,
     Form(form): Form<BookForm>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let back = format!("/campaigns/{}", form.campaign);
     let dry_run = form.dry_run.is_some();
     match state
@@ -605,12 +596,11 @@ struct AdForm {
 
 async fn add_ad_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     lang: Lang,
     Path(id): Path<i64>,
     Form(form): Form<AdForm>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let result = state
         .inventory
         .add_ad(caller.org(), id, &form.name, form.creative_url.as_deref())
@@ -628,12 +618,11 @@ struct AdStatusForm {
 
 async fn ad_status_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     lang: Lang,
     Path(id): Path<i64>,
     Form(form): Form<AdStatusForm>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let back = format!("/campaigns/{}", form.campaign);
     let Some(status) = Status::parse(&form.status) else {
         return back_to(
@@ -693,7 +682,7 @@ async fn proposal_download(
               (status = 404, body = crate::ErrorBody)))]
 pub(crate) async fn proposal(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     proposal_download(&state, &caller, id).await
@@ -701,7 +690,7 @@ pub(crate) async fn proposal(
 
 async fn proposal_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageStaff(caller): PageStaff,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     Ok(proposal_download(&state, &caller, id).await?)

@@ -16,9 +16,9 @@ use utoipa::ToSchema;
 
 use super::api::ApiJson;
 use super::{Flash, PageError, back_to};
-use crate::auth::PageCaller;
+use crate::auth::{Operator, PageOperator, PageStaff, Staff};
 use crate::render::page;
-use crate::{AppError, AppState, Caller, Lang, translate};
+use crate::{AppError, AppState, Lang, translate};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/inventory/catalog", get(catalog_page).post(save))
@@ -38,7 +38,7 @@ struct CatalogQuery {
 
 async fn catalog_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageStaff(caller): PageStaff,
     lang: Lang,
     Query(query): Query<CatalogQuery>,
 ) -> Result<Response, PageError> {
@@ -199,11 +199,10 @@ impl CatalogForm {
 
 async fn save(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     lang: Lang,
     Form(form): Form<CatalogForm>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let result = match form.document() {
         Ok(document) => state
             .inventory
@@ -232,7 +231,7 @@ pub(crate) struct CatalogApplied {
     responses((status = 200, description = "the whole catalog as a document (schema: docs/catalog.md)", body = Object)))]
 pub(crate) async fn export(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
 ) -> Result<Json<CatalogDocument>, AppError> {
     Ok(Json(state.inventory.catalog(caller.org()).await?))
 }
@@ -243,10 +242,9 @@ pub(crate) async fn export(
               (status = 422, description = "refused whole; error.details.problems names each problem by its path", body = crate::ErrorBody)))]
 pub(crate) async fn import(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ApiJson(document): ApiJson<CatalogDocument>,
 ) -> Result<Json<CatalogApplied>, AppError> {
-    caller.require_operator()?;
     let s = state
         .inventory
         .apply_catalog(caller.org(), &document)

@@ -19,10 +19,11 @@ use serde::Deserialize;
 
 use super::cpc_api::{
     MetricsQuery, day_or_today, metrics_filter, notify_review, notify_sign_up, own_advertiser,
-    require_manage, settlement_csv_response, visible_advertiser, visible_campaign,
+    settlement_csv_response, visible_advertiser, visible_campaign,
 };
 use super::{Flash, PageError, back_to, see_other, with_flash};
 use crate::auth::{LOGIN_CSRF_COOKIE, PageCaller, cookie, same_secret, set_cookie};
+use crate::auth::{PageAdmin, PageAdsManager, PageOperator};
 use crate::render::{bare, page};
 use crate::{AppError, AppState, Lang};
 
@@ -201,7 +202,7 @@ async fn advertiser_page(
         advertiser => advertiser, ledger => ledger, campaigns => campaigns, totals => totals,
         chart => daily_chart(&rows, 14), placements => state.serving.placements(org).await?,
         form_key => form_key(), today => day_or_today(&state, None)?.to_string(),
-        can_manage => require_manage(&caller).is_ok(),
+        can_manage => caller.require_ads_manager().is_ok(),
         reserve => state.serving.config().reserve_price,
     } };
     Ok(
@@ -220,11 +221,10 @@ struct ReviewForm {
 
 async fn review_advertiser(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdmin(caller): PageAdmin,
     Path(id): Path<i64>,
     Form(form): Form<ReviewForm>,
 ) -> Result<Response, PageError> {
-    caller.require_admin()?;
     let (org, by) = (caller.org(), caller.user.id);
     let result = if form.decision == "approve" {
         state.serving.approve_advertiser(org, id, by).await
@@ -263,11 +263,10 @@ fn parse_won(field: &str, text: &str) -> Result<i64, AppError> {
 
 async fn top_up(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdmin(caller): PageAdmin,
     Path(id): Path<i64>,
     Form(form): Form<MoneyForm>,
 ) -> Result<Response, PageError> {
-    caller.require_admin()?;
     let path = format!("/cpc/advertisers/{id}");
     let result: Result<_, AppError> = async {
         let amount = parse_won("amount", &form.amount)?;
@@ -298,11 +297,10 @@ async fn top_up(
 
 async fn adjust(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdmin(caller): PageAdmin,
     Path(id): Path<i64>,
     Form(form): Form<MoneyForm>,
 ) -> Result<Response, PageError> {
-    caller.require_admin()?;
     let result: Result<_, AppError> = async {
         let amount = parse_won("amount", &form.amount)?;
         Ok(state
@@ -326,11 +324,10 @@ struct CampaignForm {
 
 async fn create_campaign(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdsManager(caller): PageAdsManager,
     Path(id): Path<i64>,
     Form(form): Form<CampaignForm>,
 ) -> Result<Response, PageError> {
-    require_manage(&caller)?;
     visible_advertiser(&state, &caller, id).await?;
     let result: Result<_, AppError> = async {
         let daily_budget = parse_won("daily_budget", &form.daily_budget)?;
@@ -424,7 +421,7 @@ async fn campaign_page(
     let extra = context! { ..flash.context(), ..context! {
         campaign => campaign, ads => ads, rows => rows, totals => totals, live => live, ranked => ranked,
         chart => daily_chart(&rows, 14), from => filter.from, to => filter.to,
-        can_manage => require_manage(&caller).is_ok(), reserve => state.serving.config().reserve_price,
+        can_manage => caller.require_ads_manager().is_ok(), reserve => state.serving.config().reserve_price,
     } };
     Ok(
         page(&state, &caller, lang, "cpc_campaign.html", "cpc", extra)
@@ -435,11 +432,10 @@ async fn campaign_page(
 
 async fn review_campaign(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Path(id): Path<i64>,
     Form(form): Form<ReviewForm>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let result = state
         .serving
         .review_campaign(caller.org(), id, form.decision == "approve", &form.reason)
@@ -456,11 +452,10 @@ struct StateForm {
 
 async fn campaign_state(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdsManager(caller): PageAdsManager,
     Path(id): Path<i64>,
     Form(form): Form<StateForm>,
 ) -> Result<Response, PageError> {
-    require_manage(&caller)?;
     visible_campaign(&state, &caller, id).await?;
     let result = match CampaignState::parse(&form.state) {
         Some(to) => state
@@ -485,11 +480,10 @@ struct BudgetForm {
 
 async fn campaign_budget(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdsManager(caller): PageAdsManager,
     Path(id): Path<i64>,
     Form(form): Form<BudgetForm>,
 ) -> Result<Response, PageError> {
-    require_manage(&caller)?;
     visible_campaign(&state, &caller, id).await?;
     let result: Result<_, AppError> = async {
         let budget = parse_won("daily_budget", &form.daily_budget)?;
@@ -516,11 +510,10 @@ struct AdForm {
 
 async fn add_ad(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdsManager(caller): PageAdsManager,
     Path(id): Path<i64>,
     Form(form): Form<AdForm>,
 ) -> Result<Response, PageError> {
-    require_manage(&caller)?;
     visible_campaign(&state, &caller, id).await?;
     let result: Result<_, AppError> = async {
         let bid = parse_won("bid", &form.bid)?;
@@ -556,11 +549,10 @@ struct AdChangeForm {
 
 async fn update_ad(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageAdsManager(caller): PageAdsManager,
     Path(id): Path<i64>,
     Form(form): Form<AdChangeForm>,
 ) -> Result<Response, PageError> {
-    require_manage(&caller)?;
     let ad = state.serving.ad(caller.org(), id).await?;
     visible_campaign(&state, &caller, ad.campaign_id).await?;
     let bid = if form.bid.trim().is_empty() {
@@ -590,10 +582,9 @@ struct PlacementForm {
 
 async fn add_placement(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Form(form): Form<PlacementForm>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let result = state
         .serving
         .add_placement(caller.org(), &form.code, &form.name)
@@ -611,10 +602,9 @@ struct SiteForm {
 
 async fn create_site(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Form(form): Form<SiteForm>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let result = state
         .serving
         .create_site(
@@ -640,10 +630,9 @@ async fn create_site(
 
 async fn revoke_site(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let result = state.serving.revoke_site(caller.org(), id).await;
     back_to("/cpc", result, |()| format!("site {id} revoked"))
 }

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use utoipa::IntoParams;
 
 use super::api::ApiJson;
+use crate::auth::{Admin, AdsManager, Operator};
 use crate::{AppError, AppState, Caller};
 
 pub(super) fn router() -> Router<AppState> {
@@ -141,15 +142,6 @@ pub(crate) async fn visible_campaign(
     Ok(campaign)
 }
 
-/// Operators, admins and advertiser users (for their own) manage campaigns and ads.
-pub(crate) fn require_manage(caller: &Caller) -> Result<(), AppError> {
-    if caller.role().can_operate() || caller.role() == Role::Advertiser {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
 /// The advertiser an advertiser user manages (none for other roles).
 pub(crate) async fn own_advertiser(
     state: &AppState,
@@ -217,10 +209,9 @@ pub(crate) async fn get_advertiser(
     responses((status = 200, body = Object), (status = 403, body = crate::ErrorBody), (status = 404, body = crate::ErrorBody)))]
 pub(crate) async fn approve(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path(id): Path<i64>,
 ) -> Result<Json<Advertiser>, AppError> {
-    caller.require_admin()?;
     let advertiser = state
         .serving
         .approve_advertiser(caller.org(), id, caller.user.id)
@@ -240,11 +231,10 @@ pub(crate) struct Reason {
     responses((status = 200, body = Object), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn reject(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<Reason>,
 ) -> Result<Json<Advertiser>, AppError> {
-    caller.require_admin()?;
     let advertiser = state
         .serving
         .reject_advertiser(caller.org(), id, caller.user.id, &body.reason)
@@ -268,12 +258,11 @@ pub(crate) struct Money {
               (status = 409, description = "the key was used with another amount, or the advertiser is not approved", body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn top_up(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path(id): Path<i64>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Money>,
 ) -> Result<Response, AppError> {
-    caller.require_admin()?;
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -304,11 +293,10 @@ pub(crate) async fn top_up(
     responses((status = 201, body = Object), (status = 409, description = "would take the balance below zero", body = crate::ErrorBody)))]
 pub(crate) async fn adjust(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<Money>,
 ) -> Result<Response, AppError> {
-    caller.require_admin()?;
     let entry = state
         .serving
         .adjust_balance(caller.org(), id, body.amount, &body.memo, caller.user.id)
@@ -447,10 +435,9 @@ pub(crate) struct NewCampaignBody {
     responses((status = 201, description = "registered, waiting for review", body = Object), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn create_campaign(
     State(state): State<AppState>,
-    caller: Caller,
+    AdsManager(caller): AdsManager,
     ApiJson(body): ApiJson<NewCampaignBody>,
 ) -> Result<Response, AppError> {
-    require_manage(&caller)?;
     visible_advertiser(&state, &caller, body.advertiser_id).await?;
     let campaign = state
         .serving
@@ -483,11 +470,10 @@ pub(crate) struct Review {
     responses((status = 200, body = Object), (status = 409, body = crate::ErrorBody)))]
 pub(crate) async fn review_campaign(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<Review>,
 ) -> Result<Json<CpcCampaign>, AppError> {
-    caller.require_operator()?;
     Ok(Json(
         state
             .serving
@@ -506,11 +492,10 @@ pub(crate) struct StateBody {
     responses((status = 200, body = Object), (status = 409, body = crate::ErrorBody)))]
 pub(crate) async fn campaign_state(
     State(state): State<AppState>,
-    caller: Caller,
+    AdsManager(caller): AdsManager,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<StateBody>,
 ) -> Result<Json<CpcCampaign>, AppError> {
-    require_manage(&caller)?;
     visible_campaign(&state, &caller, id).await?;
     let to = CampaignState::parse(&body.state)
         .filter(|s| {
@@ -541,11 +526,10 @@ pub(crate) struct BudgetBody {
     responses((status = 200, body = Object), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn campaign_budget(
     State(state): State<AppState>,
-    caller: Caller,
+    AdsManager(caller): AdsManager,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<BudgetBody>,
 ) -> Result<Json<CpcCampaign>, AppError> {
-    require_manage(&caller)?;
     visible_campaign(&state, &caller, id).await?;
     Ok(Json(
         state
@@ -560,11 +544,10 @@ pub(crate) async fn campaign_budget(
     responses((status = 201, body = Object), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn add_ad(
     State(state): State<AppState>,
-    caller: Caller,
+    AdsManager(caller): AdsManager,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<NewProductAd>,
 ) -> Result<Response, AppError> {
-    require_manage(&caller)?;
     visible_campaign(&state, &caller, id).await?;
     let ad = state.serving.add_ad(caller.org(), id, &body).await?;
     Ok((StatusCode::CREATED, Json(ad)).into_response())
@@ -581,11 +564,10 @@ pub(crate) struct AdChange {
     responses((status = 200, body = Object), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn update_ad(
     State(state): State<AppState>,
-    caller: Caller,
+    AdsManager(caller): AdsManager,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<AdChange>,
 ) -> Result<Json<adpool_serving::ProductAd>, AppError> {
-    require_manage(&caller)?;
     let ad = state.serving.ad(caller.org(), id).await?;
     visible_campaign(&state, &caller, ad.campaign_id).await?;
     let ad_state = match body.state.as_deref() {
@@ -608,11 +590,10 @@ pub(crate) async fn update_ad(
     responses((status = 201, description = "the refund's ledger entry", body = Object), (status = 409, body = crate::ErrorBody)))]
 pub(crate) async fn refund(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<Reason>,
 ) -> Result<Response, AppError> {
-    caller.require_admin()?;
     let entry = state
         .serving
         .refund_click(caller.org(), id, &body.reason, caller.user.id)
@@ -696,10 +677,9 @@ pub(crate) struct PlacementBody {
     responses((status = 201, body = Object), (status = 409, body = crate::ErrorBody)))]
 pub(crate) async fn add_placement(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ApiJson(body): ApiJson<PlacementBody>,
 ) -> Result<Response, AppError> {
-    caller.require_operator()?;
     let placement = state
         .serving
         .add_placement(caller.org(), &body.code, &body.name)
@@ -710,9 +690,8 @@ pub(crate) async fn add_placement(
 #[utoipa::path(get, path = "/api/v1/ads/sites", tag = "ads", responses((status = 200, body = Object)))]
 pub(crate) async fn list_sites(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
 ) -> Result<Json<Value>, AppError> {
-    caller.require_operator()?;
     Ok(Json(
         json!({ "sites": state.serving.sites(caller.org()).await? }),
     ))
@@ -723,10 +702,9 @@ pub(crate) async fn list_sites(
     responses((status = 201, description = "the site and its API key (shown this once)", body = Object)))]
 pub(crate) async fn create_site(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ApiJson(body): ApiJson<NewSite>,
 ) -> Result<Response, AppError> {
-    caller.require_operator()?;
     let site = state.serving.create_site(caller.org(), &body).await?;
     Ok((StatusCode::CREATED, Json(site)).into_response())
 }
@@ -735,10 +713,9 @@ pub(crate) async fn create_site(
     responses((status = 204, description = "revoked at once"), (status = 404, body = crate::ErrorBody)))]
 pub(crate) async fn revoke_site(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, AppError> {
-    caller.require_operator()?;
     state.serving.revoke_site(caller.org(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -750,10 +727,9 @@ pub(crate) async fn revoke_site(
         (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn order_event(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     ApiJson(body): ApiJson<OrderEvent>,
 ) -> Result<Response, AppError> {
-    caller.require_operator()?;
     Ok(
         match state.serving.submit_order(caller.org(), &body).await? {
             Some(outcome) => Json(outcome).into_response(),

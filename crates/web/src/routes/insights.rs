@@ -23,6 +23,7 @@ use serde::Deserialize;
 use super::inventory::MAX_UPLOAD_BYTES;
 use super::{Flash, PageError, back_to, see_other, with_flash};
 use crate::auth::PageCaller;
+use crate::auth::{Operator, PageOperator, PageStaff, Staff};
 use crate::render::page;
 use crate::{AppError, AppState, Caller, Lang};
 
@@ -292,11 +293,10 @@ async fn render_preview(
 
 async fn preview_upload(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     lang: Lang,
     multipart: Multipart,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let (name, bytes, mapping) = match read_upload(multipart).await {
         Ok(upload) => upload,
         Err(AppError::Validation { message, .. }) => {
@@ -346,11 +346,10 @@ struct MapForm {
 /// The mapping step: saves the columns under a name and previews the file with them.
 async fn map_columns(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     lang: Lang,
     Form(form): Form<MapForm>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let (name, bytes) = take_pending(caller.org(), &form.token)?;
     let optional = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
     let mapping = ColumnMapping {
@@ -389,11 +388,10 @@ struct ImportForm {
 
 async fn import_pending(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     lang: Lang,
     Form(form): Form<ImportForm>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let (name, bytes) = take_pending(caller.org(), &form.token)?;
     let mapping = Some(form.mapping.as_str()).filter(|m| !m.trim().is_empty());
     match state
@@ -439,10 +437,9 @@ struct RuleForm {
 
 async fn add_rule(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Form(form): Form<RuleForm>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let result = state
         .insight
         .set_rule(
@@ -463,10 +460,9 @@ async fn add_rule(
 
 async fn delete_rule(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let result = state.insight.delete_rule(caller.org(), id).await;
     back_to("/insights", result, |changed| {
         format!("rule removed: {changed} transactions recategorized")
@@ -483,10 +479,9 @@ struct AnalysisForm {
 
 async fn start_analysis(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageStaff(caller): PageStaff,
     Form(form): Form<AnalysisForm>,
 ) -> Result<Response, PageError> {
-    caller.require_staff()?;
     match state
         .insight
         .request_analysis(
@@ -539,12 +534,11 @@ fn report_context(lang: Lang, report: &Report) -> minijinja::Value {
 
 async fn analysis_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageStaff(caller): PageStaff,
     lang: Lang,
     Path(id): Path<i64>,
     Query(flash): Query<Flash>,
 ) -> Result<Response, PageError> {
-    caller.require_staff()?;
     let analysis = state
         .insight
         .analysis(caller.org(), id)
@@ -622,11 +616,10 @@ fn message_request(
 
 async fn write_messages(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageStaff(caller): PageStaff,
     Path(id): Path<i64>,
     Form(form): Form<MessagesForm>,
 ) -> Result<Response, PageError> {
-    caller.require_staff()?;
     let path = format!("/insights/analyses/{id}");
     let result = async {
         let count = form
@@ -672,11 +665,10 @@ struct EditForm {
 
 async fn edit_message(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageStaff(caller): PageStaff,
     Path(id): Path<i64>,
     Form(form): Form<EditForm>,
 ) -> Result<Response, PageError> {
-    caller.require_staff()?;
     let result = state
         .insight
         .edit_message(caller.org(), id, &form.body)
@@ -733,11 +725,10 @@ pub(crate) struct ImportQuery {
         (status = 422, description = "unreadable lines (each named), an unknown layout (with the likely header), or an unreadable file; nothing imported", body = crate::ErrorBody)))]
 pub(crate) async fn api_import(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Query(query): Query<ImportQuery>,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    caller.require_operator()?;
     if query.dry_run {
         let summary = state
             .insight
@@ -767,9 +758,8 @@ pub(crate) async fn api_import(
     responses((status = 200, description = "imported files, newest first", body = Object)))]
 pub(crate) async fn api_uploads(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
 ) -> Result<Response, AppError> {
-    caller.require_staff()?;
     Ok(axum::Json(state.insight.uploads(caller.org()).await?).into_response())
 }
 
@@ -789,10 +779,9 @@ pub(crate) struct TransactionsQuery {
     responses((status = 200, description = "transactions, newest first", body = Object), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn api_transactions(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Query(query): Query<TransactionsQuery>,
 ) -> Result<Response, AppError> {
-    caller.require_staff()?;
     // The project's day parser; an absent day leaves that end of the range open.
     let day = |text: Option<&str>| {
         text.filter(|t| !t.trim().is_empty())
@@ -816,9 +805,8 @@ pub(crate) async fn api_transactions(
     responses((status = 200, description = "the organization's categorization rules", body = Object)))]
 pub(crate) async fn api_rules(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
 ) -> Result<Response, AppError> {
-    caller.require_staff()?;
     Ok(axum::Json(state.insight.rules(caller.org()).await?).into_response())
 }
 
@@ -834,10 +822,9 @@ pub(crate) struct RuleBody {
     responses((status = 200, description = "saved; how many transactions changed category", body = Object), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn api_add_rule(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     super::api::ApiJson(body): super::api::ApiJson<RuleBody>,
 ) -> Result<Response, AppError> {
-    caller.require_operator()?;
     let changed = state
         .insight
         .set_rule(
@@ -854,9 +841,8 @@ pub(crate) async fn api_add_rule(
     responses((status = 200, description = "saved column mappings", body = Object)))]
 pub(crate) async fn api_mappings(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
 ) -> Result<Response, AppError> {
-    caller.require_staff()?;
     Ok(axum::Json(state.insight.mappings(caller.org()).await?).into_response())
 }
 
@@ -873,10 +859,9 @@ pub(crate) struct MappingBody {
     responses((status = 204, description = "saved"), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn api_save_mapping(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     super::api::ApiJson(body): super::api::ApiJson<MappingBody>,
 ) -> Result<Response, AppError> {
-    caller.require_operator()?;
     state
         .insight
         .save_mapping(
@@ -893,9 +878,8 @@ pub(crate) async fn api_save_mapping(
     responses((status = 200, description = "analyses, newest first (without reports)", body = Object)))]
 pub(crate) async fn api_analyses(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
 ) -> Result<Response, AppError> {
-    caller.require_staff()?;
     Ok(axum::Json(state.insight.analyses(caller.org()).await?).into_response())
 }
 
@@ -911,10 +895,9 @@ pub(crate) struct AnalysisBody {
     responses((status = 202, description = "queued: analysis_id and job_id; the requester is notified when it ends", body = Object), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn api_start_analysis(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
     super::api::ApiJson(body): super::api::ApiJson<AnalysisBody>,
 ) -> Result<Response, AppError> {
-    caller.require_staff()?;
     let (id, job) = state
         .insight
         .request_analysis(
@@ -936,10 +919,9 @@ pub(crate) async fn api_start_analysis(
     responses((status = 200, description = "the analysis with its report once done", body = Object), (status = 404, body = crate::ErrorBody)))]
 pub(crate) async fn api_analysis(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    caller.require_staff()?;
     Ok(axum::Json(state.insight.analysis(caller.org(), id).await?).into_response())
 }
 
@@ -947,10 +929,9 @@ pub(crate) async fn api_analysis(
     responses((status = 200, description = "messages written for the analysis, newest first", body = Object)))]
 pub(crate) async fn api_messages(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    caller.require_staff()?;
     state.insight.analysis(caller.org(), id).await?;
     Ok(axum::Json(state.insight.messages(caller.org(), id).await?).into_response())
 }
@@ -973,11 +954,10 @@ pub(crate) struct MessagesBody {
     responses((status = 201, description = "messages written (by the AI when configured, else the built-in writer), fitted to the channel", body = Object), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn api_write_messages(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Path(id): Path<i64>,
     super::api::ApiJson(body): super::api::ApiJson<MessagesBody>,
 ) -> Result<Response, AppError> {
-    caller.require_staff()?;
     let request = message_request(
         body.segment,
         &body.channel,
@@ -1002,11 +982,10 @@ pub(crate) struct EditBody {
     responses((status = 200, description = "saved", body = Object), (status = 422, description = "over the channel's limit", body = crate::ErrorBody)))]
 pub(crate) async fn api_edit_message(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Path(id): Path<i64>,
     super::api::ApiJson(body): super::api::ApiJson<EditBody>,
 ) -> Result<Response, AppError> {
-    caller.require_staff()?;
     Ok(axum::Json(
         state
             .insight

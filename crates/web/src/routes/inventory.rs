@@ -18,7 +18,7 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 use super::{Flash, PageError, back_to, see_other};
-use crate::auth::PageCaller;
+use crate::auth::{PageOperator, PageStaff};
 use crate::render::page;
 use crate::{AppError, AppState, Caller, Lang, translate};
 
@@ -47,7 +47,7 @@ fn parse_month(text: &str) -> Result<Month, AppError> {
 
 async fn overview(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageStaff(caller): PageStaff,
     lang: Lang,
     Query(flash): Query<Flash>,
 ) -> Result<Response, PageError> {
@@ -150,7 +150,7 @@ pub(crate) async fn import_upload(
 
 async fn upload_forecast(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     lang: Lang,
     multipart: Multipart,
 ) -> Result<Response, PageError> {
@@ -207,7 +207,7 @@ async fn enqueue_build(
 
 async fn build_standard(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Path(month): Path<String>,
 ) -> Result<Response, PageError> {
     enqueue_build(&state, &caller, BUILD_STANDARD_JOB, &month).await
@@ -215,10 +215,9 @@ async fn build_standard(
 
 async fn build_unit(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Path(month): Path<String>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     // Refuse at once (not in a failed job) when the month is not ready.
     let parsed = parse_month(&month)?;
     let ready = state.inventory.month_state(caller.org(), parsed).await?;
@@ -237,11 +236,10 @@ async fn build_unit(
 
 async fn confirm(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     lang: Lang,
     Path(month): Path<String>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let month = parse_month(&month)?;
     let result = state
         .inventory
@@ -287,7 +285,7 @@ impl StandardQuery {
 
 async fn standard_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageStaff(caller): PageStaff,
     lang: Lang,
     Path(month): Path<String>,
     Query(query): Query<StandardQuery>,
@@ -367,12 +365,11 @@ struct QtyForm {
 
 async fn set_qty(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     lang: Lang,
     Path(id): Path<i64>,
     Form(form): Form<QtyForm>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let back = form
         .back
         .filter(|b| b.starts_with("/inventory/") && !b.contains("//"))
@@ -444,12 +441,11 @@ struct PercentForm {
 
 async fn set_percent(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     lang: Lang,
     Path(month): Path<String>,
     Form(form): Form<PercentForm>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let month = parse_month(&month)?;
     let query = StandardQuery {
         media: form.media,
@@ -559,7 +555,7 @@ fn calendars(month: Month, rows: &[UnitRow]) -> Vec<Value> {
 
 async fn unit_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageStaff(caller): PageStaff,
     lang: Lang,
     Path(month): Path<String>,
     Query(query): Query<UnitQuery>,

@@ -13,7 +13,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::api::ApiJson;
 use super::inventory::{MAX_UPLOAD_BYTES, import_upload};
-use crate::{AppError, AppState, Caller};
+use crate::auth::{Operator, Staff};
+use crate::{AppError, AppState};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -155,7 +156,7 @@ impl From<ImportSummary> for ImportView {
 #[utoipa::path(get, path = "/api/v1/inventory/months", tag = "inventory", responses((status = 200, body = [MonthView])))]
 pub(crate) async fn months(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
 ) -> Result<Json<Vec<MonthView>>, AppError> {
     let months = state.inventory.months(caller.org()).await?;
     Ok(Json(
@@ -178,7 +179,7 @@ pub(crate) async fn months(
     responses((status = 200, body = [StandardView]), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn standard(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Query(query): Query<MonthQuery>,
 ) -> Result<Json<Vec<StandardView>>, AppError> {
     let rows = state
@@ -192,7 +193,7 @@ pub(crate) async fn standard(
     responses((status = 200, body = [UnitView]), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn unit(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Query(query): Query<MonthQuery>,
 ) -> Result<Json<Vec<UnitView>>, AppError> {
     let rows = state
@@ -218,11 +219,10 @@ pub(crate) async fn unit(
     responses((status = 200, body = StandardView), (status = 403, body = crate::ErrorBody), (status = 404, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn correct(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<CorrectionRequest>,
 ) -> Result<Json<StandardView>, AppError> {
-    caller.require_operator()?;
     let note = body
         .note
         .unwrap_or_else(|| "corrected through the API".to_owned());
@@ -239,10 +239,9 @@ pub(crate) async fn correct(
     responses((status = 204), (status = 403, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
 pub(crate) async fn confirm(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Path(text): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    caller.require_operator()?;
     state
         .inventory
         .confirm_month(caller.org(), month(&text)?, Some(caller.user.id))
@@ -254,11 +253,10 @@ pub(crate) async fn confirm(
     responses((status = 202, body = BuildStarted), (status = 403, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn build(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Path(text): Path<String>,
     ApiJson(body): ApiJson<BuildRequest>,
 ) -> Result<Response, AppError> {
-    caller.require_operator()?;
     let month = month(&text)?;
     let kind = match body.level.as_str() {
         "standard" => BUILD_STANDARD_JOB,
@@ -303,7 +301,7 @@ pub(crate) async fn build(
     responses((status = 200, body = ImportView), (status = 403, body = crate::ErrorBody), (status = 422, description = "the file was refused whole; error.details.errors lists row, column, value and reason", body = crate::ErrorBody)))]
 pub(crate) async fn import(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     multipart: Multipart,
 ) -> Result<Json<ImportView>, AppError> {
     Ok(Json(

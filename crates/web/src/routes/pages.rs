@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{PageError, see_other};
 use crate::auth::{LOGIN_CSRF_COOKIE, PageCaller, SESSION_COOKIE, cookie, same_secret, set_cookie};
 use crate::i18n::LANG_COOKIE;
-use crate::render::{bare, page};
+use crate::render::{bare, may_see, page};
 use crate::{AppState, Caller, Lang, translate};
 
 pub(super) fn router() -> Router<AppState> {
@@ -53,19 +53,26 @@ async fn dashboard(
     PageCaller(caller): PageCaller,
     lang: Lang,
 ) -> Result<Response, PageError> {
-    let counts = state.jobs.counts(caller.org()).await?;
-    let recent = state
-        .jobs
-        .list(
-            caller.org(),
-            &JobFilter {
-                limit: Some(5),
-                ..JobFilter::default()
-            },
-        )
-        .await?;
+    // The organization's jobs are for its staff.
+    let (counts, recent) = if may_see(caller.role(), "jobs") {
+        let counts = state.jobs.counts(caller.org()).await?;
+        let recent = state
+            .jobs
+            .list(
+                caller.org(),
+                &JobFilter {
+                    limit: Some(5),
+                    ..JobFilter::default()
+                },
+            )
+            .await?;
+        (counts, recent)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let sections: Vec<_> = SECTIONS
         .iter()
+        .filter(|(_, area, _, _)| may_see(caller.role(), area))
         .map(|(path, _, title, desc)| context! { path => path, label => translate(lang, title), desc => translate(lang, desc) })
         .collect();
     let extra = context! {

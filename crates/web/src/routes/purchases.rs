@@ -13,9 +13,9 @@ use utoipa::IntoParams;
 
 use super::api::ApiJson;
 use super::{Flash, PageError, back_to};
-use crate::auth::PageCaller;
+use crate::auth::{Operator, PageOperator, PageStaff, Staff};
 use crate::render::page;
-use crate::{AppError, AppState, Caller, Lang};
+use crate::{AppError, AppState, Lang};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -46,11 +46,10 @@ pub(crate) struct ApplyQuery {
               (status = 422, description = "refused; error.details.problems names each field", body = crate::ErrorBody)))]
 pub(crate) async fn apply(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Query(query): Query<ApplyQuery>,
     ApiJson(mut request): ApiJson<PurchaseRequest>,
 ) -> Result<Response, AppError> {
-    caller.require_operator()?;
     match query.policy.as_deref() {
         Some("partial") => request.policy = Policy::Partial,
         Some("all-or-nothing") => request.policy = Policy::AllOrNothing,
@@ -93,7 +92,7 @@ pub(crate) fn purchase_response(result: PurchaseResult, dry_run: bool) -> Respon
     responses((status = 200, description = "the booking's result tree and state", body = Object), (status = 404, body = crate::ErrorBody)))]
 pub(crate) async fn show(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Path(id): Path<i64>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let (result, booking_state) = state.inventory.booking(caller.org(), id).await?;
@@ -106,10 +105,9 @@ pub(crate) async fn show(
     responses((status = 200, description = "released impressions", body = Object), (status = 404, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Path(id): Path<i64>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    caller.require_operator()?;
     let released = state.inventory.cancel_booking(caller.org(), id).await?;
     Ok(Json(
         serde_json::json!({ "booking_id": id, "released": released }),
@@ -118,7 +116,7 @@ pub(crate) async fn cancel(
 
 async fn bookings_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageStaff(caller): PageStaff,
     lang: Lang,
     Query(flash): Query<Flash>,
 ) -> Result<Response, PageError> {
@@ -156,7 +154,7 @@ async fn bookings_page(
 
 async fn booking_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageStaff(caller): PageStaff,
     lang: Lang,
     Path(id): Path<i64>,
     Query(flash): Query<Flash>,
@@ -178,10 +176,9 @@ async fn booking_page(
 
 async fn cancel_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let result = state.inventory.cancel_booking(caller.org(), id).await;
     back_to(&format!("/inventory/bookings/{id}"), result, |released| {
         format!("#{id}: {released} impressions released")

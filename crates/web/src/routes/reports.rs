@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::cpc_api::day_or;
 use super::{Flash, PageError, back_to, see_other};
-use crate::auth::PageCaller;
+use crate::auth::{PageOperator, PageStaff};
 use crate::render::page;
 use crate::{AppError, AppState, Lang};
 
@@ -34,11 +34,10 @@ pub(super) fn router() -> Router<AppState> {
 
 async fn overview(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageStaff(caller): PageStaff,
     lang: Lang,
     Query(flash): Query<Flash>,
 ) -> Result<Response, PageError> {
-    caller.require_staff()?;
     let org = caller.org();
     let counts = adpool_logs::file_counts(&state.db, org).await?;
     let mut sources: BTreeMap<String, BTreeMap<String, (i64, i64)>> = BTreeMap::new();
@@ -106,10 +105,9 @@ struct SourceForm {
 /// known one again.
 async fn analyze_source(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Form(form): Form<SourceForm>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let org = caller.org();
     // Opening checks the URL (and that a folder exists) and gives its normalised form; S3
     // credentials are the job's, from the server's configuration.
@@ -152,10 +150,9 @@ async fn analyze_source(
 /// Puts a source's failed and quarantined files back in the queue and analyzes it.
 async fn retry_source(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Form(form): Form<SourceForm>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let org = caller.org();
     let requeued = adpool_logs::requeue(&state.db, org, &form.source, &[]).await?;
     if requeued == 0 {
@@ -201,10 +198,9 @@ struct MetadataForm {
 /// Metadata pasted as CSV (the same format and rules as `adpool logs metadata import`).
 async fn save_metadata(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Form(form): Form<MetadataForm>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let result: Result<_, AppError> = async {
         let dir = tempfile::tempdir().map_err(|e| AppError::Internal(e.to_string()))?;
         let write = |name: &str, text: &str| -> Result<Option<std::path::PathBuf>, AppError> {
@@ -266,12 +262,11 @@ fn cell_text(cell: &Cell) -> String {
 
 async fn report_page(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageStaff(caller): PageStaff,
     lang: Lang,
     Path(slug): Path<String>,
     Query(query): Query<ReportQuery>,
 ) -> Result<Response, PageError> {
-    caller.require_staff()?;
     let (slug, extension) = match slug.rsplit_once('.') {
         Some((s, e)) if e == "csv" || e == "xlsx" => (s.to_owned(), Some(e.to_owned())),
         _ => (slug, None),

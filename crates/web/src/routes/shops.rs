@@ -19,6 +19,7 @@ use serde::Deserialize;
 use super::inventory::{MAX_UPLOAD_BYTES, save_upload};
 use super::{Flash, PageError, back_to, see_other};
 use crate::auth::PageCaller;
+use crate::auth::{Operator, PageOperator, Staff};
 use crate::render::page;
 use crate::{AppError, AppState, Caller, Lang};
 
@@ -218,10 +219,9 @@ struct StoreForm {
 
 async fn create_store(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Form(form): Form<StoreForm>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let result = async {
         let platform: Platform = form.platform.parse()?;
         let credentials = (platform != Platform::Ably).then(|| {
@@ -302,11 +302,10 @@ fn cafe24_redirect(state: &AppState, headers: &axum::http::HeaderMap) -> String 
 /// Starts connecting a Cafe24 store: off to Cafe24's consent page.
 async fn cafe24_connect(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     headers: axum::http::HeaderMap,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let url = state
         .shops
         .cafe24_authorize_url(
@@ -333,11 +332,10 @@ struct ConsentQuery {
 /// Cafe24 comes back here with a code: trade it for tokens, back to the store.
 async fn cafe24_callback(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     headers: axum::http::HeaderMap,
     Query(query): Query<ConsentQuery>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     if let Some(reason) = query.error {
         return back_to(
             "/shops",
@@ -371,10 +369,9 @@ async fn cafe24_callback(
 /// Syncs a store now, in a background job whose page shows the progress.
 async fn sync_now(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    caller.require_operator()?;
     let store = state.shops.store(caller.org(), id).await?;
     if store.platform == Platform::Ably {
         return back_to(
@@ -402,13 +399,12 @@ async fn sync_now(
 
 async fn import_export(
     State(state): State<AppState>,
-    PageCaller(caller): PageCaller,
+    PageOperator(caller): PageOperator,
     lang: Lang,
     Path(id): Path<i64>,
     multipart: Multipart,
 ) -> Result<Response, PageError> {
     let result = async {
-        caller.require_operator()?;
         let (_folder, path, name) = save_upload(multipart).await?;
         Ok::<_, AppError>(
             state
@@ -466,9 +462,8 @@ pub(super) fn api_router() -> Router<AppState> {
     responses((status = 200, description = "the organization's stores (credentials are never returned)", body = Object)))]
 pub(crate) async fn api_stores(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
 ) -> Result<axum::Json<serde_json::Value>, AppError> {
-    caller.require_staff()?;
     Ok(axum::Json(
         serde_json::json!({ "stores": state.shops.stores(caller.org()).await? }),
     ))
@@ -490,10 +485,9 @@ pub(crate) struct NewStoreBody {
     responses((status = 201, description = "registered", body = Object), (status = 409, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn api_create_store(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     super::api::ApiJson(body): super::api::ApiJson<NewStoreBody>,
 ) -> Result<Response, AppError> {
-    caller.require_operator()?;
     let store = state
         .shops
         .create_store(
@@ -514,10 +508,9 @@ pub(crate) async fn api_create_store(
     responses((status = 200, description = "the store's latest 50 syncs and imports, newest first", body = Object), (status = 404, body = crate::ErrorBody)))]
 pub(crate) async fn api_runs(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff(caller): Staff,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<serde_json::Value>, AppError> {
-    caller.require_staff()?;
     state.shops.store(caller.org(), id).await?;
     Ok(axum::Json(
         serde_json::json!({ "runs": state.shops.runs(caller.org(), id, 50).await? }),
@@ -528,10 +521,9 @@ pub(crate) async fn api_runs(
     responses((status = 202, description = "a sync job was queued: `{job_id}`", body = Object), (status = 409, body = crate::ErrorBody)))]
 pub(crate) async fn api_sync(
     State(state): State<AppState>,
-    caller: Caller,
+    Operator(caller): Operator,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    caller.require_operator()?;
     let store = state.shops.store(caller.org(), id).await?;
     if store.platform == Platform::Ably {
         return Err(AppError::Conflict(
