@@ -11,7 +11,8 @@
 //!   replayed on every run from then on;
 //! - a watchdog thread aborts with the input's path when one input runs longer than
 //!   [`CASE_SECONDS`] (a hang) or the process holds more than [`MEMORY_LIMIT`] bytes (unbounded
-//!   memory).
+//!   memory); an allocation too big to make aborts at once, and leaves the input that was
+//!   running in `$TMPDIR/adpool-fuzz-crashes/<target>.current`.
 //!
 //! Stable Rust has no coverage-guided fuzzer, so this is a mutation fuzzer with a
 //! deterministic seed (printed, and set with `ADPOOL_FUZZ_SEED`): a failure found once is found
@@ -234,6 +235,8 @@ fn mutate_zip_entry(mutator: &mut Mutator, bytes: &[u8]) -> Option<Vec<u8>> {
 /// Watches the running input: too long or too much memory aborts the process, after writing
 /// the input where the message says.
 struct Watchdog {
+    current_file: PathBuf,
+    current: Option<std::fs::File>,
     started_millis: Arc<AtomicU64>,
     input: Arc<std::sync::Mutex<Vec<u8>>>,
     done: Arc<AtomicBool>,
@@ -277,7 +280,11 @@ impl Watchdog {
                 }
             }
         });
+        let _ = std::fs::create_dir_all(crash_dir());
+        let current_file = crash_dir().join(format!("{name}.current"));
         Watchdog {
+            current: std::fs::File::create(&current_file).ok(),
+            current_file,
             started_millis,
             input,
             done,
@@ -290,12 +297,20 @@ impl Watchdog {
             current.clear();
             current.extend_from_slice(input);
         }
+        // A failed allocation aborts the process before anything can save the input, so the
+        // running input is always on disk (one open file, rewritten in place).
+        if let Some(file) = &self.current {
+            use std::os::unix::fs::FileExt;
+            let _ = file.set_len(input.len() as u64);
+            let _ = file.write_all_at(input, 0);
+        }
         self.started_millis
             .store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
     fn stop(&self) {
         self.done.store(true, Ordering::Relaxed);
+        let _ = std::fs::remove_file(&self.current_file);
     }
 }
 

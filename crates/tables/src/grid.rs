@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::io::Cursor;
 
-use calamine::{Reader, Xls, Xlsx};
+use calamine::{Reader, Xls};
 
 use crate::{TableError, cell_text};
 
@@ -85,7 +85,7 @@ pub fn read_grid(name: &str, bytes: &[u8]) -> Result<Grid, TableError> {
     if lower.ends_with(".xlsx") || is_zip {
         return Ok(Grid {
             encoding: "XLSX",
-            rows: crate::xlsx::first_sheet_rows(|| Xlsx::new(Cursor::new(bytes))).map_err(fail)?,
+            rows: crate::xlsx::first_sheet_rows(Cursor::new(bytes)).map_err(fail)?,
         });
     }
     if lower.ends_with(".xls") || is_ole {

@@ -15,7 +15,7 @@ use std::path::Path;
 pub use grid::{Grid, decode_text, read_grid};
 pub use xlsx::MAX_SHEET_CELLS;
 
-use calamine::{Data, Xlsx, open_workbook};
+use calamine::Data;
 
 /// The file cannot be read at all (missing, wrong format, unreadable header or record).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -106,7 +106,9 @@ impl XlsxSource {
             file: file.clone(),
             message,
         };
-        let mut rows = xlsx::first_sheet_rows(|| open_workbook::<Xlsx<_>, _>(path))
+        let workbook =
+            std::fs::File::open(path).map_err(|e| fail(format!("cannot open the file: {e}")))?;
+        let mut rows = xlsx::first_sheet_rows(std::io::BufReader::new(workbook))
             .map_err(fail)?
             .into_iter();
         let header = rows.next().map(|(_, cells)| cells).unwrap_or_default();

@@ -8,7 +8,7 @@
 //! the request or job reading it.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Seek};
+use std::io::{Read, Seek, SeekFrom};
 use std::panic::AssertUnwindSafe;
 
 use calamine::{Data, Reader, Xlsx};
@@ -23,16 +23,88 @@ const MAX_COLUMNS: u32 = 1 << 14;
 /// Excel's row limit times a forecast's six columns, and at most a few hundred MiB.
 pub const MAX_SHEET_CELLS: u64 = 10_000_000;
 
-/// The first worksheet of the workbook `open` opens, as (spreadsheet row number from 1,
-/// cells), every row as wide as the sheet's used columns, starting at its first used row and
+/// The first worksheet of the XLSX workbook `reader` holds, as (spreadsheet row number from
+/// 1, cells), every row as wide as the sheet's used columns, starting at its first used row and
 /// column (calamine's `Range` view); rows with no text are left out.
 pub(crate) fn first_sheet_rows<R: Read + Seek>(
-    open: impl FnOnce() -> Result<Xlsx<R>, calamine::XlsxError>,
+    mut reader: R,
 ) -> Result<Vec<(u64, Vec<String>)>, String> {
     survive_panics(|| {
-        let mut workbook = open().map_err(|e| format!("not a readable .xlsx workbook: {e}"))?;
+        check_string_table(&mut reader)?;
+        reader
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| format!("cannot read the workbook: {e}"))?;
+        let mut workbook =
+            Xlsx::new(reader).map_err(|e| format!("not a readable .xlsx workbook: {e}"))?;
         read_first_sheet(&mut workbook)
     })
+}
+
+/// The most strings a workbook's shared-string table may declare: one per cell of the largest
+/// sheet an import takes.
+const MAX_SHARED_STRINGS: u64 = MAX_SHEET_CELLS;
+
+/// Refuses a shared-string table whose `uniqueCount` the file cannot back: calamine reserves
+/// room for that many strings before reading one, so `uniqueCount="4294967296"` in a 6 KB file
+/// asks for 96 GiB and aborts the process. Every string takes at least 5 bytes of XML
+/// (`<si/>`), so the part must be at least 5 bytes per declared string; it is read only that
+/// far.
+fn check_string_table<R: Read + Seek>(reader: &mut R) -> Result<(), String> {
+    let Ok(mut archive) = zip::ZipArchive::new(&mut *reader) else {
+        // Not a zip: calamine says what is wrong with it.
+        return Ok(());
+    };
+    let tables: Vec<String> = archive
+        .file_names()
+        .filter_map(Result::ok)
+        .filter(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"))
+        .map(|n| n.into_owned())
+        .collect();
+    for name in tables {
+        let Ok(mut part) = archive.by_name(&name) else {
+            continue;
+        };
+        let mut head = vec![0u8; 4096];
+        let mut filled = 0;
+        while filled < head.len() {
+            match part.read(&mut head[filled..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => filled += n,
+            }
+        }
+        head.truncate(filled);
+        let Some(declared) = unique_count(&head) else {
+            continue;
+        };
+        if declared > MAX_SHARED_STRINGS {
+            return Err(format!(
+                "its shared-string table declares {declared} strings, more than the \
+                 {MAX_SHARED_STRINGS} an import takes"
+            ));
+        }
+        let needed = declared * 5;
+        let backed = filled as u64
+            + std::io::copy(&mut (&mut part).take(needed), &mut std::io::sink()).unwrap_or(0);
+        if backed < needed {
+            return Err(format!(
+                "its shared-string table declares {declared} strings but holds {backed} bytes: \
+                 the workbook is damaged"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The `uniqueCount` attribute of the `<sst>` element at the start of a shared-string part.
+fn unique_count(head: &[u8]) -> Option<u64> {
+    let text = String::from_utf8_lossy(head);
+    let sst = text.find("<sst")?;
+    let element = &text[sst..text[sst..].find('>').map_or(text.len(), |end| sst + end)];
+    let value = element.split("uniqueCount=").nth(1)?;
+    let value = value.trim_start_matches(['"', '\'']);
+    let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
+    // More digits than a u64 holds: certainly too many.
+    Some(digits.parse::<u64>().unwrap_or(u64::MAX))
 }
 
 /// Runs a third-party parser on outside input: a panic in it is an error for that file.
@@ -134,6 +206,52 @@ mod tests {
                 .is_some_and(|e| e.starts_with("bomb.xlsx: the first worksheet spans")),
             "{error:?}"
         );
+    }
+
+    /// `workbook` with its shared-string table's `uniqueCount` replaced by `count`.
+    fn with_unique_count(book: &[u8], count: &str) -> Vec<u8> {
+        use std::io::{Read, Write};
+        let mut archive =
+            zip::ZipArchive::new(std::io::Cursor::new(book)).unwrap_or_else(|e| panic!("{e}"));
+        let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for i in 0..archive.len() {
+            let mut part = archive.by_index(i).unwrap_or_else(|e| panic!("{e}"));
+            let name = part.name().unwrap_or_else(|e| panic!("{e}")).into_owned();
+            let mut text = String::new();
+            part.read_to_string(&mut text)
+                .unwrap_or_else(|e| panic!("{e}"));
+            if name.ends_with("sharedStrings.xml") {
+                let at = text
+                    .find("uniqueCount=\"")
+                    .unwrap_or_else(|| panic!("{text}"))
+                    + 13;
+                let end = at + text[at..].find('"').unwrap_or(0);
+                text.replace_range(at..end, count);
+            }
+            out.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            out.write_all(text.as_bytes())
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        out.finish().unwrap_or_else(|e| panic!("{e}")).into_inner()
+    }
+
+    #[test]
+    fn a_shared_string_count_the_file_cannot_back_is_refused_before_calamine_reserves_it() {
+        let book = workbook(&[(0, 0, "date"), (0, 1, "amount"), (1, 0, "2026-11-01")]);
+        for count in ["4294967296", "99999999999999999999999", "100000"] {
+            let error = read_grid("bomb.xlsx", &with_unique_count(&book, count))
+                .err()
+                .map(|e| e.to_string());
+            assert!(
+                error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("shared-string table declares")),
+                "{count}: {error:?}"
+            );
+        }
+        let honest = read_grid("ok.xlsx", &with_unique_count(&book, "3"));
+        assert!(honest.is_ok(), "{honest:?}");
     }
 
     #[test]
