@@ -140,6 +140,20 @@ impl CatalogDocument {
     /// Every problem of the document, each named by its path.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        // No text column can store a NUL character (PostgreSQL refuses it outright).
+        fn has_nul(value: &serde_json::Value) -> bool {
+            match value {
+                serde_json::Value::String(text) => text.contains('\0'),
+                serde_json::Value::Array(items) => items.iter().any(has_nul),
+                serde_json::Value::Object(map) => {
+                    map.iter().any(|(k, v)| k.contains('\0') || has_nul(v))
+                }
+                _ => false,
+            }
+        }
+        if serde_json::to_value(self).is_ok_and(|value| has_nul(&value)) {
+            problems.push("the document holds a NUL character (\\u0000) in a text".to_owned());
+        }
         let mut push = |path: String, message: &str| problems.push(format!("{path}: {message}"));
         for (i, co) in self.content_owners.iter().enumerate() {
             if !code_ok(&co.code) {

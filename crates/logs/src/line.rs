@@ -240,6 +240,10 @@ pub fn parse_line(text: &str) -> Result<LogLine<'_>, String> {
         None => return Err("ev is missing".into()),
     };
     let media_key = raw.mid.ok_or("mid is missing")?;
+    if media_key.contains('\0') {
+        // Report rows store it as text, which cannot hold a NUL character.
+        return Err("mid holds a NUL character".into());
+    }
     let first = raw.ads.unwrap_or_default().0;
     Ok(LogLine {
         ts,

@@ -75,6 +75,14 @@ pub fn decode_text(bytes: &[u8]) -> Result<(Cow<'_, str>, &'static str), String>
 /// Reads `bytes` of the file `name`: `.xlsx` / `.xls` by their first sheet, anything else as
 /// delimited text (comma, or tab when the first lines have more tabs than commas).
 pub fn read_grid(name: &str, bytes: &[u8]) -> Result<Grid, TableError> {
+    let grid = read_any_grid(name, bytes)?;
+    for (row, cells) in &grid.rows {
+        crate::refuse_nul(name, *row, cells)?;
+    }
+    Ok(grid)
+}
+
+fn read_any_grid(name: &str, bytes: &[u8]) -> Result<Grid, TableError> {
     let fail = |message: String| TableError {
         file: name.to_owned(),
         message,

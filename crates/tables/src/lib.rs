@@ -54,7 +54,7 @@ impl CsvSource {
                 file: file.clone(),
                 message: e.to_string(),
             })?;
-        let header = reader
+        let header: Vec<String> = reader
             .headers()
             .map_err(|e| TableError {
                 file: file.clone(),
@@ -63,6 +63,7 @@ impl CsvSource {
             .iter()
             .map(|h| h.trim_start_matches('\u{feff}').to_owned())
             .collect();
+        refuse_nul(&file, 1, &header)?;
         Ok(CsvSource {
             file,
             reader,
@@ -82,7 +83,8 @@ impl RowSource for CsvSource {
             Ok(false) => None,
             Ok(true) => {
                 let row = self.record.position().map_or(0, |p| p.line());
-                Some(Ok((row, self.record.iter().map(str::to_owned).collect())))
+                let cells: Vec<String> = self.record.iter().map(str::to_owned).collect();
+                Some(refuse_nul(&self.file, row, &cells).map(|()| (row, cells)))
             }
             Err(e) => Some(Err(TableError {
                 file: self.file.clone(),
@@ -111,8 +113,12 @@ impl XlsxSource {
         let mut rows = xlsx::first_sheet_rows(std::io::BufReader::new(workbook))
             .map_err(fail)?
             .into_iter();
-        let header = rows.next().map(|(_, cells)| cells).unwrap_or_default();
+        let (header_row, header) = rows.next().unwrap_or((1, Vec::new()));
         let data: Vec<(u64, Vec<String>)> = rows.collect();
+        refuse_nul(&file, header_row, &header)?;
+        for (row, cells) in &data {
+            refuse_nul(&file, *row, cells)?;
+        }
         Ok(XlsxSource {
             header,
             rows: data.into_iter(),
@@ -127,6 +133,21 @@ impl RowSource for XlsxSource {
 
     fn next_row(&mut self) -> Option<Result<(u64, Vec<String>), TableError>> {
         self.rows.next().map(Ok)
+    }
+}
+
+/// Refuses a row with a NUL character in a cell: no text column can store one (PostgreSQL
+/// refuses it outright), so the file is refused naming the row and column instead.
+pub(crate) fn refuse_nul(file: &str, row: u64, cells: &[String]) -> Result<(), TableError> {
+    match cells.iter().position(|c| c.contains('\0')) {
+        None => Ok(()),
+        Some(column) => Err(TableError {
+            file: file.to_owned(),
+            message: format!(
+                "row {row}, column {}: the cell holds a NUL character (\\0), which is not text",
+                column + 1
+            ),
+        }),
     }
 }
 
@@ -181,6 +202,26 @@ mod tests {
             rows.push(row.unwrap());
         }
         (header, rows)
+    }
+
+    #[test]
+    fn a_nul_character_in_a_cell_refuses_the_file_naming_row_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "day,qty\n2026-11-20,3\n2026-11-21,4\0\n").unwrap();
+        let mut source = open(&path).unwrap();
+        assert!(source.next_row().unwrap().is_ok());
+        let error = source.next_row().unwrap().unwrap_err().to_string();
+        assert!(
+            error.ends_with(
+                "row 3, column 2: the cell holds a NUL character (\\0), which is not text"
+            ),
+            "{error}"
+        );
+        let grid = read_grid("s.csv", b"a,b\nc,d\0e\n")
+            .unwrap_err()
+            .to_string();
+        assert!(grid.contains("row 2, column 2"), "{grid}");
     }
 
     #[test]

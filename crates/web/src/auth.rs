@@ -333,8 +333,7 @@ async fn check_csrf(request: Request, expected: &str) -> Result<Request, Respons
     }
     let (parts, body) = request.into_parts();
     let bytes = to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| {
-        AppError::BadRequest(format!("form body larger than {MAX_FORM_BYTES} bytes"))
-            .into_response()
+        AppError::TooLarge(format!("form body larger than {MAX_FORM_BYTES} bytes")).into_response()
     })?;
     match form_field(&bytes, "csrf_token") {
         Some(sent) if same_secret(&sent, expected) => {

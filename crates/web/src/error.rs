@@ -46,6 +46,8 @@ pub enum AppError {
         /// The facts.
         details: Value,
     },
+    /// 413: the body is larger than this route takes.
+    TooLarge(String),
     /// 429: too many attempts.
     Throttled {
         /// Seconds to wait.
@@ -80,6 +82,15 @@ pub struct ErrorDetail {
 }
 
 impl AppError {
+    /// 400, or 413 when the body was longer than the route takes: a body axum could not read.
+    pub fn unreadable_body(status: StatusCode, message: String) -> Self {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge(message)
+        } else {
+            AppError::BadRequest(message)
+        }
+    }
+
     /// Attaches facts to a conflict (other variants are returned unchanged).
     pub fn with_details(self, details: Value) -> Self {
         match self {
@@ -99,6 +110,7 @@ impl AppError {
             AppError::Validation { .. } | AppError::InvalidFile { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Throttled { .. } | AppError::RateLimited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -118,6 +130,7 @@ impl AppError {
             AppError::Conflict(_) | AppError::ConflictWithDetails { .. } => "conflict",
             AppError::Validation { .. } => "validation_failed",
             AppError::InvalidFile { .. } => "invalid_file",
+            AppError::TooLarge(_) => "payload_too_large",
             AppError::Throttled { .. } => "too_many_attempts",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Internal(_) => "internal",
@@ -128,6 +141,7 @@ impl AppError {
     pub fn message(&self) -> String {
         match self {
             AppError::BadRequest(m)
+            | AppError::TooLarge(m)
             | AppError::Conflict(m)
             | AppError::InvalidFile { message: m, .. }
             | AppError::ConflictWithDetails { message: m, .. } => m.clone(),

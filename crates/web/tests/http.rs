@@ -3258,3 +3258,27 @@ async fn login_from(t: &TestApp, email: &str, password: &str, ip: &str) -> Reply
     )
     .await
 }
+
+#[tokio::test]
+async fn a_body_over_the_route_limit_is_refused_with_413_and_changes_nothing() {
+    let t = TestApp::new().await;
+    let org = t.org("Media").await;
+    let admin = t.user(org, "admin@media.kr", Role::Admin).await;
+    let token = t.token(&admin).await;
+    // A catalog document of 3 MB: JSON bodies stop at axum's 2 MB default.
+    let huge = json!({ "media": [{ "code": "W", "name": "x".repeat(3 * 1024 * 1024) }] });
+    let reply = t.json(Method::POST, "/api/v1/catalog", &token, huge).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.json()["error"]["code"], "payload_too_large");
+    let catalog = t.get("/api/v1/catalog", &token).await.json();
+    assert_eq!(
+        catalog["media"].as_array().map_or(0, Vec::len),
+        0,
+        "nothing was applied: {catalog}"
+    );
+}

@@ -52,7 +52,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
                 field: "body".into(),
                 message: e.body_text(),
             }),
-            Err(e) => Err(AppError::BadRequest(e.body_text())),
+            Err(e) => Err(AppError::unreadable_body(e.status(), e.body_text())),
         }
     }
 }

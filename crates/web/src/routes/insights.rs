@@ -143,7 +143,7 @@ async fn read_upload(
     while let Some(field) = multipart
         .next_field()
         .await
-        .map_err(|e| AppError::BadRequest(e.body_text()))?
+        .map_err(|e| AppError::unreadable_body(e.status(), e.body_text()))?
     {
         match field.name() {
             Some("file") => {
@@ -151,14 +151,14 @@ async fn read_upload(
                 let bytes = field
                     .bytes()
                     .await
-                    .map_err(|e| AppError::BadRequest(e.body_text()))?;
+                    .map_err(|e| AppError::unreadable_body(e.status(), e.body_text()))?;
                 file = Some((name, bytes.to_vec()));
             }
             Some("mapping") => {
                 let text = field
                     .text()
                     .await
-                    .map_err(|e| AppError::BadRequest(e.body_text()))?;
+                    .map_err(|e| AppError::unreadable_body(e.status(), e.body_text()))?;
                 mapping = Some(text).filter(|t| !t.trim().is_empty());
             }
             _ => {}

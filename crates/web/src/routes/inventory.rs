@@ -96,7 +96,7 @@ pub(crate) async fn save_upload(
     while let Some(field) = multipart
         .next_field()
         .await
-        .map_err(|e| AppError::BadRequest(e.body_text()))?
+        .map_err(|e| AppError::unreadable_body(e.status(), e.body_text()))?
     {
         if field.name() != Some("file") {
             continue;
@@ -117,7 +117,7 @@ pub(crate) async fn save_upload(
         while let Some(chunk) = field
             .chunk()
             .await
-            .map_err(|e| AppError::BadRequest(e.body_text()))?
+            .map_err(|e| AppError::unreadable_body(e.status(), e.body_text()))?
         {
             tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
                 .await

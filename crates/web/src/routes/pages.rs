@@ -157,7 +157,7 @@ async fn login(
     let ip = crate::security::request_client(&request, state.config.trust_forwarded_for);
     let Form(form): Form<LoginForm> = Form::from_request(request, &state)
         .await
-        .map_err(|e| crate::AppError::BadRequest(e.body_text()))?;
+        .map_err(|e| crate::AppError::unreadable_body(e.status(), e.body_text()))?;
     let next = safe_next(form.next.as_deref());
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if !same_secret(&form.csrf_token, &expected) {
