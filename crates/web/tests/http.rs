@@ -3282,3 +3282,28 @@ async fn a_body_over_the_route_limit_is_refused_with_413_and_changes_nothing() {
         "nothing was applied: {catalog}"
     );
 }
+
+#[tokio::test]
+async fn a_nul_character_in_an_api_body_is_refused_and_changes_nothing() {
+    let t = TestApp::new().await;
+    let org = t.org("Media").await;
+    let admin = t.user(org, "admin@media.kr", Role::Admin).await;
+    let token = t.token(&admin).await;
+    let reply = t
+        .json(
+            Method::PATCH,
+            "/api/v1/organization",
+            &token,
+            json!({ "name": "Media\u{0}X" }),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert!(reply.body.contains("NUL"), "{}", reply.body);
+    let organization = t.get("/api/v1/organization", &token).await.json();
+    assert_eq!(organization["name"], "Media");
+}

@@ -46,6 +46,22 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
         request: axum::extract::Request,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
+        // Read whole (within the route's body limit) to refuse an escaped NUL first: no text
+        // column can store one, and PostgreSQL would refuse the statement.
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::Bytes::from_request(
+            axum::extract::Request::from_parts(parts.clone(), body),
+            state,
+        )
+        .await
+        .map_err(|e| AppError::unreadable_body(e.status(), e.body_text()))?;
+        if escapes_nul(&bytes) {
+            return Err(AppError::Validation {
+                field: "body".into(),
+                message: "text cannot hold a NUL character (\\u0000)".into(),
+            });
+        }
+        let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(ApiJson(value)),
             Err(JsonRejection::JsonDataError(e)) => Err(AppError::Validation {
@@ -55,6 +71,23 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
             Err(e) => Err(AppError::unreadable_body(e.status(), e.body_text())),
         }
     }
+}
+
+/// Whether JSON text holds `\u0000` in a string. A backslash only starts an escape in JSON,
+/// so each escape is stepped over whole and `\\u0000` (a backslash, then text) is not one.
+fn escapes_nul(json: &[u8]) -> bool {
+    let mut at = 0;
+    while at < json.len() {
+        if json[at] == b'\\' {
+            if json[at + 1..].starts_with(b"u0000") {
+                return true;
+            }
+            at += 2;
+        } else {
+            at += 1;
+        }
+    }
+    false
 }
 
 /// A user as the API shows it.
@@ -624,4 +657,16 @@ pub(crate) async fn list_schedules(
             .map(ScheduleView::from)
             .collect(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_escaped_nul_is_found_and_an_escaped_backslash_is_not_one() {
+        assert!(super::escapes_nul(br#"{"name":"a\u0000b"}"#));
+        assert!(!super::escapes_nul(br#"{"name":"a\\u0000b"}"#));
+        assert!(super::escapes_nul(br#"{"name":"a\\\u0000b"}"#));
+        assert!(!super::escapes_nul(br#"{"name":"\u00e9"}"#));
+        assert!(!super::escapes_nul(br"{}\"));
+    }
 }
