@@ -238,7 +238,6 @@ struct Watchdog {
     current_file: PathBuf,
     current: Option<std::fs::File>,
     started_millis: Arc<AtomicU64>,
-    input: Arc<std::sync::Mutex<Vec<u8>>>,
     done: Arc<AtomicBool>,
     epoch: Instant,
 }
@@ -246,10 +245,13 @@ struct Watchdog {
 impl Watchdog {
     fn start(name: &'static str) -> Watchdog {
         let started_millis = Arc::new(AtomicU64::new(u64::MAX));
-        let input = Arc::new(std::sync::Mutex::new(Vec::new()));
         let done = Arc::new(AtomicBool::new(false));
         let epoch = Instant::now();
-        let (started, current, finished) = (started_millis.clone(), input.clone(), done.clone());
+        // The running input lives in this file (the watchdog saves it from there).
+        let _ = std::fs::create_dir_all(crash_dir());
+        let current_file = crash_dir().join(format!("{name}.current"));
+        let (started, current, finished) =
+            (started_millis.clone(), current_file.clone(), done.clone());
         std::thread::spawn(move || {
             while !finished.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(20));
@@ -270,7 +272,7 @@ impl Watchdog {
                         None
                     };
                 if let Some(problem) = problem {
-                    let bytes = current.lock().map(|b| b.clone()).unwrap_or_default();
+                    let bytes = std::fs::read(&current).unwrap_or_default();
                     let saved = save_crash(name, &bytes);
                     eprintln!(
                         "fuzz target {name}: {problem}; the input is saved at {}",
@@ -280,23 +282,16 @@ impl Watchdog {
                 }
             }
         });
-        let _ = std::fs::create_dir_all(crash_dir());
-        let current_file = crash_dir().join(format!("{name}.current"));
         Watchdog {
             current: std::fs::File::create(&current_file).ok(),
             current_file,
             started_millis,
-            input,
             done,
             epoch,
         }
     }
 
     fn case(&self, input: &[u8]) {
-        if let Ok(mut current) = self.input.lock() {
-            current.clear();
-            current.extend_from_slice(input);
-        }
         // A failed allocation aborts the process before anything can save the input, so the
         // running input is always on disk (one open file, rewritten in place).
         if let Some(file) = &self.current {

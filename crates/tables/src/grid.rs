@@ -76,9 +76,7 @@ pub fn decode_text(bytes: &[u8]) -> Result<(Cow<'_, str>, &'static str), String>
 /// delimited text (comma, or tab when the first lines have more tabs than commas).
 pub fn read_grid(name: &str, bytes: &[u8]) -> Result<Grid, TableError> {
     let grid = read_any_grid(name, bytes)?;
-    for (row, cells) in &grid.rows {
-        crate::refuse_nul(name, *row, cells)?;
-    }
+    crate::refuse_nul_rows(name, &grid.rows)?;
     Ok(grid)
 }
 

@@ -110,15 +110,11 @@ impl XlsxSource {
         };
         let workbook =
             std::fs::File::open(path).map_err(|e| fail(format!("cannot open the file: {e}")))?;
-        let mut rows = xlsx::first_sheet_rows(std::io::BufReader::new(workbook))
-            .map_err(fail)?
-            .into_iter();
-        let (header_row, header) = rows.next().unwrap_or((1, Vec::new()));
+        let rows = xlsx::first_sheet_rows(std::io::BufReader::new(workbook)).map_err(fail)?;
+        refuse_nul_rows(&file, &rows)?;
+        let mut rows = rows.into_iter();
+        let header = rows.next().map(|(_, cells)| cells).unwrap_or_default();
         let data: Vec<(u64, Vec<String>)> = rows.collect();
-        refuse_nul(&file, header_row, &header)?;
-        for (row, cells) in &data {
-            refuse_nul(&file, *row, cells)?;
-        }
         Ok(XlsxSource {
             header,
             rows: data.into_iter(),
@@ -149,6 +145,12 @@ pub(crate) fn refuse_nul(file: &str, row: u64, cells: &[String]) -> Result<(), T
             ),
         }),
     }
+}
+
+/// [`refuse_nul`] for every row of a sheet read whole.
+pub(crate) fn refuse_nul_rows(file: &str, rows: &[(u64, Vec<String>)]) -> Result<(), TableError> {
+    rows.iter()
+        .try_for_each(|(row, cells)| refuse_nul(file, *row, cells))
 }
 
 /// A cell as a person reads it.

@@ -64,15 +64,8 @@ fn check_string_table<R: Read + Seek>(reader: &mut R) -> Result<(), String> {
         let Ok(mut part) = archive.by_name(&name) else {
             continue;
         };
-        let mut head = vec![0u8; 4096];
-        let mut filled = 0;
-        while filled < head.len() {
-            match part.read(&mut head[filled..]) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => filled += n,
-            }
-        }
-        head.truncate(filled);
+        let mut head = Vec::with_capacity(4096);
+        let _ = (&mut part).take(4096).read_to_end(&mut head);
         let Some(declared) = unique_count(&head) else {
             continue;
         };
@@ -83,7 +76,7 @@ fn check_string_table<R: Read + Seek>(reader: &mut R) -> Result<(), String> {
             ));
         }
         let needed = declared * 5;
-        let backed = filled as u64
+        let backed = head.len() as u64
             + std::io::copy(&mut (&mut part).take(needed), &mut std::io::sink()).unwrap_or(0);
         if backed < needed {
             return Err(format!(
@@ -169,7 +162,8 @@ fn read_first_sheet<R: Read + Seek>(
     };
     Ok(rows
         .into_iter()
-        .filter(|(_, cells)| cells.values().any(|c| !c.is_empty()))
+        // Only text is kept per row, so a row without any is blank.
+        .filter(|(_, cells)| !cells.is_empty())
         .map(|(row, cells)| {
             let mut line = vec![String::new(); width];
             for (col, text) in cells {
