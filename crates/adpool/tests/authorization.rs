@@ -596,12 +596,12 @@ fn set_cookie(reply: &reqwest::Response, name: &str) -> Option<String> {
 async fn sign_in(http: &reqwest::Client, base: &str, email: &str) -> Session {
     let form = http.get(format!("{base}/login")).send().await.unwrap();
     let login_csrf = set_cookie(&form, "adpool_login_csrf").unwrap();
-    let body: String = url_encode(&[
-        ("csrf_token", &login_csrf),
-        ("email", email),
-        ("password", PASSWORD),
-        ("next", "/"),
-    ]);
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf_token", &login_csrf)
+        .append_pair("email", email)
+        .append_pair("password", PASSWORD)
+        .append_pair("next", "/")
+        .finish();
     let reply = http
         .post(format!("{base}/login"))
         .header("cookie", format!("adpool_login_csrf={login_csrf}"))
@@ -628,26 +628,6 @@ async fn sign_in(http: &reqwest::Client, base: &str, email: &str) -> Session {
         .unwrap_or_else(|| panic!("a page for {email} embeds the CSRF token"))
         .to_owned();
     Session { cookie, csrf }
-}
-
-fn url_encode(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            let encode = |s: &str| {
-                s.bytes()
-                    .map(|b| match b {
-                        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                            (b as char).to_string()
-                        }
-                        _ => format!("%{b:02X}"),
-                    })
-                    .collect::<String>()
-            };
-            format!("{}={}", encode(k), encode(v))
-        })
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 /// What a caller got, as a matrix symbol.
