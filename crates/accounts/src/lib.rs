@@ -48,6 +48,7 @@ pub struct Accounts {
     db: Db,
     clock: SharedClock,
     throttle: LoginThrottle,
+    outbound: adpool_outbound::OutboundRules,
 }
 
 impl Accounts {
@@ -57,7 +58,14 @@ impl Accounts {
             db,
             clock,
             throttle: LoginThrottle::default(),
+            outbound: adpool_outbound::OutboundRules::default(),
         }
+    }
+
+    /// Replaces the rules a webhook URL must pass (public hosts only by default).
+    pub fn with_outbound_rules(mut self, rules: adpool_outbound::OutboundRules) -> Self {
+        self.outbound = rules;
+        self
     }
 
     /// Replaces the login throttle limits.

@@ -52,20 +52,20 @@ fn validate_name(name: &str) -> Result<String, AccountsError> {
     Ok(name.to_owned())
 }
 
-fn validate_webhook(url: &str) -> Result<Option<String>, AccountsError> {
+/// An empty URL clears the webhook; any other must be an `http(s)` URL whose host is public
+/// (or allowed by the deployment) now. Delivery checks it again.
+async fn validate_webhook(
+    rules: &adpool_outbound::OutboundRules,
+    url: &str,
+) -> Result<Option<String>, AccountsError> {
     let url = url.trim();
     if url.is_empty() {
         return Ok(None);
     }
-    if !(url.starts_with("http://") || url.starts_with("https://"))
-        || url.len() > 2000
-        || url.contains(char::is_whitespace)
-    {
-        return Err(AccountsError::invalid(
-            "webhook_url",
-            format!("'{url}' is not an http:// or https:// URL"),
-        ));
-    }
+    rules
+        .check(url)
+        .await
+        .map_err(|e| AccountsError::invalid("webhook_url", e.to_string()))?;
     Ok(Some(url.to_owned()))
 }
 
@@ -141,7 +141,7 @@ impl Accounts {
             None => current.name,
         };
         let webhook_url = match update.webhook_url {
-            Some(url) => validate_webhook(&url)?,
+            Some(url) => validate_webhook(&self.outbound, &url).await?,
             None => current.webhook_url,
         };
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(

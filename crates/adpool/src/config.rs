@@ -65,6 +65,15 @@ pub struct Config {
     /// Behind a load balancer or proxy that appends the client's address to X-Forwarded-For:
     /// rate limits and sign-in throttling count that address.
     pub trust_forwarded_for: bool,
+    /// Folders organizations may analyze from the web besides their own event-log folder;
+    /// `{org}` stands for the organization's id (`/srv/adlogs/org-{org}`).
+    pub log_folder_roots: Vec<String>,
+    /// Organizations whose `s3://` log sources may use the server's own S3 settings when they
+    /// saved none of their own.
+    pub log_server_s3_orgs: Vec<i64>,
+    /// Private hosts tenant-set URLs (webhooks, S3 endpoints) may reach on a self-hosted
+    /// install, as written in the URL (`hooks.internal`, `10.0.0.5`).
+    pub outbound_allowed_hosts: Vec<String>,
 }
 
 impl Default for Config {
@@ -80,7 +89,10 @@ impl Default for Config {
             cpc_reserve_price: 70,
             cpc_duplicate_click_window_secs: 600,
             cpc_click_token_ttl_secs: 1800,
-            s3: adpool_logs::S3Settings::default(),
+            s3: adpool_logs::S3Settings {
+                from_environment: true,
+                ..adpool_logs::S3Settings::default()
+            },
             commerce_key: None,
             commerce_key_file: "./adpool-data/commerce.key".to_owned(),
             cafe24_base_url: "https://{mall_id}.cafe24api.com".to_owned(),
@@ -96,6 +108,9 @@ impl Default for Config {
             serve_rate_limit_per_second: 50,
             login_rate_limit_per_minute: 20,
             trust_forwarded_for: false,
+            log_folder_roots: Vec::new(),
+            log_server_s3_orgs: Vec::new(),
+            outbound_allowed_hosts: Vec::new(),
         }
     }
 }
@@ -135,6 +150,9 @@ struct ConfigFile {
     serve_rate_limit_per_second: Option<u32>,
     login_rate_limit_per_minute: Option<u32>,
     trust_forwarded_for: Option<bool>,
+    log_folder_roots: Option<Vec<String>>,
+    log_server_s3_orgs: Option<Vec<i64>>,
+    outbound_allowed_hosts: Option<Vec<String>>,
 }
 
 /// The file read when `--config` is not given and it exists.
@@ -273,6 +291,15 @@ impl Config {
         if let Some(v) = file.trust_forwarded_for {
             self.trust_forwarded_for = v;
         }
+        if let Some(v) = file.log_folder_roots {
+            self.log_folder_roots = v;
+        }
+        if let Some(v) = file.log_server_s3_orgs {
+            self.log_server_s3_orgs = v;
+        }
+        if let Some(v) = file.outbound_allowed_hosts {
+            self.outbound_allowed_hosts = v;
+        }
         Ok(())
     }
 
@@ -386,7 +413,51 @@ impl Config {
                 })?;
             }
         }
+        let list = |v: String| -> Vec<String> {
+            v.split(',')
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect()
+        };
+        if let Some(v) = env("ADPOOL_LOG_FOLDER_ROOTS") {
+            self.log_folder_roots = list(v);
+        }
+        if let Some(v) = env("ADPOOL_OUTBOUND_ALLOWED_HOSTS") {
+            self.outbound_allowed_hosts = list(v);
+        }
+        if let Some(v) = env("ADPOOL_LOG_SERVER_S3_ORGS") {
+            self.log_server_s3_orgs = list(v.clone())
+                .iter()
+                .map(|id| id.parse::<i64>().ok().filter(|&id| id > 0))
+                .collect::<Option<Vec<i64>>>()
+                .with_context(|| {
+                    format!("environment variable ADPOOL_LOG_SERVER_S3_ORGS: '{v}' is not a comma-separated list of organization ids")
+                })?;
+        }
         Ok(())
+    }
+
+    /// Where tenant-set URLs may point.
+    pub fn outbound_rules(&self) -> adpool_outbound::OutboundRules {
+        adpool_outbound::OutboundRules::new(&self.outbound_allowed_hosts)
+    }
+
+    /// Which log sources organizations may analyze from the web and their jobs.
+    pub fn log_source_rules(&self) -> adpool_logs::SourceRules {
+        let event_log_folder = Some(self.event_log_folder.trim())
+            .filter(|f| !f.is_empty())
+            .map(|f| std::path::absolute(f).unwrap_or_else(|_| f.into()));
+        adpool_logs::SourceRules {
+            folder_roots: self.log_folder_roots.clone(),
+            event_log_folder,
+            server_s3: self.s3.clone(),
+            server_s3_orgs: self
+                .log_server_s3_orgs
+                .iter()
+                .map(|&id| adpool_core::OrgId(id))
+                .collect(),
+            outbound: self.outbound_rules(),
+        }
     }
 }
 

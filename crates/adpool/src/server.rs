@@ -170,11 +170,15 @@ pub fn registry_with(
             ),
         );
     }
-    registry.register(WEBHOOK_JOB_KIND, 4, WebhookDelivery::default());
+    registry.register(
+        WEBHOOK_JOB_KIND,
+        4,
+        WebhookDelivery::new(config.outbound_rules()),
+    );
     registry.register(
         adpool_jobs::EVENT_JOB_KIND,
         4,
-        adpool_jobs::EventDelivery::default(),
+        adpool_jobs::EventDelivery::new(config.outbound_rules()),
     );
     registry.register(
         MAINTENANCE_JOB_KIND,
@@ -189,7 +193,11 @@ pub fn registry_with(
     registry.register(
         adpool_logs::ANALYZE_JOB,
         1,
-        adpool_logs::AnalyzeHandler::new(state.db.clone(), state.clock.clone(), config.s3.clone()),
+        adpool_logs::AnalyzeHandler::new(
+            state.db.clone(),
+            state.clock.clone(),
+            state.log_sources.clone(),
+        ),
     );
     let sync = adpool_commerce::SyncHandler::new(
         state.shops.clone(),
@@ -251,7 +259,9 @@ pub fn state_with(
         None => adpool_serving::Serving::new(db.clone(), clock.clone(), settings),
     };
     serving.attach_scale_out(engines.scale_out());
-    let shops = adpool_commerce::Shops::new(db.clone(), clock.clone(), commerce_vault(config)?);
+    let vault = commerce_vault(config)?;
+    let shops = adpool_commerce::Shops::new(db.clone(), clock.clone(), vault.clone());
+    let log_sources = adpool_logs::LogSources::new(db.clone(), vault, config.log_source_rules());
     let (db_for_insight, clock_for_insight) = (db.clone(), clock.clone());
     Ok(AppState::new(
         db,
@@ -266,6 +276,8 @@ pub fn state_with(
     )
     .with_serving(serving)
     .with_shops(shops, sync_settings(config))
+    .with_log_sources(log_sources)
+    .with_outbound_rules(config.outbound_rules())
     .with_insight(
         adpool_insight::Insight::new(db_for_insight, clock_for_insight)
             .with_llm(config.llm.clone()),

@@ -214,6 +214,8 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("POST",   "/reports/metadata",                          "-",           "L A A F F A"),
     ("POST",   "/reports/sources/analyze",                   "-",           "L A A F F A"),
     ("POST",   "/reports/sources/retry",                     "-",           "L A A F F A"),
+    ("POST",   "/reports/sources/s3",                        "-",           "L A F F F A"),
+    ("POST",   "/reports/sources/s3/delete",                 "-",           "L A F F F A"),
     ("GET",    "/reports/{report}",                          "report",      "L A A A F A"),
     ("GET",    "/serve/ads",                                 "-",           "L L L L L L"),
     ("OPTIONS","/serve/ads",                                 "-",           "A A A A A A"),

@@ -45,3 +45,9 @@ pub enum CommerceError {
     #[error("the stored credentials cannot be decrypted with this server's key: {0}")]
     Vault(String),
 }
+
+impl From<adpool_store::VaultError> for CommerceError {
+    fn from(error: adpool_store::VaultError) -> Self {
+        CommerceError::Vault(error.0)
+    }
+}

@@ -21,8 +21,8 @@ pub mod naver;
 pub mod sales;
 mod shops;
 pub mod sync;
-mod vault;
 
+pub use adpool_store::{Vault, VaultError};
 pub use error::CommerceError;
 pub use jobs::{SYNC_ALL_JOB, SYNC_JOB, SyncHandler, sync_job};
 pub use model::{
@@ -32,4 +32,3 @@ pub use shops::{
     NewStore, ORDER_EVENTS_JOB, Shops, SyncRun, write_categories_in, write_coupons_in,
     write_orders_in, write_products_in,
 };
-pub use vault::Vault;

@@ -119,17 +119,33 @@ impl Shops {
         user: Option<UserId>,
     ) -> Result<Store, CommerceError> {
         let name = new.name.trim();
-        let mall_id = new.mall_id.trim();
+        let mall_id = match new.platform {
+            // Cafe24 mall ids are lowercase; the id becomes the API host.
+            Platform::Cafe24 => new.mall_id.trim().to_ascii_lowercase(),
+            _ => new.mall_id.trim().to_owned(),
+        };
+        let mall_id = mall_id.as_str();
         if name.is_empty() {
             return Err(CommerceError::Invalid {
                 field: "name",
                 message: "is required".into(),
             });
         }
-        if mall_id.is_empty() || mall_id.chars().any(char::is_whitespace) {
+        if mall_id.is_empty()
+            || mall_id.len() > 100
+            || mall_id.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(CommerceError::Invalid {
                 field: "mall_id",
-                message: "is required and has no spaces".into(),
+                message: "is required, up to 100 characters, with no spaces".into(),
+            });
+        }
+        if new.platform == Platform::Cafe24 && !crate::cafe24::is_mall_id(mall_id) {
+            return Err(CommerceError::Invalid {
+                field: "mall_id",
+                message: format!(
+                    "'{mall_id}' is not a Cafe24 mall id: lowercase letters, digits and hyphens only, up to 50 (the part before .cafe24.com)"
+                ),
             });
         }
         let credentials = match (new.platform, &new.credentials) {

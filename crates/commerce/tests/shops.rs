@@ -372,3 +372,82 @@ async fn the_dashboard_adds_up_by_period_platform_product_and_category() {
         .unwrap();
     assert_eq!(empty.current.orders, 0);
 }
+
+/// M2 (docs/hardening.md): a Cafe24 mall id becomes the API host, so only `[a-z0-9-]{1,50}`
+/// is accepted; a store saved with another one before the rule cannot be connected or synced.
+#[tokio::test]
+async fn a_cafe24_mall_id_is_a_host_label_and_nothing_else() {
+    let (shops, org, _dir) = shops().await;
+    let credentials = json!({ "client_id": "cid", "client_secret": "secret" });
+    for bad in [
+        "127.0.0.1:18199/x",
+        "evil.example",
+        "mall@evil.example",
+        "mall/../x",
+        "mall#x",
+        "mall?x=1",
+        "몰아이디",
+        &"a".repeat(51),
+    ] {
+        let error = shops
+            .create_store(
+                org,
+                api_store(Platform::Cafe24, bad, credentials.clone()),
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                CommerceError::Invalid {
+                    field: "mall_id",
+                    ..
+                }
+            ),
+            "{bad}: {error:?}"
+        );
+    }
+    assert!(shops.stores(org).await.unwrap().is_empty(), "nothing saved");
+    // Upper case is the same mall, stored as Cafe24 writes it.
+    let store = shops
+        .create_store(
+            org,
+            api_store(Platform::Cafe24, " SpringMall-2 ", credentials.clone()),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.mall_id, "springmall-2");
+
+    // A bad id already in the database (saved before the rule) is refused at consent time.
+    sqlx::query("UPDATE shop_stores SET mall_id = '127.0.0.1:18199/x' WHERE id = $1")
+        .bind(store.id)
+        .execute(shops.db().pool())
+        .await
+        .unwrap();
+    let settings = adpool_commerce::cafe24::Cafe24Settings {
+        base_url: "https://{mall_id}.cafe24api.com".into(),
+        ..Default::default()
+    };
+    let error = shops
+        .cafe24_authorize_url(
+            org,
+            store.id,
+            adpool_core::UserId(1),
+            "https://adpool.example/shops/cafe24/callback",
+            &settings,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            CommerceError::Invalid {
+                field: "mall_id",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}

@@ -870,7 +870,9 @@ async fn campaign_status_changes_are_sent_as_signed_webhooks_and_retried() {
 
     let jobs = Jobs::new(s.inventory.db().clone(), s.clock.clone());
     let mut registry = Registry::new();
-    registry.register(EVENT_JOB_KIND, 1, EventDelivery::default());
+    // The receiver is on this machine: the deployment allows it (public hosts only by default).
+    let rules = adpool_jobs::OutboundRules::new(["127.0.0.1"]);
+    registry.register(EVENT_JOB_KIND, 1, EventDelivery::new(rules));
     let worker = Worker::new(jobs.clone(), registry, WorkerConfig::default());
     assert!(
         matches!(

@@ -90,12 +90,22 @@ pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct EventDelivery {
     client: reqwest::Client,
+    rules: adpool_outbound::OutboundRules,
 }
 
 impl Default for EventDelivery {
+    /// Delivers to public hosts only.
     fn default() -> Self {
+        EventDelivery::new(adpool_outbound::OutboundRules::default())
+    }
+}
+
+impl EventDelivery {
+    /// Delivers to the hosts `rules` allow.
+    pub fn new(rules: adpool_outbound::OutboundRules) -> Self {
         EventDelivery {
-            client: crate::webhook_post::client(),
+            client: crate::webhook_post::client(&rules),
+            rules,
         }
     }
 }
@@ -133,7 +143,7 @@ impl JobHandler for EventDelivery {
                 .header("x-adpool-timestamp", timestamp.to_string())
                 .header("x-adpool-signature", sign(&secret, timestamp, &body))
                 .body(body);
-            crate::webhook_post::send(&url, request).await
+            crate::webhook_post::send(&self.rules, &url, request).await
         })
     }
 }

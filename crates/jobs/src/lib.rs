@@ -23,6 +23,7 @@ mod scheduler;
 mod webhook_post;
 mod worker;
 
+pub use adpool_outbound::OutboundRules;
 pub use error::{JobError, JobsError};
 pub use events::{
     EVENT_JOB_KIND, EventDelivery, enqueue_event, rotate_signing_secret, sign, signing_secret,

@@ -275,12 +275,22 @@ impl Notifications {
 #[derive(Debug, Clone)]
 pub struct WebhookDelivery {
     client: reqwest::Client,
+    rules: adpool_outbound::OutboundRules,
 }
 
 impl Default for WebhookDelivery {
+    /// Delivers to public hosts only.
     fn default() -> Self {
+        WebhookDelivery::new(adpool_outbound::OutboundRules::default())
+    }
+}
+
+impl WebhookDelivery {
+    /// Delivers to the hosts `rules` allow.
+    pub fn new(rules: adpool_outbound::OutboundRules) -> Self {
         WebhookDelivery {
-            client: crate::webhook_post::client(),
+            client: crate::webhook_post::client(&rules),
+            rules,
         }
     }
 }
@@ -313,7 +323,7 @@ impl JobHandler for WebhookDelivery {
                 .client
                 .post(&url)
                 .json(&json!({ "type": "notification", "notification": notification }));
-            crate::webhook_post::send(&url, request).await
+            crate::webhook_post::send(&self.rules, &url, request).await
         })
     }
 }

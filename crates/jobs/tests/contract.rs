@@ -539,8 +539,31 @@ async fn notifications_are_delivered_to_the_webhook_with_retries() {
         .await
         .unwrap();
 
+    // Public hosts only by default: the delivery to 127.0.0.1 fails at once, with no request.
     let mut registry = Registry::new();
     registry.register(WEBHOOK_JOB_KIND, 1, WebhookDelivery::default());
+    let strict = Worker::new(setup.jobs.clone(), registry, WorkerConfig::default());
+    assert!(
+        matches!(strict.run_once().await.unwrap(), Some(JobOutcome::Failed { error, .. }) if error.contains("not a public")),
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "no request was made");
+    notifications
+        .notify(NewNotification::new(
+            setup.org,
+            Level::Success,
+            "Import done",
+            "1,234 rows",
+        ))
+        .await
+        .unwrap();
+
+    // A deployment that allows its own host delivers there.
+    let mut registry = Registry::new();
+    registry.register(
+        WEBHOOK_JOB_KIND,
+        1,
+        WebhookDelivery::new(adpool_outbound::OutboundRules::new(["127.0.0.1"])),
+    );
     let worker = Worker::new(setup.jobs.clone(), registry, WorkerConfig::default());
     assert!(
         matches!(worker.run_once().await.unwrap(), Some(JobOutcome::Retrying { error, .. }) if error.contains("503"))

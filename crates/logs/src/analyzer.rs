@@ -24,9 +24,11 @@ const LEASE_MS: i64 = 120_000;
 /// Reads of one object before it is marked failed.
 const READ_ATTEMPTS: u32 = 4;
 
-/// Where S3 sources connect and with which credentials. Every field left empty falls back to
-/// the usual AWS environment variables (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
-/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), then to AWS's defaults.
+/// Where S3 sources connect and with which credentials. With `from_environment` (the server's
+/// own settings), every field left empty falls back to the usual AWS environment variables
+/// (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`), then to AWS's defaults; without it (an organization's own credentials)
+/// nothing comes from the server's environment.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct S3Settings {
     /// `https://s3.ap-northeast-2.amazonaws.com`, `http://127.0.0.1:9000` (http is allowed only
@@ -38,6 +40,8 @@ pub struct S3Settings {
     pub access_key_id: Option<String>,
     /// The secret access key (never shown by `Debug`).
     pub secret_access_key: Option<String>,
+    /// Fill what is unset from the server's AWS environment (the server's own settings only).
+    pub from_environment: bool,
 }
 
 impl std::fmt::Debug for S3Settings {
@@ -50,6 +54,7 @@ impl std::fmt::Debug for S3Settings {
                 "secret_access_key",
                 &self.secret_access_key.as_ref().map(|_| "(set)"),
             )
+            .field("from_environment", &self.from_environment)
             .finish()
     }
 }
@@ -60,13 +65,26 @@ impl std::fmt::Debug for S3Settings {
 pub struct Source {
     /// The URL as given, normalised (the registry's key).
     pub url: String,
+    /// The canonical folder of a folder source.
+    folder: Option<std::path::PathBuf>,
     store: Arc<dyn ObjectStore>,
 }
 
 impl Source {
     /// Opens a folder, or a bucket with the AWS environment variables' settings.
     pub fn open(url: &str) -> Result<Source, LogsError> {
-        Source::open_with(url, &S3Settings::default())
+        Source::open_with(
+            url,
+            &S3Settings {
+                from_environment: true,
+                ..S3Settings::default()
+            },
+        )
+    }
+
+    /// The canonical folder of a folder source (`None` for a bucket).
+    pub fn folder(&self) -> Option<&std::path::Path> {
+        self.folder.as_deref()
     }
 
     /// Opens a source URL; `s3` settings apply to `s3://` URLs.
@@ -98,6 +116,7 @@ impl Source {
         Ok(Source {
             url: format!("file://{}", canonical.display()),
             store: Arc::new(store),
+            folder: Some(canonical),
         })
     }
 
@@ -127,6 +146,13 @@ impl Source {
                 .unwrap_or_default()
                 .starts_with('.')
         });
+        if let Some(folder) = &self.folder {
+            // A symlink inside the folder must not lead the analyzer out of it.
+            listed.retain(|l| {
+                std::fs::canonicalize(folder.join(&l.key))
+                    .is_ok_and(|path| path.starts_with(folder))
+            });
+        }
         listed.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(listed)
     }
@@ -165,7 +191,12 @@ fn open_bucket(rest: &str, s3: &S3Settings) -> Result<Source, String> {
         return Err("no bucket: write s3://bucket/prefix".into());
     }
     adpool_jobs::install_tls_provider();
-    let mut builder = object_store::aws::AmazonS3Builder::from_env()
+    let builder = if s3.from_environment {
+        object_store::aws::AmazonS3Builder::from_env()
+    } else {
+        object_store::aws::AmazonS3Builder::new()
+    };
+    let mut builder = builder
         .with_bucket_name(bucket)
         .with_virtual_hosted_style_request(false)
         // The analyzer retries reads itself; the client only rides out short blips.
@@ -178,9 +209,10 @@ fn open_bucket(rest: &str, s3: &S3Settings) -> Result<Source, String> {
         builder = builder
             .with_endpoint(endpoint)
             .with_allow_http(endpoint.starts_with("http://"));
-    } else if std::env::var("AWS_ENDPOINT_URL")
-        .or_else(|_| std::env::var("AWS_ENDPOINT"))
-        .is_ok_and(|e| e.starts_with("http://"))
+    } else if s3.from_environment
+        && std::env::var("AWS_ENDPOINT_URL")
+            .or_else(|_| std::env::var("AWS_ENDPOINT"))
+            .is_ok_and(|e| e.starts_with("http://"))
     {
         builder = builder.with_allow_http(true);
     }
@@ -204,7 +236,11 @@ fn open_bucket(rest: &str, s3: &S3Settings) -> Result<Source, String> {
     } else {
         format!("s3://{bucket}/{prefix}")
     };
-    Ok(Source { url, store })
+    Ok(Source {
+        url,
+        store,
+        folder: None,
+    })
 }
 
 /// What to check, for the storage errors people meet first.

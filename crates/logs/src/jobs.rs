@@ -7,7 +7,7 @@ use adpool_jobs::{BoxFuture, JobContext, JobError, JobHandler, NewJob};
 use adpool_store::Db;
 use serde_json::{Value, json};
 
-use crate::{AnalyzeOptions, LogsError, S3Settings, Source, analyze};
+use crate::{AnalyzeOptions, LogSources, LogsError, analyze};
 
 /// The job kind; payload `{"source": URL, "optional": bool}` (optional: a folder that does not
 /// exist yet means nothing to do).
@@ -32,18 +32,20 @@ pub fn schedule_name(org: OrgId, source_url: &str) -> String {
     format!("logs.source.org-{}.{hash:016x}", org.get())
 }
 
-/// Runs [`ANALYZE_JOB`].
+/// Runs [`ANALYZE_JOB`]. A job runs for its organization, so its source is opened under the
+/// organization's rules ([`LogSources::open`]) every time: a schedule saved before the rules
+/// changed, or a source moved behind a symlink, is refused when it runs.
 #[derive(Debug, Clone)]
 pub struct AnalyzeHandler {
     db: Db,
     clock: SharedClock,
-    s3: S3Settings,
+    sources: LogSources,
 }
 
 impl AnalyzeHandler {
-    /// A handler on `db`; `s3` settings open `s3://` sources.
-    pub fn new(db: Db, clock: SharedClock, s3: S3Settings) -> Self {
-        AnalyzeHandler { db, clock, s3 }
+    /// A handler on `db`, opening sources through `sources`.
+    pub fn new(db: Db, clock: SharedClock, sources: LogSources) -> Self {
+        AnalyzeHandler { db, clock, sources }
     }
 }
 
@@ -58,7 +60,7 @@ impl JobHandler for AnalyzeHandler {
                 .as_str()
                 .ok_or_else(|| JobError::permanent("payload has no source"))?;
             let optional = ctx.job.payload["optional"].as_bool().unwrap_or(false);
-            let source = match Source::open_with(url, &self.s3) {
+            let source = match self.sources.open(org, url).await {
                 Ok(source) => source,
                 Err(_) if optional => {
                     return Ok(Some(

@@ -7,8 +7,11 @@
 //! It also owns the file registry (every object seen per source and its state: new, done,
 //! quarantined, failed, skipped), the analyzer's lease, and the additive upsert of each batch
 //! together with its files' states in one transaction, so a crash or a rerun never counts a
-//! file twice or loses one. It has no HTTP in it.
+//! file twice or loses one. It decides which sources an organization may analyze (folders under
+//! the roots the deployment allows it, buckets with its own sealed S3 credentials:
+//! [`LogSources`]). It has no HTTP in it.
 
+pub mod access;
 pub mod aggregate;
 pub mod analyzer;
 pub mod decode;
@@ -18,6 +21,7 @@ pub mod line;
 pub mod reports;
 pub mod store;
 
+pub use access::{LogSources, S3Credentials, SavedS3Credentials, SourceRules};
 pub use aggregate::{Aggregates, InventoryInfo, MediaInfo, Metadata, split_revenue};
 pub use analyzer::{AnalyzeOptions, AnalyzeSummary, S3Settings, Source, analyze};
 pub use decode::{Compression, LineError, for_each_line};

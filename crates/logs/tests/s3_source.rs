@@ -78,6 +78,7 @@ fn settings(address: SocketAddr, secret: &str) -> S3Settings {
         region: Some("ap-northeast-2".into()),
         access_key_id: Some(ACCESS_KEY.into()),
         secret_access_key: Some(secret.into()),
+        from_environment: false,
     }
 }
 
@@ -268,4 +269,97 @@ async fn a_wrong_secret_or_a_dead_endpoint_is_a_clear_error_that_changes_nothing
             .to_string()
             .contains("no bucket")
     );
+}
+
+/// H1 (docs/hardening.md): an organization's `s3://` source is read with its own sealed
+/// credentials, never with the server's unless the deployment names the organization; its
+/// endpoint must be a public host unless the deployment allows it.
+#[tokio::test]
+async fn s3_sources_use_the_organizations_own_sealed_credentials() {
+    use adpool_logs::{LogSources, S3Credentials, SourceRules};
+    let db = fresh_database().await;
+    let clock: SharedClock = Arc::new(ManualClock::at("2026-11-21T09:00:00+09:00"));
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("s3");
+    std::fs::create_dir_all(root.join("adlogs")).unwrap();
+    std::fs::write(root.join("adlogs/a.jsonl.gz"), gzip(&log_lines(1, 10))).unwrap();
+    let (address, _) = s3_server(&root, 0).await;
+    let owner = organization(&db, "Owner").await;
+    let other = organization(&db, "Other").await;
+    let named = organization(&db, "Named by the deployment").await;
+    let vault = adpool_store::Vault::new([6; 32]);
+    let rules = |allowed: &[&str]| SourceRules {
+        server_s3: settings(address, SECRET_KEY),
+        server_s3_orgs: vec![named],
+        outbound: adpool_outbound::OutboundRules::new(allowed),
+        ..SourceRules::default()
+    };
+    let credentials = S3Credentials {
+        endpoint: Some(format!("http://{address}")),
+        region: Some("ap-northeast-2".into()),
+        access_key_id: ACCESS_KEY.into(),
+        secret_access_key: SECRET_KEY.into(),
+    };
+
+    // Public hosts only by default: a loopback endpoint is refused when saved.
+    let strict = LogSources::new(db.clone(), vault.clone(), rules(&[]));
+    let refused = strict
+        .save_s3_credentials(owner, credentials.clone(), 0)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("not a public"), "{refused}");
+
+    let sources = LogSources::new(db.clone(), vault, rules(&["127.0.0.1"]));
+    // Without credentials of its own, an organization cannot use the server's.
+    let error = sources
+        .open(other, "s3://adlogs")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("no S3 credentials"), "{error}");
+    // The organization the deployment names may.
+    let source = sources.open(named, "s3://adlogs").await.unwrap();
+    let summary = analyze(
+        &db,
+        &clock,
+        named,
+        &source,
+        AnalyzeOptions::default(),
+        &mut |_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.events, 10);
+
+    // Saved credentials are sealed (the secret is not in the row) and read the bucket.
+    sources
+        .save_s3_credentials(owner, credentials, 0)
+        .await
+        .unwrap();
+    let sealed: String =
+        sqlx::query_scalar("SELECT secret_sealed FROM log_s3_credentials WHERE org_id = $1")
+            .bind(owner.get())
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert!(!sealed.contains(SECRET_KEY));
+    let saved = sources.saved_s3_credentials(owner).await.unwrap().unwrap();
+    assert_eq!(saved.access_key_hint, "adpo…");
+    let source = sources.open(owner, "s3://adlogs").await.unwrap();
+    let summary = analyze(
+        &db,
+        &clock,
+        owner,
+        &source,
+        AnalyzeOptions::default(),
+        &mut |_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.events, 10);
+    // Another organization still has none.
+    assert!(sources.open(other, "s3://adlogs").await.is_err());
+    assert!(sources.delete_s3_credentials(owner).await.unwrap());
+    assert!(sources.open(owner, "s3://adlogs").await.is_err());
 }

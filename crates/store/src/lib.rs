@@ -8,6 +8,7 @@
 //! - transactions ([`Db::begin`], [`Db::begin_write`]) and savepoints ([`savepoint`]);
 //! - backups of the SQLite database ([`Db::backup_to`], [`restore_sqlite`]);
 //! - [`bulk::upsert`]: many-row `INSERT ... ON CONFLICT` statements, additive or replacing;
+//! - [`Vault`]: secrets sealed at rest (AES-256-GCM) for the crates that keep credentials;
 //! - the [`Dialect`] seam: the few places where SQLite and PostgreSQL really differ;
 //! - [`testing`]: a fresh database per test, on SQLite or, when `ADPOOL_TEST_DATABASE_URL`
 //!   is set, in a fresh PostgreSQL schema.
@@ -35,12 +36,14 @@ mod dialect;
 mod error;
 mod migrate;
 pub mod testing;
+mod vault;
 
 pub use backup::{BackupFile, check_backup, restore_sqlite, sqlite_path};
 pub use db::{DEFAULT_DATABASE_URL, Db, DbTx, mask_url, savepoint};
 pub use dialect::Dialect;
 pub use error::{StoreError, is_foreign_key_violation, is_unique_violation};
 pub use migrate::{AppliedMigration, MIGRATION_COUNT};
+pub use vault::{Vault, VaultError};
 
 /// Re-exported so domain crates name one sqlx.
 pub use sqlx;

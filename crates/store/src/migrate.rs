@@ -35,6 +35,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(6, "commerce", "0006_commerce.sql"),
     migration!(7, "insight", "0007_insight.sql"),
     migration!(8, "scale_out", "0008_scale_out.sql"),
+    migration!(9, "log_s3_credentials", "0009_log_s3_credentials.sql"),
 ];
 
 /// How many migrations this binary carries.

@@ -72,6 +72,8 @@ pub struct AppState {
     pub shop_sync: adpool_commerce::sync::SyncSettings,
     /// Spending insight: statements, analyses, messages.
     pub insight: adpool_insight::Insight,
+    /// Which log sources each organization may analyze, and its S3 credentials.
+    pub log_sources: adpool_logs::LogSources,
     /// Notifications.
     pub notifications: Notifications,
     /// Cron schedules.
@@ -122,6 +124,12 @@ impl AppState {
             shops: Shops::new(db.clone(), clock.clone(), Vault::new(random_key())),
             shop_sync: adpool_commerce::sync::SyncSettings::default(),
             insight: adpool_insight::Insight::new(db.clone(), clock.clone()),
+            // Only each organization's own event-log folder, and no server S3 credentials.
+            log_sources: adpool_logs::LogSources::new(
+                db.clone(),
+                Vault::new(random_key()),
+                adpool_logs::SourceRules::default(),
+            ),
             jobs,
             db,
             clock,
@@ -150,6 +158,18 @@ impl AppState {
     /// Uses `insight` (with the configured AI endpoint).
     pub fn with_insight(mut self, insight: adpool_insight::Insight) -> Self {
         self.insight = insight;
+        self
+    }
+
+    /// Uses `log_sources` (the deployment's folder roots, S3 settings and vault key).
+    pub fn with_log_sources(mut self, log_sources: adpool_logs::LogSources) -> Self {
+        self.log_sources = log_sources;
+        self
+    }
+
+    /// Webhook URLs must pass `rules` when saved.
+    pub fn with_outbound_rules(mut self, rules: adpool_outbound::OutboundRules) -> Self {
+        self.accounts = self.accounts.with_outbound_rules(rules);
         self
     }
 

@@ -2346,7 +2346,22 @@ fn chrono_now_secs() -> i64 {
 
 #[tokio::test]
 async fn log_reports_are_read_filtered_sorted_and_downloaded_in_the_browser() {
-    let t = TestApp::new().await;
+    // The deployment lets organizations analyze folders under this root.
+    let root = tempfile::tempdir().unwrap();
+    let root_path = root.path().to_str().unwrap().to_owned();
+    let t = TestApp::with_state(|state| {
+        let rules = adpool_logs::SourceRules {
+            folder_roots: vec![root_path.clone()],
+            ..Default::default()
+        };
+        let sources = adpool_logs::LogSources::new(
+            state.db.clone(),
+            adpool_store::Vault::new([2; 32]),
+            rules,
+        );
+        state.with_log_sources(sources)
+    })
+    .await;
     let org = t.org("Agency").await;
     t.user(org, "ops@agency.kr", Role::Operator).await;
     t.user(org, "analyst@agency.kr", Role::Analyst).await;
@@ -2382,7 +2397,7 @@ async fn log_reports_are_read_filtered_sorted_and_downloaded_in_the_browser() {
         .await;
     assert!(ok.location().contains("flash="), "{}", ok.location());
     // A folder of logs, analyzed.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir_in(root.path()).unwrap();
     let mut text = String::new();
     for (i, ev) in ["imp", "imp", "clk", "req"].iter().enumerate() {
         text.push_str(&format!(
@@ -2401,7 +2416,7 @@ async fn log_reports_are_read_filtered_sorted_and_downloaded_in_the_browser() {
             adpool_logs::AnalyzeHandler::new(
                 t.state.db.clone(),
                 t.state.clock.clone(),
-                adpool_logs::S3Settings::default(),
+                t.state.log_sources.clone(),
             ),
         );
         adpool_jobs::Worker::new(t.state.jobs.clone(), registry, Default::default())
@@ -2431,6 +2446,46 @@ async fn log_reports_are_read_filtered_sorted_and_downloaded_in_the_browser() {
         missing.location().contains("error=") && missing.location().contains("cannot"),
         "{}",
         missing.location()
+    );
+    // H1: a folder outside the deployment's roots is refused, whatever the spelling; nothing
+    // is queued or scheduled.
+    for outside in [
+        "/etc".to_owned(),
+        "file:///etc".to_owned(),
+        format!("{root_path}/../"),
+        std::env::temp_dir().display().to_string(),
+    ] {
+        let refused = t
+            .form(
+                "/reports/sources/analyze",
+                &admin,
+                &[("source", outside.as_str()), ("hourly", "1")],
+            )
+            .await;
+        assert!(
+            refused.location().starts_with("/reports?error=")
+                && refused.location().contains("outside"),
+            "{outside}: {}",
+            refused.location()
+        );
+    }
+    let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'logs.analyze'")
+        .fetch_one(t.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(queued, 0);
+    // An s3:// source needs the organization's own credentials.
+    let no_keys = t
+        .form(
+            "/reports/sources/analyze",
+            &admin,
+            &[("source", "s3://somebody-elses-bucket/logs")],
+        )
+        .await;
+    assert!(
+        no_keys.location().contains("error=") && no_keys.location().contains("S3"),
+        "{}",
+        no_keys.location()
     );
     let started = t
         .form(

@@ -89,6 +89,7 @@ impl<'a> Cafe24Client<'a> {
         settings: &Cafe24Settings,
     ) -> Result<Cafe24Client<'a>, CommerceError> {
         adpool_jobs::install_tls_provider();
+        let base = mall_base_url(settings, store)?;
         let value = shops
             .credentials(store)
             .await?
@@ -104,7 +105,7 @@ impl<'a> Cafe24Client<'a> {
             http,
             shops,
             store,
-            base: settings.base_url.replace("{mall_id}", &store.mall_id),
+            base,
             api_version: settings.api_version.clone(),
             credentials,
             stats: CallStats::default(),
@@ -509,6 +510,7 @@ impl Shops {
                 message: "only Cafe24 stores connect by authorization".into(),
             });
         }
+        let base = mall_base_url(settings, &store)?;
         let client_id = self
             .credentials(&store)
             .await?
@@ -523,11 +525,8 @@ impl Shops {
                 self.now_millis() + CONSENT_MILLIS
             ),
         );
-        let mut url = url::Url::parse(&format!(
-            "{}/api/v2/oauth/authorize",
-            settings.base_url.replace("{mall_id}", &store.mall_id)
-        ))
-        .map_err(|e| platform_error(&store, format!("cafe24_base_url: {e}")))?;
+        let mut url = url::Url::parse(&format!("{base}/api/v2/oauth/authorize"))
+            .map_err(|e| platform_error(&store, format!("cafe24_base_url: {e}")))?;
         url.query_pairs_mut()
             .append_pair("response_type", "code")
             .append_pair("client_id", &client_id)
@@ -610,4 +609,28 @@ pub fn status(code: &str) -> OrderStatus {
         c if c.starts_with('N') && c != "N00" => OrderStatus::Preparing,
         _ => OrderStatus::Paid,
     }
+}
+
+/// Whether `mall_id` is a Cafe24 mall id: 1 to 50 lowercase letters, digits and hyphens. It
+/// becomes the host of every API call (`https://{mall_id}.cafe24api.com`), so anything else
+/// (a dot, a colon, a slash, `@`) could point the store's credentials at another host.
+pub fn is_mall_id(mall_id: &str) -> bool {
+    (1..=50).contains(&mall_id.len())
+        && mall_id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The store's API base URL, refusing a mall id saved before the rule was enforced.
+fn mall_base_url(settings: &Cafe24Settings, store: &Store) -> Result<String, CommerceError> {
+    if !is_mall_id(&store.mall_id) {
+        return Err(CommerceError::Invalid {
+            field: "mall_id",
+            message: format!(
+                "'{}' is not a Cafe24 mall id (lowercase letters, digits and hyphens, up to 50)",
+                store.mall_id
+            ),
+        });
+    }
+    Ok(settings.base_url.replace("{mall_id}", &store.mall_id))
 }

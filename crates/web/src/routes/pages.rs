@@ -92,10 +92,17 @@ struct LoginQuery {
     next: Option<String>,
 }
 
-/// Only same-site paths are followed after login (no open redirect).
+/// Only same-site paths are followed after login or a language switch (no open redirect): one
+/// leading `/`, never `//`, and no backslash or control character anywhere, because browsers
+/// drop TAB, CR and LF from URLs (`/%09/evil.example` becomes `//evil.example`) and read `\`
+/// as `/`.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.chars().any(|c| c == '\\' || c.is_control()) =>
+        {
             path.to_owned()
         }
         _ => "/".to_owned(),
@@ -312,5 +319,17 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil")), "/");
         assert_eq!(safe_next(None), "/");
+        // M3 (docs/hardening.md): the browser strips TAB, CR and LF, leaving `//evil.example`.
+        for sneaky in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "\t//evil.example",
+            "/\u{0}/evil.example",
+            "/\u{7f}/evil.example",
+            "/jobs\\..\\\\evil.example",
+        ] {
+            assert_eq!(safe_next(Some(sneaky)), "/", "{sneaky:?}");
+        }
     }
 }

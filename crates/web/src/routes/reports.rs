@@ -18,7 +18,7 @@ use super::cpc_api::day_or;
 use super::{Flash, PageError, back_to, see_other};
 use crate::auth::{PageOperator, PageStaff};
 use crate::render::page;
-use crate::{AppError, AppState, Lang};
+use crate::{AppError, AppState, Lang, translate};
 
 /// Rows shown on a page (totals and downloads cover them all).
 const PAGE_ROWS: usize = 500;
@@ -29,6 +29,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/reports/metadata", post(save_metadata))
         .route("/reports/sources/analyze", post(analyze_source))
         .route("/reports/sources/retry", post(retry_source))
+        .route("/reports/sources/s3", post(save_s3_credentials))
+        .route("/reports/sources/s3/delete", post(delete_s3_credentials))
         .route("/reports/{report}", get(report_page))
 }
 
@@ -58,6 +60,18 @@ async fn overview(
         })
         .collect();
     let problems = adpool_logs::problem_files(&state.db, org, None).await?;
+    let s3_saved = if caller.role().is_admin() {
+        state.log_sources.saved_s3_credentials(org).await?
+    } else {
+        None
+    };
+    let folder_roots: Vec<String> = state
+        .log_sources
+        .rules()
+        .folder_roots_of(org)
+        .iter()
+        .map(|root| root.display().to_string())
+        .collect();
     let metadata = adpool_logs::load_metadata(&state.db, org).await?;
     let mut media: Vec<_> = metadata
         .media
@@ -82,6 +96,7 @@ async fn overview(
         .collect();
     let extra = context! { ..flash.context(), ..context! {
         reports => reports, sources => sources, problems => problems, media => media,
+        s3_saved => s3_saved, folder_roots => folder_roots,
         inventory => inventory.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
     } };
     Ok(
@@ -109,9 +124,9 @@ async fn analyze_source(
     Form(form): Form<SourceForm>,
 ) -> Result<Response, PageError> {
     let org = caller.org();
-    // Opening checks the URL (and that a folder exists) and gives its normalised form; S3
-    // credentials are the job's, from the server's configuration.
-    let source = match adpool_logs::Source::open(&form.source) {
+    // Opening checks the URL against the organization's rules (a folder under its roots, a
+    // bucket with its own credentials) and gives its normalised form; the job checks again.
+    let source = match state.log_sources.open(org, &form.source).await {
         Ok(source) => source,
         Err(error) => {
             return back_to(
@@ -166,6 +181,51 @@ async fn retry_source(
         );
     }
     start_analysis(&state, &caller, &form.source).await
+}
+
+#[derive(Deserialize)]
+struct S3CredentialsForm {
+    #[serde(default)]
+    endpoint: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    access_key_id: String,
+    #[serde(default)]
+    secret_access_key: String,
+}
+
+/// Saves the organization's own S3 credentials for its `s3://` sources (admins; the secret is
+/// sealed and never shown again).
+async fn save_s3_credentials(
+    State(state): State<AppState>,
+    PageOperator(caller): PageOperator,
+    lang: Lang,
+    Form(form): Form<S3CredentialsForm>,
+) -> Result<Response, PageError> {
+    caller.require_admin()?;
+    let credentials = adpool_logs::S3Credentials {
+        endpoint: Some(form.endpoint),
+        region: Some(form.region),
+        access_key_id: form.access_key_id,
+        secret_access_key: form.secret_access_key,
+    };
+    let saved = state
+        .log_sources
+        .save_s3_credentials(caller.org(), credentials, state.clock.now_millis())
+        .await;
+    back_to("/reports", saved, |()| translate(lang, "logs.s3_saved"))
+}
+
+/// Forgets the organization's S3 credentials.
+async fn delete_s3_credentials(
+    State(state): State<AppState>,
+    PageOperator(caller): PageOperator,
+    lang: Lang,
+) -> Result<Response, PageError> {
+    caller.require_admin()?;
+    let deleted = state.log_sources.delete_s3_credentials(caller.org()).await;
+    back_to("/reports", deleted, |_| translate(lang, "logs.s3_removed"))
 }
 
 /// Enqueues a `logs.analyze` job for `source_url`, wakes the worker and opens the job's page.

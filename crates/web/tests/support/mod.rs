@@ -74,6 +74,19 @@ impl TestApp {
         }
     }
 
+    /// An app whose default state `edit` changes first (e.g. the deployment's log roots).
+    pub async fn with_state(edit: impl FnOnce(AppState) -> AppState) -> Self {
+        let state = edit(AppState::new(
+            fresh_database().await,
+            Arc::new(SystemClock),
+            WebConfig::default(),
+        ));
+        TestApp {
+            app: app(state.clone()),
+            state,
+        }
+    }
+
     pub async fn org(&self, name: &str) -> OrgId {
         self.state
             .accounts

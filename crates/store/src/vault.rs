@@ -2,7 +2,8 @@
 //! identity as associated data, so a sealed value moved to another store's row does not open.
 //!
 //! The key comes from configuration (64 hex characters) or, in embedded mode, from a key file
-//! in the data folder created with mode 0600 on first use.
+//! in the data folder created with mode 0600 on first use. Shop credentials (commerce) and the
+//! per-organization S3 credentials of log sources (logs) are sealed with it.
 
 use std::path::Path;
 
@@ -11,7 +12,10 @@ use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::CommerceError;
+/// Why a key could not be loaded or a sealed value not opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct VaultError(pub String);
 
 /// Seals and opens secrets. `Debug` never shows the key.
 #[derive(Clone)]
@@ -34,26 +38,21 @@ impl Vault {
     }
 
     /// A vault from 64 hex characters.
-    pub fn from_hex(text: &str) -> Result<Vault, CommerceError> {
-        let bytes = hex::decode(text.trim()).map_err(|_| CommerceError::Invalid {
-            field: "commerce_key",
-            message: "must be 64 hex characters (32 bytes)".into(),
-        })?;
-        let key: [u8; 32] = bytes.try_into().map_err(|_| CommerceError::Invalid {
-            field: "commerce_key",
-            message: "must be 64 hex characters (32 bytes)".into(),
-        })?;
+    pub fn from_hex(text: &str) -> Result<Vault, VaultError> {
+        let invalid = || VaultError("the key must be 64 hex characters (32 bytes)".into());
+        let bytes = hex::decode(text.trim()).map_err(|_| invalid())?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| invalid())?;
         Ok(Vault::new(key))
     }
 
     /// The key in `path`, created (random, mode 0600) when the file does not exist yet.
-    pub fn load_or_create(path: &Path) -> Result<Vault, CommerceError> {
-        let io = |e: std::io::Error| CommerceError::Vault(format!("{}: {e}", path.display()));
+    pub fn load_or_create(path: &Path) -> Result<Vault, VaultError> {
+        let io = |e: std::io::Error| VaultError(format!("{}: {e}", path.display()));
         match std::fs::read_to_string(path) {
             Ok(text) => Vault::from_hex(&text),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = [0u8; 32];
-                getrandom::fill(&mut key).map_err(|e| CommerceError::Vault(e.to_string()))?;
+                getrandom::fill(&mut key).map_err(|e| VaultError(e.to_string()))?;
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent).map_err(io)?;
                 }
@@ -84,14 +83,12 @@ impl Vault {
     }
 
     /// Opens what [`Vault::seal`] sealed for the same `context`.
-    pub fn open(&self, context: &str, sealed: &str) -> Result<String, CommerceError> {
+    pub fn open(&self, context: &str, sealed: &str) -> Result<String, VaultError> {
         let bytes = STANDARD
             .decode(sealed.trim())
-            .map_err(|_| CommerceError::Vault("not a sealed value".into()))?;
+            .map_err(|_| VaultError("not a sealed value".into()))?;
         if bytes.len() < 12 + 16 {
-            return Err(CommerceError::Vault(
-                "too short to be a sealed value".into(),
-            ));
+            return Err(VaultError("too short to be a sealed value".into()));
         }
         let (nonce, ciphertext) = bytes.split_at(12);
         let plain = self
@@ -103,8 +100,8 @@ impl Vault {
                     aad: context.as_bytes(),
                 },
             )
-            .map_err(|_| CommerceError::Vault("wrong key, or the value was altered".into()))?;
-        String::from_utf8(plain).map_err(|_| CommerceError::Vault("not text".into()))
+            .map_err(|_| VaultError("wrong key, or the value was altered".into()))?;
+        String::from_utf8(plain).map_err(|_| VaultError("not text".into()))
     }
 }
 
