@@ -74,6 +74,13 @@ pub struct Config {
     /// Private hosts tenant-set URLs (webhooks, S3 endpoints) may reach on a self-hosted
     /// install, as written in the URL (`hooks.internal`, `10.0.0.5`).
     pub outbound_allowed_hosts: Vec<String>,
+    /// Seconds a client has to send a request's headers; also how long a kept-alive
+    /// connection may wait idle.
+    pub http_header_timeout_secs: u64,
+    /// Longest wait in seconds between two pieces of a request body.
+    pub http_body_timeout_secs: u64,
+    /// HTTP connections open at once.
+    pub http_max_connections: usize,
 }
 
 impl Default for Config {
@@ -111,6 +118,9 @@ impl Default for Config {
             log_folder_roots: Vec::new(),
             log_server_s3_orgs: Vec::new(),
             outbound_allowed_hosts: Vec::new(),
+            http_header_timeout_secs: 10,
+            http_body_timeout_secs: 30,
+            http_max_connections: 1024,
         }
     }
 }
@@ -153,6 +163,9 @@ struct ConfigFile {
     log_folder_roots: Option<Vec<String>>,
     log_server_s3_orgs: Option<Vec<i64>>,
     outbound_allowed_hosts: Option<Vec<String>>,
+    http_header_timeout_secs: Option<u64>,
+    http_body_timeout_secs: Option<u64>,
+    http_max_connections: Option<usize>,
 }
 
 /// The file read when `--config` is not given and it exists.
@@ -300,6 +313,31 @@ impl Config {
         if let Some(v) = file.outbound_allowed_hosts {
             self.outbound_allowed_hosts = v;
         }
+        for (key, value, slot) in [
+            (
+                "http_header_timeout_secs",
+                file.http_header_timeout_secs,
+                &mut self.http_header_timeout_secs,
+            ),
+            (
+                "http_body_timeout_secs",
+                file.http_body_timeout_secs,
+                &mut self.http_body_timeout_secs,
+            ),
+        ] {
+            if let Some(v) = value {
+                if v == 0 {
+                    bail!("key {key}: must be at least 1 second");
+                }
+                *slot = v;
+            }
+        }
+        if let Some(v) = file.http_max_connections {
+            if v == 0 {
+                bail!("key http_max_connections: must be at least 1");
+            }
+            self.http_max_connections = v;
+        }
         Ok(())
     }
 
@@ -419,6 +457,29 @@ impl Config {
                 .filter(|p| !p.is_empty())
                 .collect()
         };
+        for (name, slot) in [
+            (
+                "ADPOOL_HTTP_HEADER_TIMEOUT_SECS",
+                &mut self.http_header_timeout_secs,
+            ),
+            (
+                "ADPOOL_HTTP_BODY_TIMEOUT_SECS",
+                &mut self.http_body_timeout_secs,
+            ),
+        ] {
+            if let Some(v) = env(name).filter(|v| !v.is_empty()) {
+                *slot = v.parse().ok().filter(|&n: &u64| n > 0).with_context(|| {
+                    format!(
+                        "environment variable {name}: '{v}' is not a positive number of seconds"
+                    )
+                })?;
+            }
+        }
+        if let Some(v) = env("ADPOOL_HTTP_MAX_CONNECTIONS").filter(|v| !v.is_empty()) {
+            self.http_max_connections = v.parse().ok().filter(|&n: &usize| n > 0).with_context(|| {
+                format!("environment variable ADPOOL_HTTP_MAX_CONNECTIONS: '{v}' is not a positive number")
+            })?;
+        }
         if let Some(v) = env("ADPOOL_LOG_FOLDER_ROOTS") {
             self.log_folder_roots = list(v);
         }
@@ -435,6 +496,15 @@ impl Config {
                 })?;
         }
         Ok(())
+    }
+
+    /// The HTTP listener's limits.
+    pub fn http_limits(&self) -> adpool_web::HttpLimits {
+        adpool_web::HttpLimits {
+            header_timeout: std::time::Duration::from_secs(self.http_header_timeout_secs),
+            body_timeout: std::time::Duration::from_secs(self.http_body_timeout_secs),
+            max_connections: self.http_max_connections,
+        }
     }
 
     /// Where tenant-set URLs may point.

@@ -450,13 +450,9 @@ pub async fn serve_with(
             println!("adpool listening on http://{address}");
         }
         let app = adpool_web::app(state.clone());
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+        adpool_web::serve(listener, app, config.http_limits(), shutdown_signal())
+            .await
+            .context("serving HTTP")?;
     } else {
         tracing::info!(database = %state.db.display_url(), "adpool worker running");
         println!("adpool worker running");

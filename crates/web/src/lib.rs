@@ -13,6 +13,7 @@
 pub(crate) mod auth;
 mod error;
 mod i18n;
+mod listener;
 mod metrics;
 mod rate_limit;
 mod render;
@@ -23,6 +24,7 @@ mod state;
 pub use auth::{CSRF_HEADER, Caller, SESSION_COOKIE};
 pub use error::{AppError, ErrorBody};
 pub use i18n::{Lang, translate};
+pub use listener::{HttpLimits, serve};
 pub use metrics::Metrics;
 pub use rate_limit::RateLimiter;
 pub use routes::openapi::openapi_json;
