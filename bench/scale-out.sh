@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 export ADPOOL_DATABASE_URL="$pg/adpool_bench_scale" ADPOOL_REDIS_URL=redis://127.0.0.1:6379 \
   ADPOOL_NATS_URL=nats://127.0.0.1:4222 ADPOOL_NAMESPACE="$namespace" ADPOOL_LOG=warn \
-  ADPOOL_SERVE_RATE_LIMIT_PER_SECOND=0 \
+  ADPOOL_SERVE_RATE_LIMIT_PER_SECOND=0 ADPOOL_CPC_MAX_USERS_PER_CLIENT=0 \
   ADPOOL_EVENT_LOG_FOLDER="" ADPOOL_COMMERCE_KEY=$(printf '0%.0s' $(seq 1 64))
 start() { # role port
   (cd "$scratch" && exec "$bin" serve --role "$1" --bind "127.0.0.1:$2" >"$1-$2.log" 2>&1) &

@@ -8,7 +8,10 @@ use crate::AccountsError;
 /// Shortest password accepted.
 pub(crate) const MIN_PASSWORD_CHARS: usize = 10;
 
-pub(crate) fn validate(password: &str) -> Result<(), AccountsError> {
+/// Checks a new password for `email`: long enough, not absurdly long, and not trivially
+/// guessable (a well-known leaked password, one character repeated, or the email or its name
+/// part).
+pub(crate) fn validate(password: &str, email: &str) -> Result<(), AccountsError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(AccountsError::invalid(
             "password",
@@ -21,7 +24,46 @@ pub(crate) fn validate(password: &str) -> Result<(), AccountsError> {
             "must be at most 1024 bytes",
         ));
     }
+    let lower = password.trim().to_lowercase();
+    let email = email.trim().to_lowercase();
+    let name = email.split('@').next().unwrap_or_default();
+    let mut chars = lower.chars();
+    let first = chars.next();
+    if chars.all(|c| Some(c) == first) {
+        return Err(AccountsError::invalid(
+            "password",
+            "is one character repeated; choose one that is hard to guess",
+        ));
+    }
+    if lower == email
+        || (!name.is_empty() && (lower == name || lower.starts_with(&format!("{name}@"))))
+    {
+        return Err(AccountsError::invalid(
+            "password",
+            "must not be the email address; choose one that is hard to guess",
+        ));
+    }
+    if is_common(&lower) {
+        return Err(AccountsError::invalid(
+            "password",
+            "is one of the most common passwords; choose one that is hard to guess",
+        ));
+    }
     Ok(())
+}
+
+/// Whether `lowercase` is on the embedded list of leaked passwords.
+fn is_common(lowercase: &str) -> bool {
+    static LIST: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    LIST.get_or_init(|| {
+        include_str!("common_passwords.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    })
+    .contains(lowercase)
 }
 
 /// Hashes with argon2id and a fresh salt (PHC string).
@@ -64,4 +106,31 @@ pub(crate) async fn decoy_hash() -> &'static str {
                 .unwrap_or_default()
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate;
+
+    #[test]
+    fn trivial_and_common_passwords_are_refused() {
+        for (password, email) in [
+            ("aaaaaaaaaaaa", "kim@shop.kr"),
+            ("1234567890", "kim@shop.kr"),
+            ("Password123", "kim@shop.kr"),
+            ("QWERTYUIOP", "kim@shop.kr"),
+            ("kim.minsu@shop.kr", "Kim.Minsu@shop.kr"),
+            ("kim.minsu.", "kim.minsu.@shop.kr"),
+            ("short", "kim@shop.kr"),
+        ] {
+            assert!(validate(password, email).is_err(), "{password}");
+        }
+        for (password, email) in [
+            ("correct horse battery", "kim@shop.kr"),
+            ("adpool-demo-2026", "admin@demo.adpool.kr"),
+            ("봄날옷가게-매출-2026", "kim@shop.kr"),
+        ] {
+            assert!(validate(password, email).is_ok(), "{password}");
+        }
+    }
 }

@@ -116,7 +116,7 @@ impl Accounts {
     pub async fn create_user(&self, new: NewUser) -> Result<User, AccountsError> {
         let email = normalize_email(&new.email)?;
         let display_name = validate_display_name(&new.display_name)?;
-        password::validate(&new.password)?;
+        password::validate(&new.password, &email)?;
         self.organization(new.org_id).await?;
         let hash = password::hash(new.password).await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -179,8 +179,10 @@ impl Accounts {
             .map(validate_display_name)
             .transpose()?;
         if let Some(password) = &update.password {
-            password::validate(password)?;
+            let current = self.user(org, id).await?;
+            password::validate(password, &current.email)?;
         }
+        let password_changed = update.password.is_some();
         let password_hash = match update.password {
             Some(password) => Some(password::hash(password).await?),
             None => None,
@@ -229,12 +231,24 @@ impl Accounts {
         .bind(org.get())
         .fetch_one(&mut *tx)
         .await?;
-        if disabled_at.is_some() {
-            // A disabled user's sessions end at once, not when they expire.
+        if disabled_at.is_some() || password_changed {
+            // A disabled user's sessions end at once, not when they expire; a new password ends
+            // every session signed in with the old one.
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(id.get())
                 .execute(&mut *tx)
                 .await?;
+        }
+        if disabled_at.is_some() && current.disabled_at.is_none() {
+            // Disabling revokes the user's API tokens, so enabling the user again does not
+            // bring back a token that was meant to stop working.
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(self.now())
+            .bind(id.get())
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(User::from_row(&row)?)

@@ -350,3 +350,94 @@ async fn bad_input_is_named_and_changes_nothing() {
         None
     );
 }
+
+/// L1 and L2 (docs/hardening.md): a new password ends every session; disabling revokes the
+/// user's API tokens, so enabling again brings none back; trivial passwords are refused.
+#[tokio::test]
+async fn a_new_password_ends_sessions_and_reenabling_revives_no_token() {
+    let (accounts, _) = accounts().await;
+    let org = accounts.create_organization("Media A").await.unwrap();
+    accounts
+        .create_user(new_user(org.id, "admin@a.kr", Role::Admin))
+        .await
+        .unwrap();
+    let user = accounts
+        .create_user(new_user(org.id, "ops@a.kr", Role::Operator))
+        .await
+        .unwrap();
+    let phone = accounts.create_session(user.id).await.unwrap();
+    let laptop = accounts.create_session(user.id).await.unwrap();
+    let token = accounts
+        .create_api_token(org.id, user.id, "report script")
+        .await
+        .unwrap();
+    let change = |password: &str| UserUpdate {
+        password: Some(password.into()),
+        ..UserUpdate::default()
+    };
+    for trivial in ["ops@a.kr", "zzzzzzzzzzzz", "Password123", "1q2w3e4r5t"] {
+        let refused = accounts.update_user(org.id, user.id, change(trivial)).await;
+        assert!(
+            matches!(
+                refused,
+                Err(AccountsError::Invalid {
+                    field: "password",
+                    ..
+                })
+            ),
+            "{trivial}: {refused:?}"
+        );
+    }
+    assert!(
+        accounts.session(&phone.token).await.unwrap().is_some(),
+        "refusals change nothing"
+    );
+    accounts
+        .update_user(org.id, user.id, change("a much better secret"))
+        .await
+        .unwrap();
+    assert!(accounts.session(&phone.token).await.unwrap().is_none());
+    assert!(accounts.session(&laptop.token).await.unwrap().is_none());
+    assert!(
+        accounts
+            .api_token_user(&token.secret)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    let toggle = |disabled: bool| UserUpdate {
+        disabled: Some(disabled),
+        ..UserUpdate::default()
+    };
+    accounts
+        .update_user(org.id, user.id, toggle(true))
+        .await
+        .unwrap();
+    accounts
+        .update_user(org.id, user.id, toggle(false))
+        .await
+        .unwrap();
+    assert!(
+        accounts
+            .api_token_user(&token.secret)
+            .await
+            .unwrap()
+            .is_none(),
+        "the token stays revoked"
+    );
+    let listed = accounts.api_tokens(org.id).await.unwrap();
+    assert!(listed.iter().all(|t| t.revoked_at.is_some()));
+    assert!(matches!(
+        accounts
+            .create_user(NewUser {
+                password: "1234567890".into(),
+                ..new_user(org.id, "new@a.kr", Role::Analyst)
+            })
+            .await,
+        Err(AccountsError::Invalid {
+            field: "password",
+            ..
+        })
+    ));
+}

@@ -81,6 +81,15 @@ pub struct Config {
     pub http_body_timeout_secs: u64,
     /// HTTP connections open at once.
     pub http_max_connections: usize,
+    /// When set, `/metrics` needs `Authorization: Bearer <metrics_token>`.
+    pub metrics_token: Option<String>,
+    /// The organization that runs the deployment (its admins see system jobs); 0: none.
+    pub operator_org_id: i64,
+    /// Advertiser sign-ups an hour each client address may submit; 0 turns the limit off.
+    pub signup_rate_limit_per_hour: u32,
+    /// Distinct user ids one client may show within the duplicate-click window before its
+    /// CPC clicks are invalid traffic; 0 turns the rule off.
+    pub cpc_max_users_per_client: usize,
 }
 
 impl Default for Config {
@@ -121,6 +130,10 @@ impl Default for Config {
             http_header_timeout_secs: 10,
             http_body_timeout_secs: 30,
             http_max_connections: 1024,
+            metrics_token: None,
+            operator_org_id: 1,
+            signup_rate_limit_per_hour: 10,
+            cpc_max_users_per_client: 4,
         }
     }
 }
@@ -166,6 +179,10 @@ struct ConfigFile {
     http_header_timeout_secs: Option<u64>,
     http_body_timeout_secs: Option<u64>,
     http_max_connections: Option<usize>,
+    metrics_token: Option<String>,
+    operator_org_id: Option<i64>,
+    signup_rate_limit_per_hour: Option<u32>,
+    cpc_max_users_per_client: Option<usize>,
 }
 
 /// The file read when `--config` is not given and it exists.
@@ -332,6 +349,19 @@ impl Config {
                 *slot = v;
             }
         }
+        set_if_some(&mut self.metrics_token, file.metrics_token);
+        if let Some(v) = file.cpc_max_users_per_client {
+            self.cpc_max_users_per_client = v;
+        }
+        if let Some(v) = file.signup_rate_limit_per_hour {
+            self.signup_rate_limit_per_hour = v;
+        }
+        if let Some(v) = file.operator_org_id {
+            if v < 0 {
+                bail!("key operator_org_id: an organization id, or 0 for none");
+            }
+            self.operator_org_id = v;
+        }
         if let Some(v) = file.http_max_connections {
             if v == 0 {
                 bail!("key http_max_connections: must be at least 1");
@@ -474,6 +504,12 @@ impl Config {
                     )
                 })?;
             }
+        }
+        set_if_some(&mut self.metrics_token, env("ADPOOL_METRICS_TOKEN"));
+        if let Some(v) = env("ADPOOL_CPC_MAX_USERS_PER_CLIENT").filter(|v| !v.is_empty()) {
+            self.cpc_max_users_per_client = v.parse().with_context(|| {
+                format!("environment variable ADPOOL_CPC_MAX_USERS_PER_CLIENT: '{v}' is not a number (0 turns the rule off)")
+            })?;
         }
         if let Some(v) = env("ADPOOL_HTTP_MAX_CONNECTIONS").filter(|v| !v.is_empty()) {
             self.http_max_connections = v.parse().ok().filter(|&n: &usize| n > 0).with_context(|| {

@@ -270,8 +270,11 @@ pub fn state_with(
             secure_cookies: config.secure_cookies,
             public_url: config.public_url.clone(),
             serve_requests_per_second_per_client: config.serve_rate_limit_per_second,
+            sign_ups_per_hour_per_client: config.signup_rate_limit_per_hour,
             login_attempts_per_minute_per_client: config.login_rate_limit_per_minute,
             trust_forwarded_for: config.trust_forwarded_for,
+            metrics_token: config.metrics_token.clone(),
+            operator_org: Some(adpool_core::OrgId(config.operator_org_id)).filter(|o| o.get() > 0),
         },
     )
     .with_serving(serving)
@@ -344,6 +347,7 @@ pub fn serving_config(config: &Config) -> adpool_serving::ServingConfig {
             config.cpc_duplicate_click_window_secs,
         ),
         click_token_ttl: std::time::Duration::from_secs(config.cpc_click_token_ttl_secs),
+        max_users_per_client: config.cpc_max_users_per_client,
         event_log_folder: Some(config.event_log_folder.trim())
             .filter(|f| !f.is_empty())
             .map(std::path::PathBuf::from),

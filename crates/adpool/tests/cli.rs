@@ -649,7 +649,10 @@ fn a_server_killed_mid_click_traffic_loses_no_charge_and_double_charges_none() {
             let (address, chunk, answered) = (address.clone(), chunk.to_vec(), answered.clone());
             std::thread::spawn(move || {
                 for token in chunk {
-                    if http_get(&address, &format!("/serve/click?t={token}"), &[]).is_ok() {
+                    // Each shopper clicks from its own browser.
+                    let browser = format!("shopper-browser {token}");
+                    let path = format!("/serve/click?t={token}");
+                    if http_get(&address, &path, &[("user-agent", &browser)]).is_ok() {
                         answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     }
                 }
@@ -683,7 +686,9 @@ fn a_server_killed_mid_click_traffic_loses_no_charge_and_double_charges_none() {
         "http://",
     );
     for token in &tokens {
-        let (status, reply) = http_get(&address, &format!("/serve/click?t={token}"), &[]).unwrap();
+        let browser = format!("shopper-browser {token}");
+        let path = format!("/serve/click?t={token}");
+        let (status, reply) = http_get(&address, &path, &[("user-agent", &browser)]).unwrap();
         assert!(status.contains("302"), "{reply}");
     }
     server.kill().unwrap();

@@ -385,9 +385,12 @@ impl Cluster {
 
     /// Clicks `path` on api `api`; returns the outcome header.
     async fn click(&self, api: usize, path: &str) -> String {
+        // Each click comes from its own shopper's browser (one client rotating user ids would
+        // be invalid traffic).
         let response = self
             .http
             .get(format!("{}{path}", self.apis[api].base))
+            .header("user-agent", format!("shopper-browser {path}"))
             .send()
             .await
             .expect("click");

@@ -342,7 +342,7 @@ pub fn series_csv(series: &[PeriodRow]) -> String {
         let platform = |p: &str| row.by_platform.get(p).map_or(0, |t| t.revenue);
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{}\n",
-            row.label,
+            adpool_core::csv_text(&row.label),
             row.start,
             row.totals.orders,
             row.totals.revenue,

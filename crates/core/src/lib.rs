@@ -5,7 +5,8 @@
 //! - [`apportion`]: the ONE largest-remainder split of a whole number into parts, used for every
 //!   split of won or impressions in adpool (DOMAIN.md, "The one apportionment rule");
 //! - [`BusinessDate`] and the KST helpers: business dates are Korea Standard Time (UTC+9);
-//! - [`Clock`]: the injectable source of "now", so tests can move time.
+//! - [`Clock`]: the injectable source of "now", so tests can move time;
+//! - [`csv_text`]: text cells in CSV files, formula-looking values neutralized.
 //!
 //! It must never depend on a database, HTTP or any other adpool crate.
 //!
@@ -18,12 +19,14 @@
 
 mod apportion;
 mod clock;
+mod csv_cell;
 mod ids;
 mod kst;
 mod money;
 
 pub use apportion::{ApportionError, apportion, apportion_or_even};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use csv_cell::{csv_neutral, csv_text};
 pub use ids::{JobId, OrgId, UserId};
 pub use kst::{BusinessDate, DateParseError, KST_OFFSET_SECONDS, format_kst_datetime, kst};
 pub use money::{MoneyError, Won, group_thousands};

@@ -84,8 +84,8 @@ pub async fn write_csv(
                 let rate = row.change_rate_ppm.map(format_ppm).unwrap_or_default();
                 writer
                     .write_record([
-                        row.media.as_str(),
-                        row.meta_id.as_str(),
+                        &adpool_core::csv_neutral(&row.media),
+                        &adpool_core::csv_neutral(&row.meta_id),
                         row.platform.as_str(),
                         &row.month.to_string(),
                         &row.forecast_qty.to_string(),
@@ -100,8 +100,8 @@ pub async fn write_csv(
             for row in inventory.unit_rows(org, month).await? {
                 writer
                     .write_record([
-                        row.media.as_str(),
-                        row.meta_id.as_str(),
+                        &adpool_core::csv_neutral(&row.media),
+                        &adpool_core::csv_neutral(&row.meta_id),
                         row.platform.as_str(),
                         row.date.as_str(),
                         &row.total.to_string(),

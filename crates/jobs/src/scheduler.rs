@@ -128,12 +128,13 @@ impl Scheduler {
         Ok(Schedule::from_row(&row)?)
     }
 
-    /// Schedules visible to `org`: its own and the system's.
-    pub async fn list(&self, org: OrgId) -> Result<Vec<Schedule>, JobsError> {
+    /// Schedules visible to `org`: its own, and the system's when `include_system`.
+    pub async fn list(&self, org: OrgId, include_system: bool) -> Result<Vec<Schedule>, JobsError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM schedules WHERE org_id IS NULL OR org_id = $1 ORDER BY name"
+            "SELECT {COLUMNS} FROM schedules WHERE (org_id IS NULL AND $2 = 1) OR org_id = $1 ORDER BY name"
         )))
         .bind(org.get())
+        .bind(i64::from(include_system))
         .fetch_all(self.db.pool())
         .await?;
         Ok(rows

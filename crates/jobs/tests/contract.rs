@@ -413,12 +413,18 @@ async fn schedules_fire_in_kst_once_per_fire_time() {
     let (first, second) = tokio::join!(scheduler.tick(), second_scheduler.tick());
     let fired: Vec<JobId> = first.unwrap().into_iter().chain(second.unwrap()).collect();
     assert_eq!(fired.len(), 1, "two schedulers fire one job");
-    let listed = scheduler.list(setup.org).await.unwrap();
+    let listed = scheduler.list(setup.org, false).await.unwrap();
     assert_eq!(
         adpool_core::format_kst_datetime(listed[0].next_run_at),
         "2026-11-22 08:00 KST"
     );
-    assert!(scheduler.list(setup.other_org).await.unwrap().is_empty());
+    assert!(
+        scheduler
+            .list(setup.other_org, true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Down for three days: one catch-up firing, not three.
     setup.clock.advance_millis(3 * 86_400_000);

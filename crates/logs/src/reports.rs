@@ -131,13 +131,7 @@ impl Cell {
     pub fn csv(&self) -> String {
         match self {
             Cell::Int(v) => v.to_string(),
-            Cell::Text(v) => {
-                if v.contains([',', '"', '\n']) {
-                    format!("\"{}\"", v.replace('"', "\"\""))
-                } else {
-                    v.clone()
-                }
-            }
+            Cell::Text(v) => adpool_core::csv_text(v).into_owned(),
             Cell::Milli(v) => format_milli(*v),
             Cell::Ratio(v) => format!("{v:.6}"),
         }

@@ -35,6 +35,9 @@ pub enum InvalidReason {
     BalanceExhausted,
     /// Today's budget cannot pay the price.
     BudgetExhausted,
+    /// One client (address and user agent) showed several user ids within the duplicate
+    /// window: invalid traffic ([`crate::client_guard`]).
+    ClientRotatingUsers,
 }
 
 impl InvalidReason {
@@ -48,6 +51,7 @@ impl InvalidReason {
             InvalidReason::AdUnavailable => "ad_unavailable",
             InvalidReason::BalanceExhausted => "balance_exhausted",
             InvalidReason::BudgetExhausted => "budget_exhausted",
+            InvalidReason::ClientRotatingUsers => "client_rotating_users",
         }
     }
 }
@@ -125,6 +129,16 @@ pub(crate) enum Attempt {
 impl Serving {
     /// Handles a click token.
     pub async fn click(&self, token: &str) -> Result<ClickOutcome, ServingError> {
+        self.click_from(token, None).await
+    }
+
+    /// [`Serving::click`] from a known client (its address and user agent, as the click edge
+    /// sees them): a client rotating user ids is refused as invalid traffic.
+    pub async fn click_from(
+        &self,
+        token: &str,
+        client: Option<&str>,
+    ) -> Result<ClickOutcome, ServingError> {
         if self.secret().is_none() {
             self.refresh().await?;
         }
@@ -160,6 +174,25 @@ impl Serving {
                 landing_url: None,
             });
         };
+        let window =
+            i64::try_from(self.config().duplicate_click_window.as_millis()).unwrap_or(i64::MAX);
+        if let Some(client) = client
+            && self.client_guard().rotating(
+                client,
+                claims.ad,
+                &claims.usr,
+                now,
+                window,
+                self.config().max_users_per_client,
+            )
+        {
+            self.record_invalid(Some(&claims), InvalidReason::ClientRotatingUsers, now)
+                .await?;
+            return Ok(ClickOutcome::Invalid {
+                reason: InvalidReason::ClientRotatingUsers,
+                landing_url: Some(ad.landing_url),
+            });
+        }
         if ad.serving
             && let Some(spend) = self.shared_spend()
         {

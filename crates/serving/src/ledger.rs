@@ -165,6 +165,22 @@ pub(crate) struct NewEntry<'a> {
 }
 
 /// Moves the balance; `None` when it would go below zero (nothing changed).
+/// The most one top-up or adjustment moves: 1,000,000,000,000 won.
+pub const MAX_ENTRY_WON: i64 = 1_000_000_000_000;
+/// The most a balance may hold: 1,000,000,000,000,000 won. With entries bounded too, no sum of
+/// concurrent entries comes near `i64` overflow (which SQLite would turn into a float).
+pub const MAX_BALANCE_WON: i64 = 1_000_000_000_000_000;
+
+fn within_balance_cap(balance: i64, amount: i64) -> Result<(), ServingError> {
+    if balance.saturating_add(amount) > MAX_BALANCE_WON {
+        return Err(ServingError::invalid(
+            "amount",
+            format!("the balance would exceed 1,000,000,000,000,000 won ({balance} + {amount})"),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) async fn move_balance(
     tx: &mut DbTx,
     org: i64,
@@ -247,13 +263,14 @@ impl Serving {
                 "is required (1 to 200 characters): a retried top-up with the same key is applied once",
             ));
         }
-        if amount <= 0 || amount > 1_000_000_000_000 {
+        if amount <= 0 || amount > MAX_ENTRY_WON {
             return Err(ServingError::invalid(
                 "amount",
                 format!("{amount} won is not a top-up (more than 0, at most 1,000,000,000,000)"),
             ));
         }
         let found = self.advertiser(org, advertiser).await?;
+        within_balance_cap(found.balance, amount)?;
         if found.state != AdvertiserState::Approved {
             return Err(ServingError::Conflict(format!(
                 "{} is {}: only an approved advertiser can be topped up",
@@ -324,13 +341,22 @@ impl Serving {
                 "an adjustment of 0 won changes nothing",
             ));
         }
+        if amount.unsigned_abs() > MAX_ENTRY_WON.unsigned_abs() {
+            return Err(ServingError::invalid(
+                "amount",
+                format!(
+                    "{amount} won is beyond an adjustment's bound (at most 1,000,000,000,000 either way)"
+                ),
+            ));
+        }
         if memo.trim().is_empty() {
             return Err(ServingError::invalid(
                 "memo",
                 "say why the balance is adjusted",
             ));
         }
-        self.advertiser(org, advertiser).await?;
+        let found = self.advertiser(org, advertiser).await?;
+        within_balance_cap(found.balance, amount)?;
         let now = self.now();
         let date = BusinessDate::from_utc_millis(now).to_string();
         let mut tx = self.db().begin_write().await?;
@@ -550,13 +576,6 @@ pub fn settlement_csv(statement: &Settlement) -> String {
     let mut out = String::from(
         "date,advertiser_id,entry_id,kind,amount,balance_after,click_id,memo,created_at_utc_ms\n",
     );
-    let quote = |text: &str| {
-        if text.contains([',', '"', '\n']) {
-            format!("\"{}\"", text.replace('"', "\"\""))
-        } else {
-            text.to_owned()
-        }
-    };
     for e in &statement.entries {
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{},{}\n",
@@ -567,7 +586,7 @@ pub fn settlement_csv(statement: &Settlement) -> String {
             e.amount,
             e.balance_after,
             e.click_id.map(|c| c.to_string()).unwrap_or_default(),
-            quote(&e.memo),
+            adpool_core::csv_text(&e.memo),
             e.created_at
         ));
     }

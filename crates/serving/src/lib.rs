@@ -27,6 +27,7 @@ mod attribution;
 mod campaigns;
 pub mod click_token;
 mod clicks;
+pub mod client_guard;
 mod error;
 pub mod event_log;
 pub mod fixtures;
@@ -52,7 +53,8 @@ pub use error::ServingError;
 pub use event_log::{EventLog, LogEvent, RollPolicy};
 pub use hot_state::{HotState, LocalHotState};
 pub use ledger::{
-    EntryKind, LedgerEntry, LedgerMismatch, Settlement, TopUpOutcome, settlement_csv,
+    EntryKind, LedgerEntry, LedgerMismatch, MAX_BALANCE_WON, MAX_ENTRY_WON, Settlement,
+    TopUpOutcome, settlement_csv,
 };
 pub use ranking::{CtrPrior, Ranking, Rankings};
 pub use reports::{AdDayMetrics, LiveCtr, MetricsFilter, Totals};
@@ -97,6 +99,10 @@ pub struct ServingConfig {
     /// only sites and the click-token key, and the rankings arrive from a shared store, as on
     /// api processes in scale-out mode).
     pub rebuild_rankings: bool,
+    /// Distinct user ids one client (address and user agent) may show within the duplicate
+    /// window before its clicks are invalid traffic; 0 turns the rule off
+    /// ([`client_guard`]).
+    pub max_users_per_client: usize,
 }
 
 impl Default for ServingConfig {
@@ -112,6 +118,7 @@ impl Default for ServingConfig {
             prior: CtrPrior::default(),
             history_days: 7,
             rebuild_rankings: true,
+            max_users_per_client: client_guard::MAX_USERS_PER_CLIENT,
         }
     }
 }
@@ -139,6 +146,8 @@ struct Inner {
     impression_prefix: String,
     impression_seq: AtomicU64,
     counters: Counters,
+    /// Clients seen clicking recently (invalid traffic by rotating user ids).
+    client_guard: client_guard::ClientGuard,
     /// The engines shared with other processes (scale-out mode).
     scale_out: OnceLock<ScaleOut>,
 }
@@ -195,6 +204,7 @@ impl Serving {
                 impression_prefix: hex::encode(prefix),
                 impression_seq: AtomicU64::new(0),
                 counters: Counters::default(),
+                client_guard: client_guard::ClientGuard::default(),
                 scale_out: OnceLock::new(),
             }),
         }
@@ -218,6 +228,10 @@ impl Serving {
     /// This process's running totals.
     pub fn counters(&self) -> &Counters {
         &self.inner.counters
+    }
+
+    pub(crate) fn client_guard(&self) -> &client_guard::ClientGuard {
+        &self.inner.client_guard
     }
 
     /// Events the log writer dropped because it fell behind, and events written.

@@ -331,8 +331,46 @@ async fn onboarding_review_and_idempotent_top_up() {
         .unwrap();
     let ledger = s.ledger(t.org, advertiser.id, 100).await.unwrap();
     assert_eq!(ledger.len(), 2);
-    assert_eq!(ledger[0].kind, EntryKind::Adjustment);
     assert_eq!(ledger[0].balance_after, 45_000);
+    // L5 (docs/hardening.md): adjustments are bounded and a sum past the balance cap is a
+    // field error, never an overflow (SQLite would store a float, PostgreSQL fail with 500).
+    for amount in [i64::MAX, i64::MIN, 1_000_000_000_001, -1_000_000_000_001] {
+        let refused = s
+            .adjust_balance(t.org, advertiser.id, amount, "overflow probe", t.admin)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                ServingError::Invalid {
+                    field: "amount",
+                    ..
+                }
+            ),
+            "{amount}: {refused:?}"
+        );
+    }
+    for _ in 0..1000 {
+        if s.adjust_balance(
+            t.org,
+            advertiser.id,
+            1_000_000_000_000,
+            "cap probe",
+            t.admin,
+        )
+        .await
+        .is_err()
+        {
+            break;
+        }
+    }
+    let capped = t.balance(advertiser.id).await;
+    assert!(capped <= adpool_serving::MAX_BALANCE_WON, "{capped}");
+    assert!(capped > 999_000_000_000_000, "{capped}");
+    let ledger = s.ledger(t.org, advertiser.id, 2000).await.unwrap();
+    assert_eq!(ledger[0].kind, EntryKind::Adjustment);
+    assert_eq!(ledger[0].balance_after, capped);
+    assert_eq!(ledger.last().unwrap().balance_after, 50_000);
     t.assert_ledgers_verify().await;
 }
 
@@ -1235,5 +1273,63 @@ async fn a_database_fault_in_the_middle_of_a_click_charges_nothing_and_the_retry
     assert!(matches!(again, ClickOutcome::Invalid { .. }), "{again:?}");
     assert_eq!(t.balance(advertiser).await, 10_000 - 70);
     assert_eq!(ledger_entries().await, before + 1);
+    t.assert_ledgers_verify().await;
+}
+
+/// M5 (docs/hardening.md): one browser that sends a new user id with every ad query had 30 of
+/// 30 clicks charged. From one client (address and user agent) only the first is charged; the
+/// rest are recorded as invalid with their reason, and the visitor still lands.
+#[tokio::test]
+async fn a_client_rotating_user_ids_is_charged_once() {
+    let t = setup().await;
+    let (advertiser, _, _) = t
+        .advertiser_with_ad("108000000", 100_000, 500_000, "tent", 200)
+        .await;
+    let client = "198.51.100.7 Mozilla/5.0 (X11; Linux x86_64) Chrome/131";
+    let (mut charged, mut spent) = (0, 0);
+    for i in 0..30 {
+        let served = t.query(&format!("fresh-user-{i}"), 1);
+        let outcome = t
+            .serving
+            .click_from(token(&served.ads[0].click_url), Some(client))
+            .await
+            .unwrap();
+        assert!(
+            outcome.landing_url().is_some(),
+            "the visitor lands either way"
+        );
+        match outcome {
+            ClickOutcome::Charged { price, .. } => {
+                charged += 1;
+                spent += price;
+            }
+            ClickOutcome::Invalid { reason, .. } => {
+                assert_eq!(reason, InvalidReason::ClientRotatingUsers)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(charged, 1);
+    let recorded: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM cpc_invalid_clicks WHERE reason = 'client_rotating_users'",
+    )
+    .fetch_one(t.serving.db().pool())
+    .await
+    .unwrap();
+    assert_eq!(recorded, 29);
+    // Another browser is a different client.
+    let served = t.query("someone-else", 1);
+    let other = t
+        .serving
+        .click_from(
+            token(&served.ads[0].click_url),
+            Some("203.0.113.9 Safari/17"),
+        )
+        .await
+        .unwrap();
+    let ClickOutcome::Charged { price, .. } = other else {
+        panic!("{other:?}")
+    };
+    assert_eq!(t.balance(advertiser).await, 100_000 - spent - price);
     t.assert_ledgers_verify().await;
 }

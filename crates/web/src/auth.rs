@@ -57,6 +57,12 @@ impl Caller {
         self.user.role
     }
 
+    /// Whether the caller may see the system's jobs and schedules: an admin of the
+    /// organization that runs the deployment.
+    pub fn sees_system_jobs(&self, config: &crate::WebConfig) -> bool {
+        self.user.role.is_admin() && config.operator_org == Some(self.org())
+    }
+
     /// 403 unless the caller is an admin.
     pub fn require_admin(&self) -> Result<(), AppError> {
         if self.user.role.is_admin() {

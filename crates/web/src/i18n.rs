@@ -602,8 +602,13 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("cpc.revoked", "폐기됨", "revoked"),
     (
         "cpc.join_done",
-        "가입 신청이 접수되었습니다. 심사 후 알려 드립니다.",
-        "signed up; an admin will review it.",
+        "가입 신청이 접수되었습니다. 심사가 끝나면 이 이메일로 로그인할 수 있습니다.",
+        "application received; once it is reviewed you can sign in with this email.",
+    ),
+    (
+        "cpc.join_rate_limited",
+        "가입 신청이 너무 많습니다. 잠시 후 다시 시도해 주세요.",
+        "Too many sign-ups from this address; try again later.",
     ),
     ("cpc.state.pending", "심사 대기", "Pending"),
     ("cpc.state.approved", "승인", "Approved"),

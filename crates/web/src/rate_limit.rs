@@ -1,5 +1,5 @@
-//! Per-client request budgets for the endpoints anyone can call: the ad edge (`/serve/*`) and
-//! the login form. A token bucket per client address: `per_second` tokens a second, up to
+//! Per-client request budgets for the endpoints anyone can call: the ad edge (`/serve/*`), the
+//! login form and the advertiser sign-up. A token bucket per client address: `per_second` tokens a second, up to
 //! `burst`; a request without a token gets 429 with `Retry-After`.
 //!
 //! Buckets live in memory, per process (a limit is per api process; behind a load balancer
@@ -40,6 +40,11 @@ impl RateLimiter {
     /// `per_minute` requests a minute per client, all of them at once if they come at once.
     pub fn per_minute(per_minute: u32) -> Self {
         Self::with_rate(f64::from(per_minute) / 60_000.0, per_minute)
+    }
+
+    /// `per_hour` requests an hour per client, all of them at once if they come at once.
+    pub fn per_hour(per_hour: u32) -> Self {
+        Self::with_rate(f64::from(per_hour) / 3_600_000.0, per_hour)
     }
 
     fn with_rate(tokens_per_milli: f64, burst: u32) -> Self {

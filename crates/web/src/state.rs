@@ -26,9 +26,18 @@ pub struct WebConfig {
     /// Login attempts a minute each client address may make (bursts of that many); 0 turns
     /// the limit off. Failed logins are throttled apart from this, per email and address.
     pub login_attempts_per_minute_per_client: u32,
+    /// Advertiser sign-ups an hour each client address may submit (each hashes a password);
+    /// 0 turns the limit off.
+    pub sign_ups_per_hour_per_client: u32,
     /// adpool sits behind a proxy that appends the client's address to `X-Forwarded-For`:
     /// count limits against that address instead of the proxy's.
     pub trust_forwarded_for: bool,
+    /// When set, `/metrics` answers only requests carrying `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
+    /// The organization that runs the deployment: its admins see the system's jobs and
+    /// schedules (maintenance, syncs of every store); other organizations' admins see only
+    /// their own. `None`: nobody sees them from the web.
+    pub operator_org: Option<adpool_core::OrgId>,
 }
 
 /// The per-client rate limiters, built from [`WebConfig`].
@@ -38,6 +47,8 @@ pub struct RateLimits {
     pub serving: crate::RateLimiter,
     /// `POST /login`.
     pub login: crate::RateLimiter,
+    /// `POST /cpc/join/{org}`.
+    pub sign_up: crate::RateLimiter,
 }
 
 impl RateLimits {
@@ -47,6 +58,7 @@ impl RateLimits {
         RateLimits {
             serving: crate::RateLimiter::new(per_second, per_second.saturating_mul(2)),
             login: crate::RateLimiter::per_minute(per_minute),
+            sign_up: crate::RateLimiter::per_hour(config.sign_ups_per_hour_per_client),
         }
     }
 }

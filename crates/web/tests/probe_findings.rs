@@ -95,3 +95,193 @@ async fn next_never_leads_off_site() {
         );
     }
 }
+
+/// L3: only admins read the webhook URL (the signing secret is on the admin-only page).
+#[tokio::test]
+async fn only_admins_read_the_webhook_url() {
+    let t = TestApp::new().await;
+    let org = t.org("A").await;
+    let admin = t.user(org, "admin@a.kr", Role::Admin).await;
+    let analyst = t.user(org, "analyst@a.kr", Role::Analyst).await;
+    let admin = t.token(&admin).await;
+    let analyst = t.token(&analyst).await;
+    let saved = t
+        .json(
+            Method::PATCH,
+            "/api/v1/organization",
+            &admin,
+            json!({ "webhook_url": "https://8.8.8.8/hooks/secret-path" }),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    for path in ["/api/v1/organization", "/api/v1/me"] {
+        let seen = t.get(path, &analyst).await;
+        assert_eq!(seen.status, StatusCode::OK);
+        assert!(!seen.body.contains("secret-path"), "{path}: {}", seen.body);
+        assert!(
+            t.get(path, &admin).await.body.contains("secret-path"),
+            "{path}"
+        );
+    }
+}
+
+/// L7: `/metrics` counts invented methods under one label and can require a token.
+#[tokio::test]
+async fn metrics_have_bounded_labels_and_can_require_a_token() {
+    let t = TestApp::new().await;
+    for method in ["FOO", "BAR", "BAZ"] {
+        t.send(
+            Method::from_bytes(method.as_bytes()).unwrap(),
+            "/healthz",
+            &Auth::None,
+            None,
+            None,
+            &[],
+        )
+        .await;
+    }
+    let open = t.get("/metrics", &Auth::None).await;
+    assert_eq!(open.status, StatusCode::OK);
+    assert!(!open.body.contains("method=\"FOO\""), "{}", open.body);
+    assert!(open.body.contains("method=\"OTHER\""), "{}", open.body);
+
+    let guarded = TestApp::with_config(adpool_web::WebConfig {
+        metrics_token: Some("scrape-me-7d1c".into()),
+        ..adpool_web::WebConfig::default()
+    })
+    .await;
+    assert_eq!(
+        guarded.get("/metrics", &Auth::None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    for (bearer, expected) in [
+        ("Bearer scrape-me-0000", StatusCode::UNAUTHORIZED),
+        ("Bearer scrape-me-7d1c", StatusCode::OK),
+    ] {
+        let reply = guarded
+            .send(
+                Method::GET,
+                "/metrics",
+                &Auth::None,
+                None,
+                None,
+                &[("authorization", bearer)],
+            )
+            .await;
+        assert_eq!(reply.status, expected, "{bearer}");
+    }
+}
+
+/// L9: system jobs (no organization: maintenance, syncs of every store) are visible to the
+/// admins of the organization that runs the deployment, not to every tenant's admin.
+#[tokio::test]
+async fn system_jobs_are_for_the_deployments_admins_only() {
+    let t = TestApp::with_config(adpool_web::WebConfig {
+        operator_org: Some(adpool_core::OrgId(1)),
+        ..adpool_web::WebConfig::default()
+    })
+    .await;
+    let operator = t.org("Operator").await;
+    assert_eq!(operator.get(), 1);
+    let tenant = t.org("Tenant").await;
+    let operator_admin = t.user(operator, "admin@op.kr", Role::Admin).await;
+    let tenant_admin = t.user(tenant, "admin@tenant.kr", Role::Admin).await;
+    let operator_admin = t.token(&operator_admin).await;
+    let tenant_admin = t.token(&tenant_admin).await;
+    let id = t
+        .state
+        .jobs
+        .enqueue(adpool_jobs::NewJob::new("system.maintenance", json!({})))
+        .await
+        .unwrap();
+    let path = format!("/api/v1/jobs/{}", id.get());
+    assert_eq!(
+        t.get(&path, &tenant_admin).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(
+        !t.get("/api/v1/jobs", &tenant_admin)
+            .await
+            .body
+            .contains("system.maintenance")
+    );
+    assert_eq!(t.get(&path, &operator_admin).await.status, StatusCode::OK);
+    assert!(
+        t.get("/api/v1/jobs", &operator_admin)
+            .await
+            .body
+            .contains("system.maintenance")
+    );
+}
+
+/// M4: the public sign-up answers the same for an email that has an account (in any
+/// organization) as for a new one, creates nothing for the taken one, and each address may
+/// submit only so many sign-ups an hour.
+#[tokio::test]
+async fn the_public_sign_up_tells_nothing_about_accounts_and_is_rate_limited() {
+    let t = TestApp::with_config(adpool_web::WebConfig {
+        sign_ups_per_hour_per_client: 3,
+        ..adpool_web::WebConfig::default()
+    })
+    .await;
+    let shop = t.org("Shop").await;
+    let elsewhere = t.org("Elsewhere").await;
+    t.user(elsewhere, "taken@seller.kr", Role::Operator).await;
+    let sign_up = |email: &'static str, number: &'static str| {
+        let t = &t;
+        async move {
+            let form = t
+                .get(&format!("/cpc/join/{}", shop.get()), &Auth::None)
+                .await;
+            let csrf = form.cookie("adpool_login_csrf").unwrap();
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("csrf_token", &csrf)
+                .append_pair("email", email)
+                .append_pair("password", "long enough password")
+                .append_pair("business_name", "새상점")
+                .append_pair("registration_number", number)
+                .append_pair("contact_name", "박")
+                .append_pair("contact_email", email)
+                .append_pair("contact_phone", "010-2222-3333")
+                .finish();
+            t.send(
+                Method::POST,
+                &format!("/cpc/join/{}", shop.get()),
+                &Auth::None,
+                Some(axum::body::Body::from(body)),
+                Some("application/x-www-form-urlencoded"),
+                &[("cookie", &format!("adpool_login_csrf={csrf}"))],
+            )
+            .await
+        }
+    };
+    let taken = sign_up("taken@seller.kr", "105-87-01270").await;
+    let free = sign_up("free@seller.kr", "220-81-62517").await;
+    assert_eq!(taken.status, StatusCode::CREATED, "{}", taken.body);
+    assert_eq!(free.status, StatusCode::CREATED, "{}", free.body);
+    let message = |body: &str| {
+        body.split("data-testid=\"flash\"")
+            .nth(1)
+            .and_then(|rest| rest.split("</p>").next())
+            .map(str::to_owned)
+    };
+    assert!(message(&taken.body).is_some(), "{}", taken.body);
+    assert_eq!(message(&taken.body), message(&free.body));
+    // Nothing was made for the taken email: no advertiser beside the free one.
+    let advertisers: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM cpc_advertisers WHERE org_id = $1")
+            .bind(shop.get())
+            .fetch_one(t.state.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(advertisers, 1);
+    // The address has used 2 of its 3; the fourth is refused before any password is hashed.
+    assert_eq!(
+        sign_up("third@seller.kr", "not-a-number").await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        sign_up("fourth@seller.kr", "105-87-01270").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}

@@ -60,7 +60,7 @@ async fn jobs_page(
     let state_filter = state_filter.transpose()?;
     let filter = JobFilter {
         state: state_filter,
-        include_system: caller.role().is_admin(),
+        include_system: caller.sees_system_jobs(&state.config),
         limit: Some(200),
         ..JobFilter::default()
     };
@@ -88,7 +88,11 @@ async fn job_page(
 ) -> Result<Response, PageError> {
     let job = state
         .jobs
-        .job(caller.org(), JobId(id), caller.role().is_admin())
+        .job(
+            caller.org(),
+            JobId(id),
+            caller.sees_system_jobs(&state.config),
+        )
         .await?;
     let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
     let extra = context! {

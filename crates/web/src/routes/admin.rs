@@ -241,7 +241,10 @@ async fn schedules_page(
     PageAdmin(caller): PageAdmin,
     lang: Lang,
 ) -> Result<Response, PageError> {
-    let schedules = state.scheduler.list(caller.org()).await?;
+    let schedules = state
+        .scheduler
+        .list(caller.org(), caller.sees_system_jobs(&state.config))
+        .await?;
     Ok(page(
         &state,
         &caller,

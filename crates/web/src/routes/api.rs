@@ -133,16 +133,19 @@ pub(crate) struct MeView {
 pub(crate) struct OrganizationView {
     id: i64,
     name: String,
+    /// Shown to admins only (absent for other roles).
+    #[serde(skip_serializing_if = "Option::is_none")]
     webhook_url: Option<String>,
     created_at: i64,
 }
 
-impl From<adpool_accounts::Organization> for OrganizationView {
-    fn from(o: adpool_accounts::Organization) -> Self {
+impl OrganizationView {
+    /// The organization as `caller` may see it: the webhook URL is for admins only.
+    fn for_caller(o: adpool_accounts::Organization, caller: &Caller) -> Self {
         OrganizationView {
             id: o.id.get(),
             name: o.name,
-            webhook_url: o.webhook_url,
+            webhook_url: o.webhook_url.filter(|_| caller.role().is_admin()),
             created_at: o.created_at,
         }
     }
@@ -347,8 +350,8 @@ pub(crate) async fn me(
         crate::auth::AuthVia::Token => "token",
     };
     Ok(Json(MeView {
+        organization: OrganizationView::for_caller(organization, &caller),
         user: caller.user.into(),
-        organization: organization.into(),
         authenticated_by,
     }))
 }
@@ -358,9 +361,8 @@ pub(crate) async fn organization(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<OrganizationView>, AppError> {
-    Ok(Json(
-        state.accounts.organization(caller.org()).await?.into(),
-    ))
+    let organization = state.accounts.organization(caller.org()).await?;
+    Ok(Json(OrganizationView::for_caller(organization, &caller)))
 }
 
 #[utoipa::path(patch, path = "/api/v1/organization", tag = "accounts", request_body = UpdateOrganizationRequest,
@@ -374,13 +376,11 @@ pub(crate) async fn update_organization(
         name: body.name,
         webhook_url: body.webhook_url,
     };
-    Ok(Json(
-        state
-            .accounts
-            .update_organization(caller.org(), update)
-            .await?
-            .into(),
-    ))
+    let organization = state
+        .accounts
+        .update_organization(caller.org(), update)
+        .await?;
+    Ok(Json(OrganizationView::for_caller(organization, &caller)))
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "accounts", responses((status = 200, body = [UserView]), (status = 403, body = crate::ErrorBody)))]
@@ -539,7 +539,7 @@ pub(crate) async fn list_jobs(
     let filter = JobFilter {
         state: job_state,
         kind: query.kind,
-        include_system: caller.role().is_admin(),
+        include_system: caller.sees_system_jobs(&state.config),
         limit: query.limit,
     };
     Ok(Json(
@@ -562,7 +562,11 @@ pub(crate) async fn get_job(
     Ok(Json(
         state
             .jobs
-            .job(caller.org(), JobId(id), caller.role().is_admin())
+            .job(
+                caller.org(),
+                JobId(id),
+                caller.sees_system_jobs(&state.config),
+            )
             .await?
             .into(),
     ))
@@ -651,7 +655,7 @@ pub(crate) async fn list_schedules(
     Ok(Json(
         state
             .scheduler
-            .list(caller.org())
+            .list(caller.org(), caller.sees_system_jobs(&state.config))
             .await?
             .into_iter()
             .map(ScheduleView::from)

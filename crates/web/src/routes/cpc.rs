@@ -733,6 +733,7 @@ async fn join(
     State(state): State<AppState>,
     lang: Lang,
     headers: HeaderMap,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     Path(org): Path<i64>,
     Form(form): Form<JoinForm>,
 ) -> Result<Response, PageError> {
@@ -753,9 +754,48 @@ async fn join(
     if !same_secret(&form.csrf_token, &expected) {
         return refuse(crate::translate(lang, "login.expired"));
     }
+    let client = crate::auth::client_ip(
+        &headers,
+        peer.map(|c| c.0.0),
+        state.config.trust_forwarded_for,
+    );
+    if state
+        .limits
+        .sign_up
+        .take(&client, state.clock.now_millis())
+        .is_err()
+    {
+        state.metrics.record_rate_limited("sign_up");
+        return render_join(
+            &state,
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            org,
+            &organization.name,
+            &form,
+            Some((crate::translate(lang, "cpc.join_rate_limited"), "error")),
+        );
+    }
     let checked = match form.sign_up.validate() {
         Ok(checked) => checked,
         Err(error) => return refuse(error.to_string()),
+    };
+    let received = |business_name: &str| {
+        render_join(
+            &state,
+            lang,
+            StatusCode::CREATED,
+            org,
+            &organization.name,
+            &JoinForm::default(),
+            Some((
+                format!(
+                    "{business_name}: {}",
+                    crate::translate(lang, "cpc.join_done")
+                ),
+                "success",
+            )),
+        )
     };
     if let Err(error) = state
         .serving
@@ -776,27 +816,17 @@ async fn join(
         .await
     {
         Ok(user) => user,
+        // The same answer as a sign-up that went through: whether an email has an account
+        // (in any organization) is not this page's to tell.
+        Err(adpool_accounts::AccountsError::DuplicateEmail(_)) => {
+            return received(&checked.business_name);
+        }
         Err(error) => return refuse(AppError::from(error).message()),
     };
     match state.serving.sign_up(org, Some(user.id), &checked).await {
         Ok(advertiser) => {
             notify_sign_up(&state, org, &advertiser).await;
-            render_join(
-                &state,
-                lang,
-                StatusCode::CREATED,
-                org,
-                &organization.name,
-                &JoinForm::default(),
-                Some((
-                    format!(
-                        "{}: {}",
-                        advertiser.business_name,
-                        crate::translate(lang, "cpc.join_done")
-                    ),
-                    "success",
-                )),
-            )
+            received(&advertiser.business_name)
         }
         Err(error) => refuse(error.to_string()),
     }

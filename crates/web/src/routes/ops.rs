@@ -66,7 +66,17 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(expected) = state.config.metrics_token.as_deref() {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+            return crate::AppError::Unauthorized.into_response();
+        }
+    }
     let jobs: Vec<(String, i64)> =
         match sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
             .fetch_all(state.db.pool())
@@ -141,4 +151,9 @@ fn cpc_metrics(serving: &adpool_serving::Serving) -> String {
         );
     }
     out
+}
+
+/// Compares two secrets in time that depends only on their lengths.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -171,9 +171,21 @@ async fn ads(
 async fn click(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
+    request: axum::extract::Request,
 ) -> Response {
     let token = params.get("t").map(String::as_str).unwrap_or("");
-    match state.serving.click(token).await {
+    // The client as the edge sees it (address and browser), for the invalid-traffic rule on
+    // clients that rotate user ids.
+    let client = format!(
+        "{} {}",
+        crate::security::request_client(&request, state.config.trust_forwarded_for),
+        request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    );
+    match state.serving.click_from(token, Some(&client)).await {
         Ok(outcome) => match outcome.landing_url() {
             Some(url) => (
                 StatusCode::FOUND,
