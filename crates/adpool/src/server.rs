@@ -447,6 +447,17 @@ pub async fn serve_with(
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let address = listener.local_addr()?;
+        // Click URLs and OAuth redirects are built from public_url, never from a request's
+        // Host header (which a client chooses): on loopback the bound address serves.
+        let mut state = state.clone();
+        if state.config.public_url.is_none() {
+            if !address.ip().is_loopback() {
+                anyhow::bail!(
+                    "set public_url (ADPOOL_PUBLIC_URL), e.g. https://ads.example.com: serving on {address} beyond this machine, click URLs must name the public address"
+                );
+            }
+            state.config.public_url = Some(format!("http://{address}"));
+        }
         tracing::info!(%address, ?role, database = %state.db.display_url(), "adpool listening");
         if let Some(banner) = banner {
             println!("{}", banner.replace("{address}", &address.to_string()));

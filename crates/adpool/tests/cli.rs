@@ -1287,3 +1287,17 @@ fn secrets_never_reach_the_logs_even_at_debug_level() {
         );
     }
 }
+
+/// Info (docs/hardening.md): click URLs and OAuth redirects come from `public_url`, never from
+/// a request's Host header; serving beyond loopback without it is refused at start.
+#[test]
+fn serving_beyond_loopback_needs_a_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = adpool(dir.path(), &["serve", "--bind", "0.0.0.0:0"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("public_url"),
+        "{}",
+        stderr(&output)
+    );
+}

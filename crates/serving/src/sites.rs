@@ -187,6 +187,18 @@ impl Serving {
         self.inner.sites.load().get(&key_digest(key)).cloned()
     }
 
+    /// What a CORS preflight from `origin` may be told: the origin when a live site allows it
+    /// (a site without a list allows every origin), `None` otherwise. The key is not in a
+    /// preflight, so the real request checks the site's own list again.
+    pub fn preflight_origin(&self, origin: &str) -> Option<String> {
+        self.inner
+            .sites
+            .load()
+            .values()
+            .find_map(|site| site.allow_origin(Some(origin)))
+            .map(|_| origin.to_owned())
+    }
+
     /// Loads the live sites into memory.
     pub(crate) async fn load_sites(&self) -> Result<(), ServingError> {
         let rows = sqlx::query(

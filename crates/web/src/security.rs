@@ -24,6 +24,15 @@ pub(crate) async fn security_headers(
     request: Request,
     next: Next,
 ) -> Response {
+    // What a signed-in person sees (tokens, keys, secrets, their data) must not stay in a
+    // shared or back-button cache.
+    let authenticated = request.headers().contains_key(header::AUTHORIZATION)
+        || request
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|c| c.contains(&format!("{}=", crate::SESSION_COOKIE)));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let mut set = |name: header::HeaderName, value: &'static str| {
@@ -31,6 +40,9 @@ pub(crate) async fn security_headers(
             headers.insert(name, HeaderValue::from_static(value));
         }
     };
+    if authenticated {
+        set(header::CACHE_CONTROL, "no-store");
+    }
     set(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(header::X_FRAME_OPTIONS, "DENY");

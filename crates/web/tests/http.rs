@@ -2135,6 +2135,19 @@ async fn cpc_ads_are_onboarded_served_clicked_and_attributed_through_the_api_and
             .unwrap()
             .contains("x-adpool-key")
     );
+    // A preflight from an origin no site allows is refused without CORS headers.
+    let foreign = t
+        .send(
+            Method::OPTIONS,
+            "/serve/ads",
+            &Auth::None,
+            None,
+            None,
+            &[("origin", "https://evil.example.com")],
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    assert!(foreign.headers.get("access-control-allow-origin").is_none());
 
     // The click redirects to the landing page and charges; a replay redirects and charges nothing.
     let path = click_url.trim_start_matches("http://ads.example.com");

@@ -285,3 +285,71 @@ async fn the_public_sign_up_tells_nothing_about_accounts_and_is_rate_limited() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+/// Info: every error the API answers has the documented JSON shape, also when axum refuses a
+/// path, a query or a method before a handler runs.
+#[tokio::test]
+async fn every_api_error_is_the_documented_json_shape() {
+    let t = TestApp::new().await;
+    let org = t.org("A").await;
+    let admin = t.user(org, "admin@a.kr", Role::Admin).await;
+    let token = t.token(&admin).await;
+    for (method, path, status) in [
+        (
+            Method::GET,
+            "/api/v1/users/not-a-number",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::GET,
+            "/api/v1/jobs?limit=lots",
+            StatusCode::BAD_REQUEST,
+        ),
+        (Method::DELETE, "/api/v1/me", StatusCode::METHOD_NOT_ALLOWED),
+        (Method::GET, "/api/v1/no-such-thing", StatusCode::NOT_FOUND),
+    ] {
+        let reply = t.send(method.clone(), path, &token, None, None, &[]).await;
+        assert_eq!(reply.status, status, "{method} {path}: {}", reply.body);
+        let body = reply.json();
+        assert!(body["error"]["code"].is_string(), "{method} {path}: {body}");
+        assert!(
+            body["error"]["message"].is_string(),
+            "{method} {path}: {body}"
+        );
+    }
+}
+
+/// Info: pages and API answers for a signed-in person (tokens, keys, secrets, their data) are
+/// never stored by a cache; static assets keep their caching.
+#[tokio::test]
+async fn signed_in_answers_are_not_cached() {
+    let t = TestApp::new().await;
+    let org = t.org("A").await;
+    let admin = t.user(org, "admin@a.kr", Role::Admin).await;
+    let session = t.login("admin@a.kr", PASSWORD).await.unwrap();
+    let token = t.token(&admin).await;
+    for (path, auth) in [
+        ("/admin/tokens", &session),
+        ("/admin/organization", &session),
+        ("/", &session),
+        ("/api/v1/me", &token),
+    ] {
+        let reply = t.get(path, auth).await;
+        assert_eq!(
+            reply
+                .headers
+                .get("cache-control")
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "{path}"
+        );
+    }
+    let asset = t.get("/assets/app.css", &session).await;
+    assert_ne!(
+        asset
+            .headers
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+}

@@ -51,7 +51,8 @@ pub(crate) fn router(state: AppState) -> Router {
                 .merge(campaigns::api_router())
                 .merge(cpc_api::router())
                 .merge(shops::api_router())
-                .merge(insights::api_router()),
+                .merge(insights::api_router())
+                .layer(middleware::from_fn(crate::error::api_error_shape)),
         )
         .merge(ops::router())
         .route("/api/openapi.json", axum::routing::get(openapi::serve))

@@ -45,15 +45,22 @@ fn cors(response: &mut Response, allow: Option<String>) {
     headers.insert(header::VARY, HeaderValue::from_static("Origin"));
 }
 
-async fn preflight(headers: HeaderMap) -> Response {
-    // The key is checked on the real request; a preflight only states what may be sent.
+async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    // The key is not in a preflight: it answers for an origin some live site allows, and the
+    // real request checks the key's own list.
     let origin = headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("*")
-        .to_owned();
+        .unwrap_or_default();
+    let Some(allowed) = state.serving.preflight_origin(origin) else {
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this origin is not allowed for any site",
+        );
+    };
     let mut response = StatusCode::NO_CONTENT.into_response();
-    cors(&mut response, Some(origin));
+    cors(&mut response, Some(allowed));
     let h = response.headers_mut();
     h.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
