@@ -374,6 +374,12 @@ pub async fn serve_with(
         );
     }
     let state = state_with(&config, db, &engines, role)?;
+    // Uploads a process killed mid-request left on disk.
+    let orphans =
+        adpool_web::remove_orphaned_uploads(std::time::SystemTime::now() - adpool_web::ORPHAN_AGE);
+    if orphans > 0 {
+        tracing::info!(orphans, folder = %adpool_web::scratch_root().display(), "removed orphaned uploads");
+    }
     let state = state.clone().with_deployment(crate::deployment::status(
         role,
         state.serving.clone(),

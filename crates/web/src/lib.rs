@@ -20,6 +20,7 @@ mod render;
 mod routes;
 mod security;
 mod state;
+mod uploads;
 
 pub use auth::{CSRF_HEADER, Caller, SESSION_COOKIE};
 pub use error::{AppError, ErrorBody};
@@ -30,6 +31,7 @@ pub use rate_limit::RateLimiter;
 pub use routes::openapi::openapi_json;
 pub use security::CONTENT_SECURITY_POLICY;
 pub use state::{AppState, DeploymentRow, DeploymentStatus, WebConfig};
+pub use uploads::{ORPHAN_AGE, remove_orphaned_uploads, scratch_root};
 
 use axum::Router;
 

@@ -3,8 +3,6 @@
 //! column-mapping step for unknown layouts), `/insights/analyses/{id}` (the report, segments,
 //! and messages written, edited and copied), and `/api/v1/insight/...`.
 
-use std::path::PathBuf;
-
 use adpool_core::OrgId;
 use adpool_insight::analysis::{Report, segment_label};
 use adpool_insight::categories::{CATEGORIES, label};
@@ -57,28 +55,16 @@ fn category_options(lang: Lang) -> Vec<minijinja::Value> {
 
 // ---- pending uploads: the file waits on disk between the preview and the import ------------
 
-fn pending_folder() -> PathBuf {
-    std::env::temp_dir().join("adpool-insight-pending")
-}
+use crate::uploads::pending_folder;
 
 /// Keeps an uploaded file for an hour under a random token bound to the organization.
 fn keep_pending(org: OrgId, name: &str, bytes: &[u8]) -> Result<String, AppError> {
     let folder = pending_folder();
     std::fs::create_dir_all(&folder).map_err(|e| AppError::Internal(e.to_string()))?;
-    // Old previews nobody confirmed.
-    if let Ok(entries) = std::fs::read_dir(&folder) {
-        for entry in entries.flatten() {
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age.as_secs() > 3600);
-            if old {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-    }
+    // Old previews nobody confirmed (and uploads a dead process left).
+    crate::uploads::remove_orphaned_uploads(
+        std::time::SystemTime::now() - crate::uploads::ORPHAN_AGE,
+    );
     let mut random = [0u8; 16];
     getrandom::fill(&mut random).map_err(|e| AppError::Internal(e.to_string()))?;
     let token = hex::encode(random);

@@ -108,7 +108,8 @@ pub(crate) async fn save_upload(
                 message: "choose a .csv or .xlsx file".into(),
             });
         }
-        let folder = tempfile::tempdir().map_err(|e| AppError::Internal(e.to_string()))?;
+        let folder =
+            crate::uploads::upload_folder().map_err(|e| AppError::Internal(e.to_string()))?;
         let path = folder.path().join(&name);
         // Streamed to disk chunk by chunk: an upload never sits in memory whole.
         let internal = |e: std::io::Error| AppError::Internal(e.to_string());
