@@ -13,7 +13,7 @@ mod xlsx;
 use std::path::Path;
 
 pub use grid::{Grid, decode_text, read_grid};
-pub use xlsx::MAX_SHEET_CELLS;
+pub use xlsx::{MAX_PART_BYTES, MAX_PART_RATIO, MAX_SHEET_CELLS};
 
 use calamine::Data;
 
@@ -132,19 +132,36 @@ impl RowSource for XlsxSource {
     }
 }
 
-/// Refuses a row with a NUL character in a cell: no text column can store one (PostgreSQL
-/// refuses it outright), so the file is refused naming the row and column instead.
+/// The longest cell text taken: 32,767 characters, Excel's own limit for a cell.
+pub const MAX_CELL_CHARS: usize = 32_767;
+
+/// Refuses a row with a NUL character in a cell (no text column can store one; PostgreSQL
+/// refuses it outright) or a cell longer than [`MAX_CELL_CHARS`], naming the row and column.
 pub(crate) fn refuse_nul(file: &str, row: u64, cells: &[String]) -> Result<(), TableError> {
-    match cells.iter().position(|c| c.contains('\0')) {
-        None => Ok(()),
-        Some(column) => Err(TableError {
-            file: file.to_owned(),
-            message: format!(
-                "row {row}, column {}: the cell holds a NUL character (\\0), which is not text",
-                column + 1
-            ),
-        }),
+    let refuse = |column: usize, what: String| TableError {
+        file: file.to_owned(),
+        message: format!("row {row}, column {}: {what}", column + 1),
+    };
+    if let Some(column) = cells.iter().position(|c| c.contains('\0')) {
+        return Err(refuse(
+            column,
+            "the cell holds a NUL character (\\0), which is not text".into(),
+        ));
     }
+    // Bytes first: only a long cell is counted in characters.
+    if let Some(column) = cells
+        .iter()
+        .position(|c| c.len() > MAX_CELL_CHARS && c.chars().count() > MAX_CELL_CHARS)
+    {
+        return Err(refuse(
+            column,
+            format!(
+                "the cell holds {} characters, more than the {MAX_CELL_CHARS} a spreadsheet cell can",
+                cells[column].chars().count()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// [`refuse_nul`] for every row of a sheet read whole.

@@ -30,7 +30,7 @@ pub(crate) fn first_sheet_rows<R: Read + Seek>(
     mut reader: R,
 ) -> Result<Vec<(u64, Vec<String>)>, String> {
     survive_panics(|| {
-        check_string_table(&mut reader)?;
+        check_parts(&mut reader)?;
         reader
             .seek(SeekFrom::Start(0))
             .map_err(|e| format!("cannot read the workbook: {e}"))?;
@@ -43,6 +43,39 @@ pub(crate) fn first_sheet_rows<R: Read + Seek>(
 /// The most strings a workbook's shared-string table may declare: one per cell of the largest
 /// sheet an import takes.
 const MAX_SHARED_STRINGS: u64 = MAX_SHEET_CELLS;
+
+/// The most one part of a workbook may hold uncompressed: 512 MiB, several times the sheet
+/// of a million-line statement. The zip reader refuses a part that grows past its declared
+/// size, so the declared sizes bound what calamine can be made to hold.
+pub const MAX_PART_BYTES: u64 = 512 << 20;
+/// The highest compression ratio of a part above 16 MiB: spreadsheet XML compresses about 5 to
+/// 30 times; a cell of 200 million repeated characters compresses a thousand times.
+pub const MAX_PART_RATIO: u64 = 100;
+
+/// Refuses a workbook whose parts would expand past [`MAX_PART_BYTES`] or by more than
+/// [`MAX_PART_RATIO`] (a compression bomb: a 196 KB file with one 200 MB cell), then a
+/// shared-string table it cannot back ([`check_string_table`]), before calamine reads it.
+fn check_parts<R: Read + Seek>(reader: &mut R) -> Result<(), String> {
+    if let Ok(mut archive) = zip::ZipArchive::new(&mut *reader) {
+        for i in 0..archive.len() {
+            let Ok(part) = archive.by_index_raw(i) else {
+                continue;
+            };
+            let (size, compressed) = (part.size(), part.compressed_size().max(1));
+            let name = part.name().map(|n| n.into_owned()).unwrap_or_default();
+            if size > MAX_PART_BYTES || (size > 16 << 20 && size / compressed > MAX_PART_RATIO) {
+                return Err(format!(
+                    "its part {name} expands from {compressed} to {size} bytes, more than a \
+                     spreadsheet's data does: the workbook is refused"
+                ));
+            }
+        }
+    }
+    reader
+        .seek(SeekFrom::Start(0))
+        .map_err(|e| format!("cannot read the workbook: {e}"))?;
+    check_string_table(reader)
+}
 
 /// Refuses a shared-string table whose `uniqueCount` the file cannot back: calamine reserves
 /// room for that many strings before reading one, so `uniqueCount="4294967296"` in a 6 KB file
