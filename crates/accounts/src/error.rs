@@ -23,6 +23,14 @@ pub enum AccountsError {
         /// What is wrong with it.
         message: String,
     },
+    /// A URL the organization set points where adpool may not call.
+    #[error("{field}: {error}")]
+    Outbound {
+        /// The field.
+        field: &'static str,
+        /// Why the URL is refused.
+        error: adpool_outbound::OutboundError,
+    },
     /// The email is taken.
     #[error("a user with email {0} already exists")]
     DuplicateEmail(String),

@@ -65,7 +65,10 @@ async fn validate_webhook(
     rules
         .check(url)
         .await
-        .map_err(|e| AccountsError::invalid("webhook_url", e.to_string()))?;
+        .map_err(|error| AccountsError::Outbound {
+            field: "webhook_url",
+            error,
+        })?;
     Ok(Some(url.to_owned()))
 }
 

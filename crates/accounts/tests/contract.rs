@@ -339,7 +339,7 @@ async fn bad_input_is_named_and_changes_nothing() {
     };
     assert!(matches!(
         accounts.update_organization(org.id, bad_hook).await,
-        Err(AccountsError::Invalid {
+        Err(AccountsError::Outbound {
             field: "webhook_url",
             ..
         })

@@ -169,13 +169,16 @@ pub async fn seed(
         crate::demo_cpc::seed_cpc(db, now, media.id, admin.id, cpc_user, event_logs.clone())
             .await
             .context("demo CPC ads")?;
+    // Each organization's partner logs in a folder of its own, the root the demo lets it
+    // analyze from the web (log_folder_roots with {org}).
     let partner_logs = event_logs
         .as_deref()
         .and_then(std::path::Path::parent)
         .map_or_else(
             || std::path::PathBuf::from(DEMO_PARTNER_LOGS),
             |parent| parent.join("demo-partner-logs"),
-        );
+        )
+        .join(format!("org-{}", media.id.get()));
     crate::demo_logs::seed_logs(
         db,
         &clock_for_logs,
@@ -674,6 +677,7 @@ pub async fn run(config: Config, no_serve: bool) -> anyhow::Result<()> {
     let config = Config {
         database_url: url,
         event_log_folder: DEMO_EVENT_LOGS.into(),
+        log_folder_roots: vec![format!("{DEMO_PARTNER_LOGS}/org-{{org}}")],
         cafe24_base_url: seeded.platforms.cafe24.clone(),
         naver_base_url: seeded.platforms.naver.clone(),
         ..config

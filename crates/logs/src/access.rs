@@ -20,7 +20,7 @@ use adpool_outbound::OutboundRules;
 use adpool_store::{Db, Vault};
 use sqlx::Row;
 
-use crate::{LogsError, S3Settings, Source};
+use crate::{LogsError, S3Settings, Source, SourceRefusal};
 
 /// What a deployment lets its organizations analyze.
 #[derive(Debug, Clone, Default)]
@@ -147,9 +147,10 @@ impl LogSources {
                 Some(own) => own,
                 None if self.rules.server_s3_orgs.contains(&org) => self.rules.server_s3.clone(),
                 None => {
-                    return Err(refuse(
-                        "this organization has no S3 credentials; an admin saves them on the reports page first".into(),
-                    ));
+                    return Err(LogsError::Refused {
+                        source_url: trimmed.to_owned(),
+                        refusal: SourceRefusal::NoS3Credentials,
+                    });
                 }
             };
             return Source::open_with(trimmed, &settings);
@@ -159,9 +160,10 @@ impl LogSources {
             .folder()
             .ok_or_else(|| refuse("not a folder".into()))?;
         if !self.rules.admits_folder(org, folder) {
-            return Err(refuse(
-                "this folder is outside the folders this deployment lets the organization analyze (log_folder_roots)".into(),
-            ));
+            return Err(LogsError::Refused {
+                source_url: trimmed.to_owned(),
+                refusal: SourceRefusal::FolderOutsideRoots,
+            });
         }
         Ok(source)
     }
@@ -204,9 +206,9 @@ impl LogSources {
             .check(endpoint)
             .await
             .map(|_| ())
-            .map_err(|e| LogsError::Invalid {
+            .map_err(|error| LogsError::Outbound {
                 field: "s3_endpoint",
-                message: e.to_string(),
+                error,
             })
     }
 

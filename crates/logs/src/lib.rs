@@ -25,7 +25,7 @@ pub use access::{LogSources, S3Credentials, SavedS3Credentials, SourceRules};
 pub use aggregate::{Aggregates, InventoryInfo, MediaInfo, Metadata, split_revenue};
 pub use analyzer::{AnalyzeOptions, AnalyzeSummary, S3Settings, Source, analyze};
 pub use decode::{Compression, LineError, for_each_line};
-pub use error::LogsError;
+pub use error::{LogsError, SourceRefusal};
 pub use jobs::{ANALYZE_JOB, AnalyzeHandler, analyze_job, schedule_name};
 pub use line::{App, Device, EventKind, LogLine, parse_line};
 pub use reports::{Cell, Report, format_milli, rows, to_csv, to_json, to_xlsx};

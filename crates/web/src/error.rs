@@ -235,6 +235,10 @@ impl From<AccountsError> for AppError {
                 field: "name".into(),
                 message: error.to_string(),
             },
+            AccountsError::Outbound { field, error } => AppError::Validation {
+                field: field.into(),
+                message: error.to_string(),
+            },
             AccountsError::LastAdmin => AppError::Conflict(error.to_string()),
             AccountsError::Store(_) | AccountsError::Hashing(_) => {
                 AppError::Internal(error.to_string())
@@ -320,6 +324,14 @@ impl From<adpool_logs::LogsError> for AppError {
             LogsError::Invalid { field, message } => AppError::Validation {
                 field: field.into(),
                 message,
+            },
+            LogsError::Refused { .. } => AppError::Validation {
+                field: "source".into(),
+                message: error.to_string(),
+            },
+            LogsError::Outbound { field, error } => AppError::Validation {
+                field: field.into(),
+                message: error.to_string(),
             },
             LogsError::Locked(_) => AppError::Conflict(error.to_string()),
             LogsError::File { .. } | LogsError::Source { .. } => AppError::Validation {

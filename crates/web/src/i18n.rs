@@ -1004,6 +1004,31 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ),
     ("logs.s3_credentials", "S3 접근 정보", "S3 credentials"),
     (
+        "logs.refused.folder_outside_roots",
+        "{source}: 이 조직이 분석할 수 있는 폴더 밖입니다. 아래에 표시된 폴더 안의 경로를 입력하세요.",
+        "{source}: outside the folders this organization may analyze; enter a path inside the folders listed below.",
+    ),
+    (
+        "logs.refused.no_s3_credentials",
+        "{source}: 이 조직의 S3 접근 정보가 없습니다. 관리자가 아래 'S3 접근 정보'를 먼저 저장하세요.",
+        "{source}: this organization has no S3 credentials; an admin saves them under 'S3 credentials' below first.",
+    ),
+    (
+        "outbound.not_http",
+        "{url}: http:// 또는 https:// 주소가 아닙니다.",
+        "{url}: not an http:// or https:// URL.",
+    ),
+    (
+        "outbound.not_public",
+        "{host}: {address} 는 인터넷 공개 주소가 아닙니다. 내부 주소는 배포 설정(outbound_allowed_hosts)에 등록된 것만 쓸 수 있습니다.",
+        "{host}: {address} is not a public internet address; private hosts must be listed in the deployment's outbound_allowed_hosts.",
+    ),
+    (
+        "outbound.unresolvable",
+        "{host}: 이 이름을 찾을 수 없습니다 ({message}).",
+        "{host}: this name does not resolve ({message}).",
+    ),
+    (
         "logs.s3_help",
         "s3:// 소스는 이 조직의 접근 키로만 읽습니다. 비밀 키는 암호화해 저장하며 다시 보여 주지 않습니다.",
         "s3:// sources are read with this organization's own keys only. The secret is stored encrypted and never shown again.",
@@ -1062,6 +1087,43 @@ const CATALOG: &[(&str, &str, &str)] = &[
         "Money is exact to 3 decimals of a won (integer milli-won); dates are KST.",
     ),
 ];
+
+/// Why a URL the user typed may not be called, in `lang`, as the error of `field`.
+pub(crate) fn outbound_refusal(
+    lang: Lang,
+    field: &str,
+    error: &adpool_outbound::OutboundError,
+) -> crate::AppError {
+    use adpool_outbound::OutboundError;
+    let message = match error {
+        OutboundError::NotHttp(url) => translate(lang, "outbound.not_http").replace("{url}", url),
+        OutboundError::NotPublic { host, address } => translate(lang, "outbound.not_public")
+            .replace("{host}", host)
+            .replace("{address}", &address.to_string()),
+        OutboundError::Unresolvable { host, message } => translate(lang, "outbound.unresolvable")
+            .replace("{host}", host)
+            .replace("{message}", message),
+    };
+    crate::AppError::Validation {
+        field: field.to_owned(),
+        message,
+    }
+}
+
+/// A log-source error in `lang` where the catalog has it (refusals, refused endpoints).
+pub(crate) fn log_source_error(lang: Lang, error: adpool_logs::LogsError) -> crate::AppError {
+    match &error {
+        adpool_logs::LogsError::Refused {
+            source_url,
+            refusal,
+        } => crate::AppError::Validation {
+            field: "source".into(),
+            message: translate(lang, refusal.key()).replace("{source}", source_url),
+        },
+        adpool_logs::LogsError::Outbound { field, error } => outbound_refusal(lang, field, error),
+        _ => error.into(),
+    }
+}
 
 /// The label for `key` in `lang`; the key itself when missing (visible, so it gets fixed).
 pub fn translate(lang: Lang, key: &str) -> String {

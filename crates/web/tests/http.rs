@@ -2471,9 +2471,9 @@ async fn log_reports_are_read_filtered_sorted_and_downloaded_in_the_browser() {
                 &[("source", outside.as_str()), ("hourly", "1")],
             )
             .await;
+        let error = refused.error_flash().unwrap_or_default();
         assert!(
-            refused.location().starts_with("/reports?error=")
-                && refused.location().contains("outside"),
+            error.contains("분석할 수 있는 폴더 밖"),
             "{outside}: {}",
             refused.location()
         );
@@ -2492,7 +2492,9 @@ async fn log_reports_are_read_filtered_sorted_and_downloaded_in_the_browser() {
         )
         .await;
     assert!(
-        no_keys.location().contains("error=") && no_keys.location().contains("S3"),
+        no_keys
+            .error_flash()
+            .is_some_and(|e| e.contains("S3 접근 정보가 없습니다")),
         "{}",
         no_keys.location()
     );

@@ -35,8 +35,11 @@ async fn a_webhook_url_must_be_a_public_host() {
                 &[("name", "A"), ("webhook_url", url)],
             )
             .await;
+        // In the person's language, naming the address.
         assert!(
-            page.location().contains("error=") && page.location().contains("public"),
+            page.error_flash().is_some_and(
+                |e| e.contains("공개 주소가 아닙니다") || e.contains("찾을 수 없습니다")
+            ),
             "{url}: {}",
             page.location()
         );

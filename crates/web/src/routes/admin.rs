@@ -153,7 +153,13 @@ async fn update_organization(
     let result = state
         .accounts
         .update_organization(caller.org(), update)
-        .await;
+        .await
+        .map_err(|error| match error {
+            adpool_accounts::AccountsError::Outbound { field, error } => {
+                crate::i18n::outbound_refusal(lang, field, &error)
+            }
+            other => other.into(),
+        });
     back_to("/admin/organization", result, |_| {
         translate(lang, "admin.saved")
     })

@@ -121,6 +121,7 @@ struct SourceForm {
 async fn analyze_source(
     State(state): State<AppState>,
     PageOperator(caller): PageOperator,
+    lang: Lang,
     Form(form): Form<SourceForm>,
 ) -> Result<Response, PageError> {
     let org = caller.org();
@@ -129,14 +130,14 @@ async fn analyze_source(
     let source = match state.log_sources.open(org, &form.source).await {
         Ok(source) => source,
         Err(error) => {
-            return back_to(
-                "/reports",
-                Err::<(), _>(AppError::Validation {
+            let error = match crate::i18n::log_source_error(lang, error) {
+                AppError::Validation { message, .. } => AppError::Validation {
                     field: "source".into(),
-                    message: error.to_string(),
-                }),
-                |()| String::new(),
-            );
+                    message,
+                },
+                other => other,
+            };
+            return back_to("/reports", Err::<(), _>(error), |()| String::new());
         }
     };
     let known = adpool_logs::file_counts(&state.db, org)
@@ -213,7 +214,8 @@ async fn save_s3_credentials(
     let saved = state
         .log_sources
         .save_s3_credentials(caller.org(), credentials, state.clock.now_millis())
-        .await;
+        .await
+        .map_err(|error| crate::i18n::log_source_error(lang, error));
     back_to("/reports", saved, |()| translate(lang, "logs.s3_saved"))
 }
 

@@ -45,6 +45,14 @@ impl Reply {
             })
     }
 
+    /// The `?error=` message a redirect carries, decoded.
+    pub fn error_flash(&self) -> Option<String> {
+        let query = self.location().split_once('?')?.1;
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "error")
+            .map(|(_, v)| v.into_owned())
+    }
+
     pub fn location(&self) -> &str {
         self.headers
             .get(header::LOCATION)
