@@ -191,7 +191,6 @@ pub async fn seed_cpc(
                 },
             )
             .await?;
-        serving.review_campaign(org, campaign.id, true, "").await?;
         for (product, title, category, bid, price, ctr) in *ads {
             let ad = serving
                 .add_ad(
@@ -209,6 +208,8 @@ pub async fn seed_cpc(
                 .await?;
             products.push((ad.id, (*product).to_owned(), *price, *ctr));
         }
+        // Reviewed with its ads, as a new campaign is.
+        serving.review_campaign(org, campaign.id, true, "").await?;
     }
     // One campaign waiting for review, one advertiser waiting, one rejected.
     let first = serving.advertisers(org, None).await?;

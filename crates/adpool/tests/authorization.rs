@@ -58,6 +58,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("POST",   "/admin/users/{id}",                          "user",        "L A F F F N"),
     ("GET",    "/api/openapi.json",                          "-",           "A A A A A A"),
     ("PATCH",  "/api/v1/ads/ads/{id}",                       "cpc_ad",      "L A A F A N"),
+    ("POST",   "/api/v1/ads/ads/{id}/review",                "cpc_ad",      "L A A F F N"),
     ("GET",    "/api/v1/ads/advertisers",                    "-",           "L A A A A A"),
     ("POST",   "/api/v1/ads/advertisers",                    "-",           "L A A A A A"),
     ("GET",    "/api/v1/ads/advertisers/{id}",               "advertiser",  "L A A A A N"),
@@ -163,6 +164,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("POST",   "/cpc/campaigns/{id}/ads",                    "cpc_campaign","L A A F A N"),
     ("POST",   "/cpc/campaigns/{id}/budget",                 "cpc_campaign","L A A F A N"),
     ("POST",   "/cpc/campaigns/{id}/review",                 "cpc_campaign","L A A F F N"),
+    ("POST",   "/cpc/ads/{id}/review",                       "cpc_ad",      "L A A F F N"),
     ("POST",   "/cpc/campaigns/{id}/state",                  "cpc_campaign","L A A F A N"),
     ("GET",    "/cpc/join/{org}",                            "org",         "A A A A A A"),
     ("POST",   "/cpc/join/{org}",                            "org",         "A A A A A A"),
@@ -276,6 +278,7 @@ const BODIES: &[(&str, &str, &str)] = &[
         r#"{"state":"active"}"#,
     ),
     ("PATCH", "/api/v1/ads/ads/{id}", r#"{"bid":300}"#),
+    ("POST", "/api/v1/ads/ads/{id}/review", r#"{"approve":true}"#),
     ("PATCH", "/api/v1/ads/{id}", r#"{"status":"paused"}"#),
     (
         "POST",
@@ -326,6 +329,7 @@ const BODIES: &[(&str, &str, &str)] = &[
         "amount=1&idempotency_key=matrix-page",
     ),
     ("POST", "/cpc/ads/{id}", "bid=300"),
+    ("POST", "/cpc/ads/{id}/review", "decision=approve"),
     (
         "POST",
         "/cpc/campaigns/{id}/ads",

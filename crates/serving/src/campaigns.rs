@@ -79,6 +79,39 @@ impl AdState {
     }
 }
 
+/// Where an ad stands in review. An ad added to a campaign that already passed review waits in
+/// `Review` before it serves; the ads of a campaign still in review are approved with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdReview {
+    /// Waiting for an admin or operator.
+    Review,
+    /// May serve.
+    Approved,
+    /// Refused, with a reason.
+    Rejected,
+}
+
+impl AdReview {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdReview::Review => "review",
+            AdReview::Approved => "approved",
+            AdReview::Rejected => "rejected",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "review" => Some(AdReview::Review),
+            "approved" => Some(AdReview::Approved),
+            "rejected" => Some(AdReview::Rejected),
+            _ => None,
+        }
+    }
+}
+
 /// What is needed to register a campaign.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct NewCpcCampaign {
@@ -153,6 +186,10 @@ pub struct ProductAd {
     pub bid: i64,
     /// State.
     pub state: AdState,
+    /// Review: only approved ads serve.
+    pub review: AdReview,
+    /// Why it was rejected.
+    pub review_reason: Option<String>,
 }
 
 /// A placement on a shop front end.
@@ -170,7 +207,7 @@ const CAMPAIGN_SELECT: &str = "SELECT c.id, c.advertiser_id, a.business_name, c.
         COALESCE((SELECT s.spent FROM cpc_budget_spend s WHERE s.campaign_id = c.id AND s.business_date = $1), 0) AS spent_today
      FROM cpc_campaigns c JOIN cpc_advertisers a ON a.id = c.advertiser_id";
 
-const AD_SELECT: &str = "SELECT id, campaign_id, product_id, title, image_url, landing_url, category, bid, state FROM cpc_ads";
+const AD_SELECT: &str = "SELECT id, campaign_id, product_id, title, image_url, landing_url, category, bid, state, review_state, review_reason FROM cpc_ads";
 
 impl CpcCampaign {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
@@ -195,6 +232,7 @@ impl CpcCampaign {
 impl ProductAd {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         let state: String = row.try_get("state")?;
+        let review: String = row.try_get("review_state")?;
         Ok(ProductAd {
             id: row.try_get("id")?,
             campaign_id: row.try_get("campaign_id")?,
@@ -206,6 +244,10 @@ impl ProductAd {
             bid: row.try_get("bid")?,
             state: AdState::parse(&state)
                 .ok_or_else(|| sqlx::Error::Decode(format!("unknown ad state {state}").into()))?,
+            review: AdReview::parse(&review).ok_or_else(|| {
+                sqlx::Error::Decode(format!("unknown ad review state {review}").into())
+            })?,
+            review_reason: row.try_get("review_reason")?,
         })
     }
 }
@@ -583,9 +625,15 @@ impl Serving {
         }
         let ad = new.validate(self.config().reserve_price)?;
         let now = self.now();
+        // A campaign that already passed review does not vouch for a new ad.
+        let review = if matches!(found.state, CampaignState::Active | CampaignState::Paused) {
+            AdReview::Review
+        } else {
+            AdReview::Approved
+        };
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO cpc_ads (org_id, campaign_id, product_id, title, image_url, landing_url, category, bid, state, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $9) RETURNING id",
+            "INSERT INTO cpc_ads (org_id, campaign_id, product_id, title, image_url, landing_url, category, bid, state, review_state, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $10, $9, $9) RETURNING id",
         )
         .bind(org.get())
         .bind(campaign)
@@ -596,7 +644,48 @@ impl Serving {
         .bind(&ad.category)
         .bind(ad.bid)
         .bind(now)
+        .bind(review.as_str())
         .fetch_one(self.db().pool())
+        .await?;
+        self.refresh_quietly().await;
+        self.ad(org, id).await
+    }
+
+    /// Approves or rejects an ad waiting for review (a rejection needs a reason).
+    pub async fn review_ad(
+        &self,
+        org: OrgId,
+        id: i64,
+        approve: bool,
+        reason: &str,
+    ) -> Result<ProductAd, ServingError> {
+        let ad = self.ad(org, id).await?;
+        if ad.review != AdReview::Review {
+            return Err(ServingError::Conflict(format!(
+                "ad {id} is {}, not waiting for review",
+                ad.review.as_str()
+            )));
+        }
+        if !approve && reason.trim().is_empty() {
+            return Err(ServingError::invalid(
+                "reason",
+                "a rejection needs a reason",
+            ));
+        }
+        let (review, reason) = if approve {
+            (AdReview::Approved, None)
+        } else {
+            (AdReview::Rejected, Some(reason.trim()))
+        };
+        sqlx::query(
+            "UPDATE cpc_ads SET review_state = $1, review_reason = $2, updated_at = $3 WHERE org_id = $4 AND id = $5",
+        )
+        .bind(review.as_str())
+        .bind(reason)
+        .bind(self.now())
+        .bind(org.get())
+        .bind(id)
+        .execute(self.db().pool())
         .await?;
         self.refresh_quietly().await;
         self.ad(org, id).await

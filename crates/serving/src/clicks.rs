@@ -283,7 +283,7 @@ impl Serving {
 
     pub(crate) async fn ad_row(&self, claims: &ClickClaims) -> Result<Option<AdRow>, ServingError> {
         let row = sqlx::query(
-            "SELECT a.landing_url, a.state, a.campaign_id, a.product_id, c.state AS campaign_state, c.daily_budget, c.advertiser_id, v.state AS advertiser_state
+            "SELECT a.landing_url, a.state, a.review_state, a.campaign_id, a.product_id, c.state AS campaign_state, c.daily_budget, c.advertiser_id, v.state AS advertiser_state
              FROM cpc_ads a JOIN cpc_campaigns c ON c.id = a.campaign_id JOIN cpc_advertisers v ON v.id = c.advertiser_id
              WHERE a.id = $1 AND a.org_id = $2",
         )
@@ -295,6 +295,7 @@ impl Serving {
         Ok(Some(AdRow {
             landing_url: row.try_get("landing_url")?,
             serving: row.try_get::<String, _>("state")? == "active"
+                && row.try_get::<String, _>("review_state")? == "approved"
                 && row.try_get::<String, _>("campaign_state")? == "active"
                 && row.try_get::<String, _>("advertiser_state")? == "approved",
             campaign_id: row.try_get("campaign_id")?,

@@ -67,7 +67,6 @@ pub async fn seed_bench_market(
                 },
             )
             .await?;
-        serving.review_campaign(org, campaign.id, true, "").await?;
         for i in 0..5 {
             serving
                 .add_ad(
@@ -84,6 +83,8 @@ pub async fn seed_bench_market(
                 )
                 .await?;
         }
+        // Reviewed with its ads, as a new campaign is.
+        serving.review_campaign(org, campaign.id, true, "").await?;
     }
     Ok(key)
 }

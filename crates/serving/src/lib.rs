@@ -46,7 +46,8 @@ pub use advertisers::{
 };
 pub use attribution::{Conversion, OrderEvent, OrderItem, OrderOutcome, OrderStatus, OrderTime};
 pub use campaigns::{
-    AdState, CampaignState, CpcCampaign, NewCpcCampaign, NewProductAd, Placement, ProductAd,
+    AdReview, AdState, CampaignState, CpcCampaign, NewCpcCampaign, NewProductAd, Placement,
+    ProductAd,
 };
 pub use clicks::{ClickOutcome, InvalidReason};
 pub use error::ServingError;

@@ -61,7 +61,7 @@ impl Serving {
              FROM cpc_ads a
              JOIN cpc_campaigns c ON c.id = a.campaign_id
              JOIN cpc_advertisers v ON v.id = c.advertiser_id
-             WHERE a.state = 'active' AND c.state = 'active' AND v.state = 'approved'",
+             WHERE a.state = 'active' AND a.review_state = 'approved' AND c.state = 'active' AND v.state = 'approved'",
         )
         .fetch_all(db)
         .await?;

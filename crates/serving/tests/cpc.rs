@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use adpool_core::{BusinessDate, Clock, ManualClock, OrgId, UserId};
 use adpool_serving::{
-    AdQuery, AdState, CampaignState, ClickOutcome, EntryKind, InvalidReason, NewCpcCampaign,
-    NewProductAd, NewSite, OrderEvent, OrderItem, OrderStatus, OrderTime, Serving, ServingConfig,
-    ServingError, SignUp, Site,
+    AdQuery, AdReview, AdState, CampaignState, ClickOutcome, EntryKind, InvalidReason,
+    NewCpcCampaign, NewProductAd, NewSite, OrderEvent, OrderItem, OrderStatus, OrderTime, Serving,
+    ServingConfig, ServingError, SignUp, Site,
 };
 use adpool_store::Db;
 use adpool_store::testing::fresh_database;
@@ -162,11 +162,11 @@ impl Setup {
             )
             .await
             .unwrap();
-        s.review_campaign(self.org, campaign.id, true, "")
-            .await
-            .unwrap();
         let ad = s
             .add_ad(self.org, campaign.id, &ad(product, "camping", bid))
+            .await
+            .unwrap();
+        s.review_campaign(self.org, campaign.id, true, "")
             .await
             .unwrap();
         (advertiser.id, campaign.id, ad.id)
@@ -487,6 +487,38 @@ async fn campaigns_need_review_and_valid_bids() {
         .await
         .unwrap();
     assert_eq!(t.query("u", 4).ads.len(), 1);
+    // L6 (docs/hardening.md): an ad added to the approved campaign waits for its own review.
+    let late = s
+        .add_ad(t.org, campaign.id, &ad("p2", "camping", 900))
+        .await
+        .unwrap();
+    assert_eq!(late.review, AdReview::Review);
+    let served = t.query("u", 4);
+    assert!(
+        served.ads.iter().all(|a| a.ad_id != late.id),
+        "not served before review"
+    );
+    assert!(
+        s.review_ad(t.org, late.id, false, " ").await.is_err(),
+        "a rejection needs a reason"
+    );
+    let approved = s.review_ad(t.org, late.id, true, "").await.unwrap();
+    assert_eq!(approved.review, AdReview::Approved);
+    assert!(t.query("u", 4).ads.iter().any(|a| a.ad_id == late.id));
+    assert!(
+        s.review_ad(t.org, late.id, true, "").await.is_err(),
+        "reviewed once"
+    );
+    let other = s
+        .add_ad(t.org, campaign.id, &ad("p3", "camping", 950))
+        .await
+        .unwrap();
+    let rejected = s
+        .review_ad(t.org, other.id, false, "랜딩 페이지가 상품과 다릅니다")
+        .await
+        .unwrap();
+    assert_eq!(rejected.review, AdReview::Rejected);
+    assert!(t.query("u", 4).ads.iter().all(|a| a.ad_id != other.id));
     s.set_campaign_state(t.org, campaign.id, CampaignState::Paused)
         .await
         .unwrap();

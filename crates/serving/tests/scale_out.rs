@@ -289,10 +289,6 @@ async fn world(balance: i64) -> World {
         .await
         .unwrap();
     serving
-        .review_campaign(org, campaign.id, true, "")
-        .await
-        .unwrap();
-    serving
         .add_ad(
             org,
             campaign.id,
@@ -305,6 +301,10 @@ async fn world(balance: i64) -> World {
                 bid: 100,
             },
         )
+        .await
+        .unwrap();
+    serving
+        .review_campaign(org, campaign.id, true, "")
         .await
         .unwrap();
     let site = serving.site_by_key(&key.key).unwrap();

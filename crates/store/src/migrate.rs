@@ -36,6 +36,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(7, "insight", "0007_insight.sql"),
     migration!(8, "scale_out", "0008_scale_out.sql"),
     migration!(9, "log_s3_credentials", "0009_log_s3_credentials.sql"),
+    migration!(10, "cpc_ad_review", "0010_cpc_ad_review.sql"),
 ];
 
 /// How many migrations this binary carries.

@@ -43,6 +43,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/cpc/campaigns/{id}/budget", post(campaign_budget))
         .route("/cpc/campaigns/{id}/ads", post(add_ad))
         .route("/cpc/ads/{id}", post(update_ad))
+        .route("/cpc/ads/{id}/review", post(review_ad))
         .route("/cpc/placements", post(add_placement))
         .route("/cpc/sites", post(create_site))
         .route("/cpc/sites/{id}/revoke", post(revoke_site))
@@ -442,6 +443,29 @@ async fn review_campaign(
         .await;
     back_to(&format!("/cpc/campaigns/{id}"), result, |c| {
         format!("{}: {}", c.name, c.state.as_str())
+    })
+}
+
+/// Approves or rejects an ad added to an approved campaign (admins and operators).
+async fn review_ad(
+    State(state): State<AppState>,
+    PageOperator(caller): PageOperator,
+    lang: Lang,
+    Path(id): Path<i64>,
+    Form(form): Form<ReviewForm>,
+) -> Result<Response, PageError> {
+    let ad = state.serving.ad(caller.org(), id).await?;
+    let result = state
+        .serving
+        .review_ad(caller.org(), id, form.decision == "approve", &form.reason)
+        .await;
+    back_to(&format!("/cpc/campaigns/{}", ad.campaign_id), result, |a| {
+        format!(
+            "#{} {}: {}",
+            a.id,
+            a.title,
+            crate::translate(lang, &format!("cpc.ad_review.{}", a.review.as_str()))
+        )
     })
 }
 

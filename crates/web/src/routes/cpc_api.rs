@@ -42,6 +42,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/ads/campaigns/{id}/budget", post(campaign_budget))
         .route("/ads/campaigns/{id}/ads", post(add_ad))
         .route("/ads/ads/{id}", patch(update_ad))
+        .route("/ads/ads/{id}/review", post(review_ad))
         .route("/ads/clicks/{id}/refund", post(refund))
         .route("/ads/metrics", get(metrics))
         .route("/ads/placements", get(list_placements).post(add_placement))
@@ -478,6 +479,23 @@ pub(crate) async fn review_campaign(
         state
             .serving
             .review_campaign(caller.org(), id, body.approve, &body.reason)
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/ads/ads/{id}/review", tag = "ads", params(("id" = i64, Path)),
+    request_body(content = Object, description = "{\"approve\": true} or {\"approve\": false, \"reason\": \"...\"}: an ad added to an approved campaign serves once approved"),
+    responses((status = 200, body = Object), (status = 409, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
+pub(crate) async fn review_ad(
+    State(state): State<AppState>,
+    Operator(caller): Operator,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<Review>,
+) -> Result<Json<adpool_serving::ProductAd>, AppError> {
+    Ok(Json(
+        state
+            .serving
+            .review_ad(caller.org(), id, body.approve, &body.reason)
             .await?,
     ))
 }

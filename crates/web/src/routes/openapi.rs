@@ -17,7 +17,7 @@ use super::{api, campaigns, catalog, cpc_api, insights, inventory_api, purchases
         inventory_api::confirm, inventory_api::build, inventory_api::import, catalog::export, catalog::import, purchases::apply, purchases::show, purchases::cancel, campaigns::list, campaigns::create, campaigns::detail, campaigns::add_line, campaigns::book_line, campaigns::add_ad, campaigns::set_ad_status, campaigns::pacing, campaigns::delivery_reports, campaigns::proposal,
         cpc_api::list_advertisers, cpc_api::sign_up, cpc_api::get_advertiser, cpc_api::approve, cpc_api::reject, cpc_api::top_up,
         cpc_api::adjust, cpc_api::ledger, cpc_api::settlement, cpc_api::settlement_csv, cpc_api::list_campaigns, cpc_api::create_campaign,
-        cpc_api::get_campaign, cpc_api::review_campaign, cpc_api::campaign_state, cpc_api::campaign_budget, cpc_api::add_ad, cpc_api::update_ad,
+        cpc_api::get_campaign, cpc_api::review_campaign, cpc_api::campaign_state, cpc_api::campaign_budget, cpc_api::add_ad, cpc_api::update_ad, cpc_api::review_ad,
         cpc_api::refund, cpc_api::metrics, cpc_api::list_placements, cpc_api::add_placement, cpc_api::list_sites, cpc_api::create_site,
         cpc_api::revoke_site, cpc_api::order_event,
         shops::api_stores, shops::api_create_store, shops::api_runs, shops::api_sync, shops::api_sales,
