@@ -252,6 +252,33 @@ impl ProductAd {
     }
 }
 
+/// The one rule of a review decision: only what waits for review is decided, and a rejection
+/// needs a reason. Returns the reason to store (none for an approval).
+fn review_decision<'r>(
+    what: &str,
+    state: &str,
+    waiting: bool,
+    approve: bool,
+    reason: &'r str,
+) -> Result<Option<&'r str>, ServingError> {
+    if !waiting {
+        return Err(ServingError::Conflict(format!(
+            "{what} is {state}, not waiting for review"
+        )));
+    }
+    if approve {
+        return Ok(None);
+    }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(ServingError::invalid(
+            "reason",
+            "a rejection needs a reason",
+        ));
+    }
+    Ok(Some(reason))
+}
+
 pub(crate) fn split_placements(text: &str) -> Vec<String> {
     text.split(',')
         .map(str::trim)
@@ -504,22 +531,17 @@ impl Serving {
         reason: &str,
     ) -> Result<CpcCampaign, ServingError> {
         let campaign = self.campaign(org, id).await?;
-        if campaign.state != CampaignState::Review {
-            return Err(ServingError::Conflict(format!(
-                "campaign {id} is {}, not waiting for review",
-                campaign.state.as_str()
-            )));
-        }
-        if !approve && reason.trim().is_empty() {
-            return Err(ServingError::invalid(
-                "reason",
-                "a rejection needs a reason",
-            ));
-        }
-        let (state, reason) = if approve {
-            (CampaignState::Active, None)
+        let reason = review_decision(
+            &format!("campaign {id}"),
+            campaign.state.as_str(),
+            campaign.state == CampaignState::Review,
+            approve,
+            reason,
+        )?;
+        let state = if approve {
+            CampaignState::Active
         } else {
-            (CampaignState::Rejected, Some(reason.trim()))
+            CampaignState::Rejected
         };
         self.write_campaign_state(org, id, state, reason).await
     }
@@ -660,22 +682,17 @@ impl Serving {
         reason: &str,
     ) -> Result<ProductAd, ServingError> {
         let ad = self.ad(org, id).await?;
-        if ad.review != AdReview::Review {
-            return Err(ServingError::Conflict(format!(
-                "ad {id} is {}, not waiting for review",
-                ad.review.as_str()
-            )));
-        }
-        if !approve && reason.trim().is_empty() {
-            return Err(ServingError::invalid(
-                "reason",
-                "a rejection needs a reason",
-            ));
-        }
-        let (review, reason) = if approve {
-            (AdReview::Approved, None)
+        let reason = review_decision(
+            &format!("ad {id}"),
+            ad.review.as_str(),
+            ad.review == AdReview::Review,
+            approve,
+            reason,
+        )?;
+        let review = if approve {
+            AdReview::Approved
         } else {
-            (AdReview::Rejected, Some(reason.trim()))
+            AdReview::Rejected
         };
         sqlx::query(
             "UPDATE cpc_ads SET review_state = $1, review_reason = $2, updated_at = $3 WHERE org_id = $4 AND id = $5",
