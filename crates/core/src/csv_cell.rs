@@ -7,11 +7,7 @@ use std::borrow::Cow;
 /// a leading `'`, and a field with a comma, quote or line break is quoted. Numbers the program
 /// writes itself are not text cells and do not pass through here.
 pub fn csv_text(text: &str) -> Cow<'_, str> {
-    let neutral: Cow<'_, str> = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        Cow::Owned(format!("'{text}"))
-    } else {
-        Cow::Borrowed(text)
-    };
+    let neutral = csv_neutral(text);
     if neutral.contains([',', '"', '\n', '\r']) {
         Cow::Owned(format!("\"{}\"", neutral.replace('"', "\"\"")))
     } else {

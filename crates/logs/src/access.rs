@@ -138,10 +138,6 @@ impl LogSources {
     /// no credentials for. The error names the source and says what to do.
     pub async fn open(&self, org: OrgId, url: &str) -> Result<Source, LogsError> {
         let trimmed = url.trim();
-        let refuse = |message: String| LogsError::Source {
-            source_url: trimmed.to_owned(),
-            message,
-        };
         if trimmed.starts_with("s3://") {
             let settings = match self.s3_settings(org).await? {
                 Some(own) => own,
@@ -156,10 +152,11 @@ impl LogSources {
             return Source::open_with(trimmed, &settings);
         }
         let source = Source::open_with(trimmed, &S3Settings::default())?;
-        let folder = source
+        // Not `s3://`, so `open_with` opened a folder or refused.
+        if !source
             .folder()
-            .ok_or_else(|| refuse("not a folder".into()))?;
-        if !self.rules.admits_folder(org, folder) {
+            .is_some_and(|folder| self.rules.admits_folder(org, folder))
+        {
             return Err(LogsError::Refused {
                 source_url: trimmed.to_owned(),
                 refusal: SourceRefusal::FolderOutsideRoots,

@@ -325,17 +325,17 @@ impl From<adpool_logs::LogsError> for AppError {
                 field: field.into(),
                 message,
             },
-            LogsError::Refused { .. } => AppError::Validation {
-                field: "source".into(),
-                message: error.to_string(),
-            },
             LogsError::Outbound { field, error } => AppError::Validation {
                 field: field.into(),
                 message: error.to_string(),
             },
             LogsError::Locked(_) => AppError::Conflict(error.to_string()),
-            LogsError::File { .. } | LogsError::Source { .. } => AppError::Validation {
+            LogsError::File { .. } => AppError::Validation {
                 field: "file".into(),
+                message: error.to_string(),
+            },
+            LogsError::Source { .. } | LogsError::Refused { .. } => AppError::Validation {
+                field: "source".into(),
                 message: error.to_string(),
             },
             LogsError::Store(_) => AppError::Internal(error.to_string()),

@@ -27,12 +27,7 @@ pub(crate) async fn security_headers(
     // What a signed-in person sees (tokens, keys, secrets, their data) must not stay in a
     // shared or back-button cache.
     let authenticated = request.headers().contains_key(header::AUTHORIZATION)
-        || request
-            .headers()
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|c| c.contains(&format!("{}=", crate::SESSION_COOKIE)));
+        || crate::auth::cookie(request.headers(), crate::SESSION_COOKIE).is_some();
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let mut set = |name: header::HeaderName, value: &'static str| {

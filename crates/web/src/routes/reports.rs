@@ -130,13 +130,7 @@ async fn analyze_source(
     let source = match state.log_sources.open(org, &form.source).await {
         Ok(source) => source,
         Err(error) => {
-            let error = match crate::i18n::log_source_error(lang, error) {
-                AppError::Validation { message, .. } => AppError::Validation {
-                    field: "source".into(),
-                    message,
-                },
-                other => other,
-            };
+            let error = crate::i18n::log_source_error(lang, error);
             return back_to("/reports", Err::<(), _>(error), |()| String::new());
         }
     };
