@@ -23,17 +23,20 @@ pub(crate) fn client(rules: &OutboundRules) -> reqwest::Client {
 pub use adpool_outbound::install_tls_provider;
 
 /// Sends `request` (a POST to `url`) and turns the answer into the job's outcome: a URL the
-/// `rules` refuse fails at once without a connection; success records where it went; network
+/// `rules` refuse fails at once without a connection (a name that does not resolve retries); success records where it went; network
 /// errors, 5xx, 408 and 429 retry; a redirect and any other 4xx fail at once.
 pub(crate) async fn send(
     rules: &OutboundRules,
     url: &str,
     request: reqwest::RequestBuilder,
 ) -> Result<Option<Value>, JobError> {
-    rules
-        .check(url)
-        .await
-        .map_err(|e| JobError::permanent(format!("not delivered: {e}")))?;
+    rules.check(url).await.map_err(|e| match e {
+        // A name that does not resolve now may resolve in a minute.
+        adpool_outbound::OutboundError::Unresolvable { .. } => {
+            JobError::retryable(format!("not delivered: {e}"))
+        }
+        _ => JobError::permanent(format!("not delivered: {e}")),
+    })?;
     let response = request
         .send()
         .await

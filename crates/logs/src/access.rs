@@ -66,6 +66,34 @@ impl SourceRules {
             .filter_map(|root| std::fs::canonicalize(root).ok())
             .any(|root| folder.starts_with(root))
     }
+
+    /// Whether `path`, written as a person typed it (it may not exist), names a place under one
+    /// of `org`'s roots once `.` and `..` are resolved by their spelling: only then may the
+    /// answer say that it cannot be opened, so no one learns which host paths exist.
+    fn may_contain(&self, org: OrgId, path: &str) -> bool {
+        let lexical = |p: &Path| -> Option<PathBuf> {
+            let mut out = PathBuf::new();
+            for part in std::path::absolute(p).ok()?.components() {
+                match part {
+                    std::path::Component::ParentDir => {
+                        out.pop();
+                    }
+                    std::path::Component::CurDir => {}
+                    other => out.push(other),
+                }
+            }
+            Some(out)
+        };
+        let Some(path) = lexical(Path::new(path.strip_prefix("file://").unwrap_or(path))) else {
+            return false;
+        };
+        self.folder_roots_of(org).iter().any(|root| {
+            std::fs::canonicalize(root)
+                .ok()
+                .or_else(|| lexical(root))
+                .is_some_and(|root| path.starts_with(root))
+        })
+    }
 }
 
 /// An organization's S3 credentials as entered (the secret in the clear, before sealing).
@@ -115,6 +143,11 @@ pub struct LogSources {
     rules: Arc<SourceRules>,
 }
 
+/// A URL of another scheme than a folder's (`ftp://`): refused for its form, not its place.
+fn is_other_scheme(url: &str) -> bool {
+    url.contains("://") && !url.starts_with("file://")
+}
+
 fn seal_context(org: OrgId) -> String {
     format!("log-s3:org-{}", org.get())
 }
@@ -151,16 +184,25 @@ impl LogSources {
             };
             return Source::open_with(trimmed, &settings);
         }
-        let source = Source::open_with(trimmed, &S3Settings::default())?;
+        let refused = || LogsError::Refused {
+            source_url: trimmed.to_owned(),
+            refusal: SourceRefusal::FolderOutsideRoots,
+        };
+        let source = match Source::open_with(trimmed, &S3Settings::default()) {
+            Ok(source) => source,
+            // A path outside the organization's folders gets the same answer whether or not
+            // it exists on the host.
+            Err(_) if !self.rules.may_contain(org, trimmed) && !is_other_scheme(trimmed) => {
+                return Err(refused());
+            }
+            Err(error) => return Err(error),
+        };
         // Not `s3://`, so `open_with` opened a folder or refused.
         if !source
             .folder()
             .is_some_and(|folder| self.rules.admits_folder(org, folder))
         {
-            return Err(LogsError::Refused {
-                source_url: trimmed.to_owned(),
-                refusal: SourceRefusal::FolderOutsideRoots,
-            });
+            return Err(refused());
         }
         Ok(source)
     }

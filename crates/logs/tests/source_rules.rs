@@ -53,6 +53,24 @@ async fn an_organization_reads_only_its_own_event_log_folder_and_configured_root
         let error = sources.open(one, &refused).await.unwrap_err().to_string();
         assert!(error.contains("outside the folders"), "{refused}: {error}");
     }
+    // Whether a host path exists is not told: a missing one outside gets the same answer as
+    // an existing one; only inside its own folders is a missing folder called missing.
+    for outside in ["/etc", "/etc/no-such-folder-adpool", "/no/such/folder"] {
+        let error = sources.open(one, outside).await.unwrap_err().to_string();
+        assert!(error.contains("outside the folders"), "{outside}: {error}");
+    }
+    let missing = path(&events.join("org-1/not-yet"));
+    let error = sources.open(one, &missing).await.unwrap_err().to_string();
+    assert!(error.contains("cannot be opened"), "{error}");
+    assert!(
+        sources
+            .open(one, "ftp://example.com/logs")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("s3://bucket/prefix"),
+        "another scheme is refused for its form"
+    );
     // A configured root with {org} is the organization's own.
     assert!(
         sources
