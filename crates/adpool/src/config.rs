@@ -42,6 +42,16 @@ pub struct Config {
     pub commerce_key_file: String,
     /// Cafe24's Admin API base URL; `{mall_id}` is replaced per store.
     pub cafe24_base_url: String,
+    /// The `X-Cafe24-Api-Version` adpool sends (a version the deployment's app supports).
+    pub cafe24_api_version: String,
+    /// The deployment's Cafe24 app, registered once in the Cafe24 Developer Center with the
+    /// redirect URI `<public_url>/shops/oauth/cafe24` (docs/shops.md): shop owners then only
+    /// enter their mall id and connect. Empty: each store brings its own app.
+    pub cafe24_client_id: String,
+    /// Its secret (`ADPOOL_CAFE24_CLIENT_SECRET` keeps it out of the file).
+    pub cafe24_client_secret: String,
+    /// Days of orders every sync reads again so later status changes are seen (default 90).
+    pub shop_settle_days: i64,
     /// Naver Commerce API base URL.
     pub naver_base_url: String,
     /// When every store with an API syncs (cron in KST).
@@ -112,6 +122,10 @@ impl Default for Config {
             commerce_key: None,
             commerce_key_file: "./adpool-data/commerce.key".to_owned(),
             cafe24_base_url: "https://{mall_id}.cafe24api.com".to_owned(),
+            cafe24_api_version: adpool_commerce::cafe24::fake::API_VERSION.to_owned(),
+            cafe24_client_id: String::new(),
+            cafe24_client_secret: String::new(),
+            shop_settle_days: 90,
             naver_base_url: "https://api.commerce.naver.com".to_owned(),
             shop_sync_cron: "0 8 * * *".to_owned(),
             shop_sync_concurrency: 20,
@@ -159,6 +173,10 @@ struct ConfigFile {
     commerce_key: Option<String>,
     commerce_key_file: Option<String>,
     cafe24_base_url: Option<String>,
+    cafe24_api_version: Option<String>,
+    cafe24_client_id: Option<String>,
+    cafe24_client_secret: Option<String>,
+    shop_settle_days: Option<i64>,
     naver_base_url: Option<String>,
     shop_sync_cron: Option<String>,
     shop_sync_concurrency: Option<usize>,
@@ -267,6 +285,26 @@ impl Config {
         }
         if let Some(v) = file.naver_base_url {
             self.naver_base_url = check_endpoint("key naver_base_url", v)?;
+        }
+        if let Some(v) = file.cafe24_api_version {
+            if chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").is_err() {
+                anyhow::bail!(
+                    "key cafe24_api_version: '{v}' is not a version date like 2025-12-01"
+                );
+            }
+            self.cafe24_api_version = v.trim().to_owned();
+        }
+        if let Some(v) = file.cafe24_client_id {
+            self.cafe24_client_id = v.trim().to_owned();
+        }
+        if let Some(v) = file.cafe24_client_secret {
+            self.cafe24_client_secret = v.trim().to_owned();
+        }
+        if let Some(v) = file.shop_settle_days {
+            if !(1..=365).contains(&v) {
+                anyhow::bail!("key shop_settle_days: {v} is not 1 to 365 days");
+            }
+            self.shop_settle_days = v;
         }
         if let Some(v) = file.shop_sync_cron {
             adpool_jobs::next_fire_after(&v, 0)
@@ -431,6 +469,9 @@ impl Config {
             env("ADPOOL_S3_SECRET_ACCESS_KEY"),
         );
         set_if_some(&mut self.commerce_key, env("ADPOOL_COMMERCE_KEY"));
+        if let Some(v) = env("ADPOOL_CAFE24_CLIENT_SECRET").filter(|v| !v.is_empty()) {
+            self.cafe24_client_secret = v;
+        }
         if let Some(v) = env("ADPOOL_LLM_BASE_URL").filter(|v| !v.is_empty()) {
             self.llm.base_url = Some(check_endpoint(
                 "environment variable ADPOOL_LLM_BASE_URL",

@@ -14,7 +14,7 @@ use chrono::Datelike;
 use serde_json::json;
 
 use adpool_commerce::cafe24::Cafe24Settings;
-use adpool_commerce::cafe24::fake::{FakeCafe24, FakeOrder, FakeProduct, FakeState};
+use adpool_commerce::cafe24::fake::{FakeCafe24, FakeItem, FakeOrder, FakeProduct, FakeState};
 use adpool_commerce::naver::NaverSettings;
 use adpool_commerce::naver::fake::{FakeNaver, FakeNaverState, FakeProductOrder};
 use adpool_commerce::sync::SyncSettings;
@@ -72,7 +72,8 @@ fn status_for(dice: &mut Dice, days_ago: i64) -> OrderStatus {
         1 => OrderStatus::Preparing,
         2..=4 => OrderStatus::Shipping,
         _ if dice.chance(0.02) => OrderStatus::Returned,
-        _ => OrderStatus::Completed,
+        5..=10 => OrderStatus::Delivered,
+        _ => OrderStatus::Confirmed,
     }
 }
 
@@ -85,6 +86,7 @@ fn history(dice: &mut Dice, prefix: &str, today: BusinessDate, scale: f64) -> Ve
             let ordered_at =
                 day.start_utc_millis() + 9 * 3_600_000 + dice.below(13 * 3_600_000) as i64;
             let lines = 1 + dice.below(3) as usize;
+            let status = status_for(dice, days_ago);
             let items: Vec<OrderItem> = (0..lines)
                 .map(|i| {
                     let (id, name, _, price) = PRODUCTS[dice.below(PRODUCTS.len() as u64) as usize];
@@ -95,10 +97,11 @@ fn history(dice: &mut Dice, prefix: &str, today: BusinessDate, scale: f64) -> Ve
                         product_name: name.into(),
                         quantity,
                         amount: price * quantity,
+                        status,
+                        status_code: String::new(),
                     }
                 })
                 .collect();
-            let status = status_for(dice, days_ago);
             orders.push(Order {
                 order_id: format!("{prefix}{}-{n:03}", day.to_string().replace('-', "")),
                 ordered_at,
@@ -122,9 +125,10 @@ fn ably_export(orders: &[Order]) -> String {
             OrderStatus::Paid => "결제완료",
             OrderStatus::Preparing => "상품준비중",
             OrderStatus::Shipping => "배송중",
-            OrderStatus::Completed => "구매확정",
+            OrderStatus::Delivered => "배송완료",
             OrderStatus::Cancelled => "취소완료",
             OrderStatus::Returned => "반품완료",
+            _ => "구매확정",
         };
         for item in &order.items {
             let category = PRODUCTS
@@ -181,33 +185,37 @@ async fn write_catalog(shops: &Shops, store: &Store, now: i64) -> anyhow::Result
 fn fake_orders(orders: &[Order]) -> Vec<FakeOrder> {
     orders
         .iter()
-        .map(|o| FakeOrder {
-            order_id: o.order_id.clone(),
-            order_date: chrono::DateTime::from_timestamp_millis(o.ordered_at)
-                .unwrap_or_default()
-                .with_timezone(&kst())
-                .to_rfc3339(),
-            status: match o.status {
-                OrderStatus::Paid => "N00",
-                OrderStatus::Preparing => "N10",
+        .map(|o| {
+            let code = match o.status {
+                OrderStatus::Paid => "N10",
+                OrderStatus::Preparing => "N20",
                 OrderStatus::Shipping => "N30",
-                OrderStatus::Completed => "N40",
+                OrderStatus::Delivered => "N40",
                 OrderStatus::Cancelled => "C40",
                 OrderStatus::Returned => "R40",
-            }
-            .into(),
-            items: o
+                _ => "N50",
+            };
+            let date = chrono::DateTime::from_timestamp_millis(o.ordered_at)
+                .unwrap_or_default()
+                .with_timezone(&kst())
+                .to_rfc3339();
+            let mut order = FakeOrder::simple(&o.order_id, &date, code, &[]);
+            order.member_id = o.customer_id.clone().unwrap_or_default();
+            order.items = o
                 .items
                 .iter()
                 .map(|i| {
-                    (
+                    FakeItem::new(
                         i.product_id.trim_start_matches("P-").parse().unwrap_or(0),
-                        i.product_name.clone(),
+                        &i.product_name,
                         i.quantity,
                         i.amount / i.quantity.max(1),
+                        order.day(),
+                        code,
                     )
                 })
-                .collect(),
+                .collect();
+            order
         })
         .collect()
 }
@@ -230,12 +238,12 @@ fn fake_product_orders(orders: &[Order]) -> Vec<FakeProductOrder> {
                 quantity: i.quantity,
                 amount: i.amount,
                 status: match o.status {
-                    OrderStatus::Paid => "PAYMENT_WAITING",
-                    OrderStatus::Preparing => "PAYED",
+                    OrderStatus::Paid | OrderStatus::Preparing => "PAYED",
                     OrderStatus::Shipping => "DELIVERING",
-                    OrderStatus::Completed => "PURCHASE_DECIDED",
+                    OrderStatus::Delivered => "DELIVERED",
                     OrderStatus::Cancelled => "CANCELED",
                     OrderStatus::Returned => "RETURNED",
+                    _ => "PURCHASE_DECIDED",
                 }
                 .into(),
                 last_changed: o.ordered_at,
@@ -302,7 +310,7 @@ pub async fn seed_shops(
                 product_no: id.trim_start_matches("P-").parse().unwrap_or(0),
                 name: (*name).into(),
                 price: *price,
-                category_no: Some(category_no(category)),
+                categories: vec![category_no(category)],
                 updated_date: "2026-01-05T10:00:00+09:00".into(),
             })
             .collect(),

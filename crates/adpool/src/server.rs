@@ -292,11 +292,14 @@ pub fn sync_settings(config: &Config) -> adpool_commerce::sync::SyncSettings {
     adpool_commerce::sync::SyncSettings {
         cafe24: adpool_commerce::cafe24::Cafe24Settings {
             base_url: config.cafe24_base_url.clone(),
-            ..Default::default()
+            api_version: config.cafe24_api_version.clone(),
+            client_id: config.cafe24_client_id.clone(),
+            client_secret: config.cafe24_client_secret.clone(),
         },
         naver: adpool_commerce::naver::NaverSettings {
             base_url: config.naver_base_url.clone(),
         },
+        settle_days: config.shop_settle_days,
         ..Default::default()
     }
 }

@@ -43,25 +43,25 @@ async fn main() {
     let mut orders = Vec::with_capacity(total);
     for i in 0..total {
         let day = today.add_days(-((i / per_day) as i64));
-        orders.push(FakeOrder {
-            order_id: format!("{}-{:07}", day.to_string().replace('-', ""), i % per_day),
-            order_date: format!("{day}T{:02}:{:02}:00+09:00", 9 + i % 12, i % 60),
-            status: if i % 20 == 0 {
-                "C40".into()
-            } else {
-                "N40".into()
-            },
-            items: (0..1 + i % 2)
-                .map(|n| {
-                    (
-                        100 + ((i + n) % 50) as i64,
-                        format!("상품 {}", (i + n) % 50),
-                        1,
-                        10_000 + (i % 7) as i64 * 1_000,
-                    )
-                })
-                .collect(),
-        });
+        let names: Vec<String> = (0..1 + i % 2)
+            .map(|n| format!("상품 {}", (i + n) % 50))
+            .collect();
+        let items: Vec<(i64, &str, i64, i64)> = (0..1 + i % 2)
+            .map(|n| {
+                (
+                    100 + ((i + n) % 50) as i64,
+                    names[n].as_str(),
+                    1,
+                    10_000 + (i % 7) as i64 * 1_000,
+                )
+            })
+            .collect();
+        orders.push(FakeOrder::simple(
+            &format!("{}-{:07}", day.to_string().replace('-', ""), i % per_day),
+            &format!("{day}T{:02}:{:02}:00+09:00", 9 + i % 12, i % 60),
+            if i % 20 == 0 { "C40" } else { "N40" },
+            &items,
+        ));
     }
     orders.sort_by(|a, b| a.order_date.cmp(&b.order_date));
     let mut state = FakeState::default();
@@ -131,7 +131,7 @@ async fn main() {
         let mut from = today.add_days(-366);
         while from <= today {
             let to = from.add_days(29).min(today);
-            all.extend(client.orders(from.naive(), to.naive()).await.unwrap());
+            all.extend(client.orders(1, from.naive(), to.naive()).await.unwrap());
             from = to.next();
         }
         all

@@ -14,9 +14,11 @@
 //! | status (required) | 주문상태, status |
 //! | category | 카테고리, category |
 //!
-//! Statuses: 결제완료 -> paid; 상품준비중, 배송준비중 -> preparing; 배송중 -> shipping;
-//! 배송완료, 구매확정 -> completed; 취소, 주문취소, 취소완료 -> cancelled; 반품, 반품완료 ->
-//! returned (or the English words). A file is all or nothing: every bad row is listed with its
+//! Statuses (docs/shops.md): 입금대기, 결제대기 -> unpaid; 결제완료 -> paid; 상품준비중,
+//! 배송준비중 -> preparing; 배송중 -> shipping; 배송완료 -> delivered; 구매확정 -> confirmed;
+//! 교환, 교환요청, 교환완료 -> exchanged; 취소요청 -> cancel requested; 반품요청 -> return
+//! requested; 취소, 주문취소, 취소완료 -> cancelled; 반품, 반품완료 -> returned (or the English
+//! words). A file is all or nothing: every bad row is listed with its
 //! row number, column and value, and nothing is written.
 
 use std::collections::BTreeMap;
@@ -56,10 +58,15 @@ const FIELDS: [(&str, &[&str], bool); 9] = [
 /// An Ably status word (Korean or English).
 pub fn parse_status(text: &str) -> Option<OrderStatus> {
     Some(match text.trim() {
+        "입금대기" | "결제대기" | "unpaid" => OrderStatus::Unpaid,
         "결제완료" | "paid" => OrderStatus::Paid,
         "상품준비중" | "배송준비중" | "preparing" => OrderStatus::Preparing,
         "배송중" | "shipping" => OrderStatus::Shipping,
-        "배송완료" | "구매확정" | "completed" => OrderStatus::Completed,
+        "배송완료" | "delivered" | "completed" => OrderStatus::Delivered,
+        "구매확정" | "confirmed" => OrderStatus::Confirmed,
+        "교환" | "교환요청" | "교환완료" | "exchanged" => OrderStatus::Exchanged,
+        "취소요청" | "cancel_requested" => OrderStatus::CancelRequested,
+        "반품요청" | "return_requested" => OrderStatus::ReturnRequested,
         "취소" | "주문취소" | "취소완료" | "cancelled" => OrderStatus::Cancelled,
         "반품" | "반품완료" | "returned" => OrderStatus::Returned,
         _ => return None,
@@ -112,7 +119,7 @@ pub fn read_export(path: &Path) -> Result<AblyExport, CommerceError> {
         }
     }
     let mut errors = Vec::new();
-    let mut orders: BTreeMap<String, (Order, Vec<OrderStatus>)> = BTreeMap::new();
+    let mut orders: BTreeMap<String, Order> = BTreeMap::new();
     let mut products: BTreeMap<String, Product> = BTreeMap::new();
     while let Some(next) = source.next_row() {
         let (row, cells) = next?;
@@ -194,18 +201,13 @@ pub fn read_export(path: &Path) -> Result<AblyExport, CommerceError> {
                 price: amount.get() / quantity,
             },
         );
-        let (order, statuses) = orders.entry(order_id.clone()).or_insert_with(|| {
-            (
-                Order {
-                    order_id: order_id.clone(),
-                    ordered_at,
-                    status,
-                    total: 0,
-                    customer_id: None,
-                    items: Vec::new(),
-                },
-                Vec::new(),
-            )
+        let order = orders.entry(order_id.clone()).or_insert_with(|| Order {
+            order_id: order_id.clone(),
+            ordered_at,
+            status,
+            total: 0,
+            customer_id: None,
+            items: Vec::new(),
         });
         let item_id = Some(cell("item_id").to_owned())
             .filter(|i| !i.is_empty())
@@ -216,15 +218,16 @@ pub fn read_export(path: &Path) -> Result<AblyExport, CommerceError> {
             product_name,
             quantity,
             amount: amount.get(),
+            status,
+            status_code: cell("status").trim().to_owned(),
         });
-        statuses.push(status);
     }
     if !errors.is_empty() {
         return Err(CommerceError::Rows { file, errors });
     }
     let orders = orders
         .into_values()
-        .map(|(mut order, statuses)| settle_order(&mut order, &statuses).map(|()| order))
+        .map(|mut order| settle_order(&mut order).map(|()| order))
         .collect::<Result<Vec<Order>, String>>()
         .map_err(|message| {
             CommerceError::File(adpool_tables::TableError {

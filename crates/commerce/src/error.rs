@@ -41,6 +41,20 @@ pub enum CommerceError {
         /// What happened.
         message: String,
     },
+    /// The platform refused a resource because the store's connection lacks a scope (403).
+    #[error(
+        "Cafe24 {store}: reading {resource} needs the scope {scope}, which this connection was not granted ({message}); connect the store again and allow it"
+    )]
+    MissingScope {
+        /// The store's mall id.
+        store: String,
+        /// The resource (`coupons`).
+        resource: String,
+        /// The scope it needs (`mall.read_promotion`).
+        scope: String,
+        /// The platform's message.
+        message: String,
+    },
     /// Sealed credentials cannot be opened (another key, or altered).
     #[error("the stored credentials cannot be decrypted with this server's key: {0}")]
     Vault(String),

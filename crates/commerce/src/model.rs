@@ -56,53 +56,103 @@ impl std::str::FromStr for Platform {
     }
 }
 
-/// Where an order is, the same words for every platform.
+/// Where an order line is: one model for every platform (docs/shops.md maps each platform's
+/// codes to it). Whether a line is a sale follows from its status alone
+/// ([`OrderStatus::counts_as_sale`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
+    /// Ordered, not paid (Cafe24 N00, Naver PAYMENT_WAITING): not a sale yet.
+    Unpaid,
     /// Paid, not yet handled.
     Paid,
     /// Being prepared for shipping.
     Preparing,
     /// On its way.
     Shipping,
-    /// Delivered or purchase confirmed.
-    Completed,
-    /// Cancelled before shipping.
+    /// Delivered.
+    Delivered,
+    /// The buyer confirmed the purchase (Cafe24 N50, Naver PURCHASE_DECIDED).
+    Confirmed,
+    /// Exchanged for other goods: the sale stands.
+    Exchanged,
+    /// The goods sent for an exchange (Cafe24 N01, N03): their money is the exchanged line's,
+    /// so this line is not a sale of its own.
+    Replacement,
+    /// The buyer asked to cancel: still a sale until the cancellation completes.
+    CancelRequested,
+    /// The buyer asked to return: still a sale until the return completes.
+    ReturnRequested,
+    /// Cancelled: not a sale.
     Cancelled,
-    /// Returned after delivery.
+    /// Returned: not a sale.
     Returned,
+    /// A code the platform documents nowhere adpool knows: kept with its code, counted and
+    /// shown on the store page, and not a sale until someone says what it means.
+    Unknown,
 }
 
 impl OrderStatus {
+    /// Every status, in the order of an order's life.
+    pub const ALL: [OrderStatus; 13] = [
+        OrderStatus::Unpaid,
+        OrderStatus::Paid,
+        OrderStatus::Preparing,
+        OrderStatus::Shipping,
+        OrderStatus::Delivered,
+        OrderStatus::Confirmed,
+        OrderStatus::Exchanged,
+        OrderStatus::Replacement,
+        OrderStatus::CancelRequested,
+        OrderStatus::ReturnRequested,
+        OrderStatus::Cancelled,
+        OrderStatus::Returned,
+        OrderStatus::Unknown,
+    ];
+
     /// The stored word.
     pub fn as_str(self) -> &'static str {
         match self {
+            OrderStatus::Unpaid => "unpaid",
             OrderStatus::Paid => "paid",
             OrderStatus::Preparing => "preparing",
             OrderStatus::Shipping => "shipping",
-            OrderStatus::Completed => "completed",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Confirmed => "confirmed",
+            OrderStatus::Exchanged => "exchanged",
+            OrderStatus::Replacement => "replacement",
+            OrderStatus::CancelRequested => "cancel_requested",
+            OrderStatus::ReturnRequested => "return_requested",
             OrderStatus::Cancelled => "cancelled",
             OrderStatus::Returned => "returned",
+            OrderStatus::Unknown => "unknown",
         }
     }
 
-    /// Whether the order's money counts as sales (not cancelled, not returned).
+    /// Whether the line's money counts as sales: paid and neither cancelled nor returned (a
+    /// requested cancellation or return is still a sale until it completes).
     pub fn counts_as_sale(self) -> bool {
-        !matches!(self, OrderStatus::Cancelled | OrderStatus::Returned)
+        !matches!(
+            self,
+            OrderStatus::Unpaid
+                | OrderStatus::Replacement
+                | OrderStatus::Cancelled
+                | OrderStatus::Returned
+                | OrderStatus::Unknown
+        )
+    }
+
+    /// Whether the goods reached the buyer (what CPC attribution calls a completed order).
+    pub fn is_completed(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Delivered | OrderStatus::Confirmed | OrderStatus::Exchanged
+        )
     }
 
     /// The stored word back.
     pub fn parse(text: &str) -> Option<OrderStatus> {
-        Some(match text {
-            "paid" => OrderStatus::Paid,
-            "preparing" => OrderStatus::Preparing,
-            "shipping" => OrderStatus::Shipping,
-            "completed" => OrderStatus::Completed,
-            "cancelled" => OrderStatus::Cancelled,
-            "returned" => OrderStatus::Returned,
-            _ => return None,
-        })
+        OrderStatus::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 
@@ -160,8 +210,14 @@ pub struct OrderItem {
     pub product_name: String,
     /// Quantity (at least 1).
     pub quantity: i64,
-    /// The line's amount in won.
+    /// What the buyer paid for the line in won ("net paid": after the line's discounts,
+    /// without shipping).
     pub amount: i64,
+    /// Where the line is.
+    pub status: OrderStatus,
+    /// The platform's own word for it (`N40`, `PURCHASE_DECIDED`, `구매확정`), kept so an
+    /// unknown one can be shown.
+    pub status_code: String,
 }
 
 /// An order.
@@ -171,9 +227,10 @@ pub struct Order {
     pub order_id: String,
     /// When it was ordered (UTC ms).
     pub ordered_at: i64,
-    /// Status.
+    /// Where the order is: its furthest line that is a sale, else cancelled, returned,
+    /// unpaid or unknown ([`settle_order`]).
     pub status: OrderStatus,
-    /// What the customer paid, in won.
+    /// Net paid in won: the sum of the lines that are sales.
     pub total: i64,
     /// The platform's customer id, when known.
     pub customer_id: Option<String>,
@@ -231,34 +288,27 @@ pub fn line_amount(unit_price: i64, quantity: i64) -> Option<i64> {
         .filter(|amount| *amount <= MAX_LINE_AMOUNT)
 }
 
-/// Settles an order from its lines' statuses: cancelled or returned lines are not sales and are
-/// dropped; the order is cancelled (or returned) only when all its lines are, and then keeps
-/// its lines for the record with a total of 0; otherwise it is where its furthest live line is
-/// and its total is the sum of the live lines. An order whose lines add up past `i64` is
-/// refused (its lines came from a broken page or file).
-pub fn settle_order(order: &mut Order, statuses: &[OrderStatus]) -> Result<(), String> {
-    let live: Vec<usize> = (0..statuses.len().min(order.items.len()))
-        .filter(|&i| statuses[i].counts_as_sale())
-        .collect();
-    if live.is_empty() {
-        order.status = if statuses.contains(&OrderStatus::Returned) {
-            OrderStatus::Returned
-        } else {
-            OrderStatus::Cancelled
-        };
-        order.total = 0;
-    } else {
-        order.status = live
-            .iter()
-            .map(|&i| statuses[i])
-            .max()
-            .unwrap_or(order.status);
-        order.items = live.iter().map(|&i| order.items[i].clone()).collect();
-        order.total = order
-            .items
-            .iter()
-            .try_fold(0i64, |total, item| total.checked_add(item.amount))
-            .ok_or_else(|| format!("order {}: its lines add up past any amount", order.order_id))?;
-    }
+/// Settles an order from its lines' statuses: its total is the net paid of the lines that are
+/// sales, and its status the furthest of those lines; an order without such a line is
+/// returned, cancelled, unpaid or unknown (in that order of precedence) with a total of 0.
+/// Every line is kept, for the record. An order whose lines add up past `i64` is refused
+/// (its lines came from a broken page or file).
+pub fn settle_order(order: &mut Order) -> Result<(), String> {
+    let sales = || order.items.iter().filter(|i| i.status.counts_as_sale());
+    order.status = match sales().map(|i| i.status).max() {
+        Some(status) => status,
+        None => [
+            OrderStatus::Returned,
+            OrderStatus::Cancelled,
+            OrderStatus::Unpaid,
+            OrderStatus::Unknown,
+        ]
+        .into_iter()
+        .find(|s| order.items.iter().any(|i| i.status == *s))
+        .unwrap_or(OrderStatus::Cancelled),
+    };
+    order.total = sales()
+        .try_fold(0i64, |total, item| total.checked_add(item.amount))
+        .ok_or_else(|| format!("order {}: its lines add up past any amount", order.order_id))?;
     Ok(())
 }

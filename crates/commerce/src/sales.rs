@@ -1,6 +1,8 @@
 //! The sales dashboard: revenue, orders and average order value by day, week, month or year
 //! with the change against the previous period; per platform, store, product and category; top
-//! products. Cancelled and returned orders are not sales. Days are KST.
+//! products. Sales are net paid (what buyers paid for the lines, after discounts, without
+//! shipping) of the lines whose status is a sale ([`OrderStatus::counts_as_sale`]): unpaid,
+//! cancelled, returned and unknown lines are not. Days are KST.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +12,17 @@ use chrono::Datelike;
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::CommerceError;
+use crate::{CommerceError, OrderStatus};
+
+/// `'paid', 'preparing', ...`: the stored words of the statuses that are sales, for SQL.
+fn sale_statuses() -> String {
+    OrderStatus::ALL
+        .iter()
+        .filter(|s| s.counts_as_sale())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// How the dashboard groups days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -186,18 +198,20 @@ async fn daily(
     from: BusinessDate,
     to: BusinessDate,
 ) -> Result<Vec<(BusinessDate, String, Totals)>, CommerceError> {
-    let rows = sqlx::query(
+    let sql = format!(
         "SELECT order_day, platform, COUNT(*) AS orders, CAST(SUM(total) AS BIGINT) AS revenue FROM shop_orders
          WHERE org_id = $1 AND order_day >= $2 AND order_day <= $3
-           AND status NOT IN ('cancelled', 'returned') AND ($4 = 0 OR store_id = $4)
+           AND status IN ({}) AND ($4 = 0 OR store_id = $4)
          GROUP BY order_day, platform",
-    )
-    .bind(org.get())
-    .bind(from.to_string())
-    .bind(to.to_string())
-    .bind(store.unwrap_or(0))
-    .fetch_all(db.pool())
-    .await?;
+        sale_statuses()
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(org.get())
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .bind(store.unwrap_or(0))
+        .fetch_all(db.pool())
+        .await?;
     rows.iter()
         .map(|r| {
             let day: String = r.try_get("order_day")?;
@@ -223,7 +237,7 @@ pub async fn product_sales(
     to: BusinessDate,
     limit: i64,
 ) -> Result<Vec<ProductSales>, CommerceError> {
-    let rows = sqlx::query(
+    let sql = format!(
         "SELECT s.platform, s.name AS store, i.product_id, MAX(i.product_name) AS name,
                 COALESCE(MAX(c.name), MAX(p.category_id), '') AS category,
                 CAST(SUM(i.quantity) AS BIGINT) AS quantity, CAST(SUM(i.amount) AS BIGINT) AS revenue
@@ -233,17 +247,19 @@ pub async fn product_sales(
          LEFT JOIN shop_products p ON p.store_id = i.store_id AND p.product_id = i.product_id
          LEFT JOIN shop_categories c ON c.store_id = p.store_id AND c.category_id = p.category_id
          WHERE o.org_id = $1 AND o.order_day >= $2 AND o.order_day <= $3
-           AND o.status NOT IN ('cancelled', 'returned') AND ($4 = 0 OR o.store_id = $4)
+           AND i.status IN ({}) AND ($4 = 0 OR o.store_id = $4)
          GROUP BY s.platform, s.name, i.store_id, i.product_id
          ORDER BY revenue DESC, i.product_id LIMIT $5",
-    )
-    .bind(org.get())
-    .bind(from.to_string())
-    .bind(to.to_string())
-    .bind(store.unwrap_or(0))
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await?;
+        sale_statuses()
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(org.get())
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .bind(store.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
     rows.iter()
         .map(|r| {
             Ok(ProductSales {

@@ -8,7 +8,7 @@ use adpool_store::{Db, DbTx, Dialect};
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::model::{Order, OrderStatus, Platform, Product, Store, WriteCounts};
+use crate::model::{Category, Order, OrderStatus, Platform, Product, Store, WriteCounts};
 use crate::{CommerceError, Vault};
 
 /// A store to register.
@@ -49,6 +49,31 @@ pub struct SyncRun {
     pub detail: String,
     /// Why it failed.
     pub error: Option<String>,
+    /// What it noticed without failing.
+    pub notes: Vec<SyncNote>,
+}
+
+/// Something a sync noticed without failing: a catalog step refused for a missing scope, a
+/// shop it skipped. The store page shows the last run's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SyncNote {
+    /// `missing_scope`, `catalog_failed`, `shop_skipped`.
+    pub code: String,
+    /// The details (a scope, a shop, a message).
+    pub detail: String,
+}
+
+/// How many order lines of a store are in one status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineStatusCount {
+    /// The status.
+    pub status: OrderStatus,
+    /// The platform's code, for an unknown status (empty otherwise).
+    pub code: String,
+    /// Orders with such lines.
+    pub orders: i64,
+    /// Lines.
+    pub lines: i64,
 }
 
 /// Stores, credentials, shop records and runs.
@@ -111,7 +136,8 @@ impl Shops {
         &self.db
     }
 
-    /// Registers a store. Cafe24 and Naver need `client_id` and `client_secret`.
+    /// Registers a store. Naver needs `client_id` and `client_secret`; a Cafe24 store uses the
+    /// deployment's Cafe24 app unless it brings its own (then both).
     pub async fn create_store(
         &self,
         org: OrgId,
@@ -148,8 +174,21 @@ impl Shops {
                 ),
             });
         }
+        let own_app = |value: &serde_json::Value| {
+            value["client_id"]
+                .as_str()
+                .is_some_and(|v| !v.trim().is_empty())
+                || value["client_secret"]
+                    .as_str()
+                    .is_some_and(|v| !v.trim().is_empty())
+        };
         let credentials = match (new.platform, &new.credentials) {
-            (Platform::Ably, _) => None,
+            (Platform::Ably, _) | (Platform::Cafe24, None) => None,
+            // The deployment's app: only tokens, if any, are saved.
+            (Platform::Cafe24, Some(value)) if !own_app(value) => Some(self.vault.seal(
+                &seal_context(org.get(), new.platform, mall_id),
+                &value.to_string(),
+            )),
             (_, Some(value)) => {
                 for key in ["client_id", "client_secret"] {
                     if value[key].as_str().is_none_or(|v| v.trim().is_empty()) {
@@ -361,6 +400,93 @@ impl Shops {
         Ok(())
     }
 
+    /// Records what a run noticed without failing.
+    pub async fn note_run(&self, run: i64, notes: &[SyncNote]) -> Result<(), CommerceError> {
+        sqlx::query("UPDATE shop_sync_runs SET notes = $1 WHERE id = $2")
+            .bind(serde_json::to_string(notes).unwrap_or_else(|_| "[]".into()))
+            .bind(run)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Holds a store for one sync until `until` (UTC ms): `false` when another sync holds it.
+    /// Atomic on every database (one conditional UPDATE), so two syncs never both run.
+    pub async fn hold_store(&self, store_id: i64, until: i64) -> Result<bool, CommerceError> {
+        let done = sqlx::query(
+            "UPDATE shop_stores SET sync_held_until = $1
+             WHERE id = $2 AND (sync_held_until IS NULL OR sync_held_until < $3)",
+        )
+        .bind(until)
+        .bind(store_id)
+        .bind(self.clock.now_millis())
+        .execute(self.db.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A store's saved categories.
+    pub async fn categories_of(&self, store_id: i64) -> Result<Vec<Category>, CommerceError> {
+        let rows = sqlx::query(
+            "SELECT category_id, name, parent_id FROM shop_categories WHERE store_id = $1 ORDER BY category_id",
+        )
+        .bind(store_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Category {
+                    category_id: r.try_get("category_id")?,
+                    name: r.try_get("name")?,
+                    parent_id: r.try_get("parent_id")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Lets a store go after its sync.
+    pub async fn release_store(&self, store_id: i64) -> Result<(), CommerceError> {
+        sqlx::query("UPDATE shop_stores SET sync_held_until = NULL WHERE id = $1")
+            .bind(store_id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// A store's order lines per status (orders whose lines have it, lines), for the store
+    /// page; an unknown status is listed per platform code.
+    pub async fn line_statuses(
+        &self,
+        org: OrgId,
+        store_id: i64,
+    ) -> Result<Vec<LineStatusCount>, CommerceError> {
+        let rows = sqlx::query(
+            "SELECT i.status, CASE WHEN i.status = 'unknown' THEN i.status_code ELSE '' END AS code,
+                    COUNT(DISTINCT i.order_id) AS orders, COUNT(*) AS lines
+             FROM shop_order_items i JOIN shop_stores s ON s.id = i.store_id
+             WHERE s.org_id = $1 AND i.store_id = $2
+             GROUP BY i.status, CASE WHEN i.status = 'unknown' THEN i.status_code ELSE '' END
+             ORDER BY i.status, code",
+        )
+        .bind(org.get())
+        .bind(store_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let status: String = r.try_get("status")?;
+                Ok(LineStatusCount {
+                    status: OrderStatus::parse(&status).unwrap_or(OrderStatus::Unknown),
+                    code: r.try_get("code")?,
+                    orders: r.try_get("orders")?,
+                    lines: r.try_get("lines")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
     /// Marks a run failed (nothing it fetched was kept).
     pub async fn fail_run(&self, run: i64, error: &str) -> Result<(), CommerceError> {
         sqlx::query(
@@ -382,7 +508,7 @@ impl Shops {
         limit: i64,
     ) -> Result<Vec<SyncRun>, CommerceError> {
         let rows = sqlx::query(
-            "SELECT id, store_id, kind, state, started_at, finished_at, fetched, inserted, updated, detail, error
+            "SELECT id, store_id, kind, state, started_at, finished_at, fetched, inserted, updated, detail, error, notes
              FROM shop_sync_runs WHERE org_id = $1 AND store_id = $2 ORDER BY id DESC LIMIT $3",
         )
         .bind(org.get())
@@ -404,6 +530,8 @@ impl Shops {
                     updated: r.try_get("updated")?,
                     detail: r.try_get("detail")?,
                     error: r.try_get("error")?,
+                    notes: serde_json::from_str(&r.try_get::<String, _>("notes")?)
+                        .unwrap_or_default(),
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -450,15 +578,19 @@ async fn stored_statuses(
 /// without a customer id cannot be matched to clicks and publish nothing.
 fn order_event(store: &Store, order: &Order, before: Option<&str>) -> Option<serde_json::Value> {
     let user = order.customer_id.as_deref()?;
-    let status = match (before, order.status) {
-        (Some("completed"), OrderStatus::Completed) => return None,
-        (_, OrderStatus::Completed) => "completed",
-        (Some("completed"), OrderStatus::Cancelled | OrderStatus::Returned) => "cancelled",
+    let was_completed = before
+        .and_then(OrderStatus::parse)
+        .is_some_and(OrderStatus::is_completed);
+    let status = match (was_completed, order.status) {
+        (true, now) if now.is_completed() => return None,
+        (_, now) if now.is_completed() => "completed",
+        (true, OrderStatus::Cancelled | OrderStatus::Returned) => "cancelled",
         _ => return None,
     };
     let items: Vec<serde_json::Value> = order
         .items
         .iter()
+        .filter(|i| i.status.counts_as_sale())
         .map(|i| serde_json::json!({ "product_id": i.product_id, "qty": i.quantity, "amount": i.amount }))
         .collect();
     Some(serde_json::json!({
@@ -571,6 +703,8 @@ pub async fn write_orders_in(
                     Cell::Text(&item.product_name),
                     Cell::Int(item.quantity),
                     Cell::Int(item.amount),
+                    Cell::Text(item.status.as_str()),
+                    Cell::Text(&item.status_code),
                 ]
             })
         })
@@ -580,7 +714,14 @@ pub async fn write_orders_in(
         dialect,
         "shop_order_items",
         &["store_id", "order_id", "item_id"],
-        &["product_id", "product_name", "quantity", "amount"],
+        &[
+            "product_id",
+            "product_name",
+            "quantity",
+            "amount",
+            "status",
+            "status_code",
+        ],
         &items,
         OnConflict::Replace,
     )

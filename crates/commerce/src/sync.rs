@@ -1,16 +1,20 @@
 //! Store syncs: a store's orders are read from its platform in date windows; each window's
 //! orders and the store's cursor are committed in one transaction, so the cursor only ever
-//! covers data that is saved, and a failure leaves it where the last whole window put it. The
-//! next sync starts a day before the cursor (statuses change after the order day), and natural
-//! keys turn the overlap into updates. Every sync is in the store's run history.
+//! covers data that is saved, and a failure leaves it where the last whole window put it.
+//! Orders keep changing for weeks (delivered, purchase-confirmed, cancelled, returned), so
+//! every Cafe24 sync re-reads the last `settle_days` (90) of orders by order date as well as
+//! anything past its cursor, and natural keys turn the overlap into updates. One sync per
+//! store at a time. A catalog step that fails (a missing scope) is noted and never stops the
+//! orders. Every sync is in the store's run history.
 
 use adpool_core::{BusinessDate, OrgId};
 use adpool_jobs::BoxFuture;
 use serde::Serialize;
 
 use crate::cafe24::{Cafe24Client, Cafe24Settings, CallStats};
-use crate::model::{Order, Platform, Store, WriteCounts};
+use crate::model::{Category, Order, Platform, Store, WriteCounts};
 use crate::naver::{NaverClient, NaverSettings};
+use crate::shops::SyncNote;
 use crate::{
     CommerceError, Shops, write_categories_in, write_coupons_in, write_orders_in, write_products_in,
 };
@@ -26,6 +30,9 @@ pub struct SyncSettings {
     pub window_days: i64,
     /// How far back a store's first sync reads.
     pub first_sync_days: i64,
+    /// How many days of orders every sync reads again, so later status and amount changes
+    /// (delivery, purchase confirmation, cancellations, returns) are seen.
+    pub settle_days: i64,
 }
 
 impl Default for SyncSettings {
@@ -35,6 +42,7 @@ impl Default for SyncSettings {
             naver: NaverSettings::default(),
             window_days: 30,
             first_sync_days: 365,
+            settle_days: 90,
         }
     }
 }
@@ -102,8 +110,9 @@ impl Connector for Cafe24Connector<'_> {
         Box::pin(async move {
             let today = BusinessDate::from_utc_millis(shops.now_millis());
             let cursor = shops.orders_cursor(store.id).await?;
+            let settled = today.add_days(-self.settings.settle_days.max(1));
             let start = since
-                .or_else(|| cursor.map(|c| c.add_days(-1)))
+                .or_else(|| cursor.map(|c| c.add_days(-1).min(settled)))
                 .unwrap_or_else(|| today.add_days(-self.settings.first_sync_days))
                 .min(today);
             Ok(SyncPlan {
@@ -196,6 +205,8 @@ pub struct SyncSummary {
     pub windows: u32,
     /// The cursor afterwards (the last day fully synced).
     pub cursor: String,
+    /// What it noticed without failing.
+    pub notes: Vec<SyncNote>,
 }
 
 const ORDERS: &str = "orders";
@@ -204,6 +215,8 @@ const PRODUCTS: &str = "products";
 /// Naver's cursor: the last instant (UTC ms) whose status changes are saved.
 const CHANGES: &str = "product_order_changes";
 const HOUR_MS: i64 = 3_600_000;
+/// How long a sync holds its store at most (a crashed sync lets go after this).
+const SYNC_HOLD_MS: i64 = 2 * HOUR_MS;
 
 impl Shops {
     /// The last day whose orders are fully synced for a store.
@@ -238,17 +251,40 @@ impl Shops {
                         store.name
                     ),
                 })?;
-        let plan = connector.plan(self, &store, since).await?;
-        let run = self.start_run(&store, "sync", &plan.detail).await?;
-        let result = (run, connector.run(self, &store, &plan, progress).await);
-        match result {
-            (run, Ok(summary)) => {
+        if !self
+            .hold_store(store.id, self.now_millis() + SYNC_HOLD_MS)
+            .await?
+        {
+            return Err(CommerceError::Conflict(format!(
+                "{} is already being synced; this sync did not start",
+                store.name
+            )));
+        }
+        let result = self
+            .sync_held(&store, connector.as_ref(), since, progress)
+            .await;
+        self.release_store(store.id).await?;
+        result
+    }
+
+    async fn sync_held(
+        &self,
+        store: &Store,
+        connector: &dyn Connector,
+        since: Option<BusinessDate>,
+        progress: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<SyncSummary, CommerceError> {
+        let plan = connector.plan(self, store, since).await?;
+        let run = self.start_run(store, "sync", &plan.detail).await?;
+        match connector.run(self, store, &plan, progress).await {
+            Ok(summary) => {
+                self.note_run(run, &summary.notes).await?;
                 let mut tx = self.db().begin_write().await?;
                 self.succeed_run_in(&mut tx, run, summary.counts).await?;
                 tx.commit().await?;
                 Ok(summary)
             }
-            (run, Err(error)) => {
+            Err(error) => {
                 self.fail_run(run, &error.to_string()).await?;
                 Err(error)
             }
@@ -334,40 +370,22 @@ impl Shops {
     ) -> Result<SyncSummary, CommerceError> {
         let mut summary = SyncSummary::default();
         let mut client = Cafe24Client::new(self, store, &settings.cafe24).await?;
-        // The catalog first: categories and coupons whole, products updated since a day
-        // before the products cursor (all of them the first time), in one transaction with
-        // that cursor.
-        let products_since = self
-            .cursor_text(store.id, PRODUCTS)
-            .await?
-            .and_then(|c| c.parse::<BusinessDate>().ok())
-            .map(|c| c.add_days(-1).naive());
-        let categories = client.categories().await?;
-        let products = client.products(products_since).await?;
-        let coupons = client.coupons().await?;
-        let now = self.now_millis();
-        let dialect = self.db().dialect();
-        let mut tx = self.db().begin_write().await?;
-        write_categories_in(&mut tx, dialect, store, &categories, now).await?;
-        write_products_in(&mut tx, dialect, store, &products, now).await?;
-        write_coupons_in(&mut tx, dialect, store, &coupons, now).await?;
-        self.set_cursor_in(&mut tx, store.id, PRODUCTS, &today.to_string(), now)
+        let shop_numbers = self
+            .cafe24_shops(store, &mut client, &mut summary.notes)
             .await?;
-        tx.commit().await?;
-        progress(&format!(
-            "{}: {} categories, {} products updated, {} coupons",
-            store.name,
-            categories.len(),
-            products.len(),
-            coupons.len()
-        ));
+        self.sync_cafe24_catalog(store, &mut client, today, &mut summary.notes, progress)
+            .await?;
         let mut from = start;
         while from <= today {
             let to = from.add_days(settings.window_days.max(1) - 1).min(today);
-            let orders = client.orders(from.naive(), to.naive()).await;
-            summary.calls = client.stats;
+            let mut orders = Vec::new();
+            for &shop_no in &shop_numbers {
+                let read = client.orders(shop_no, from.naive(), to.naive()).await;
+                summary.calls = client.stats;
+                orders.extend(read?);
+            }
             let counts = self
-                .commit_window(store, ORDERS, &to.to_string(), &orders?)
+                .commit_window(store, ORDERS, &to.to_string(), &orders)
                 .await?;
             summary.counts.add(counts);
             summary.windows += 1;
@@ -378,6 +396,7 @@ impl Shops {
             ));
             from = to.next();
         }
+        summary.calls = client.stats;
         // Loud, never silent: a sync that ends without its cursor at today is an error.
         let after = self.orders_cursor(store.id).await?;
         if after != Some(today) {
@@ -391,6 +410,157 @@ impl Shops {
             });
         }
         Ok(summary)
+    }
+
+    /// The shops of a Cafe24 mall whose orders are synced: every active shop selling in won.
+    /// Without the `mall.read_store` scope only the default shop is, and that is noted.
+    async fn cafe24_shops(
+        &self,
+        store: &Store,
+        client: &mut Cafe24Client<'_>,
+        notes: &mut Vec<SyncNote>,
+    ) -> Result<Vec<i64>, CommerceError> {
+        let shops = match client.mall_shops().await {
+            Ok(shops) => shops,
+            Err(CommerceError::MissingScope { scope, .. }) => {
+                notes.push(SyncNote {
+                    code: "missing_scope".into(),
+                    detail: format!("{scope}: shops"),
+                });
+                return Ok(vec![1]);
+            }
+            Err(other) => return Err(other),
+        };
+        let mut numbers = Vec::new();
+        for shop in shops {
+            if !shop.active {
+                continue;
+            }
+            if shop.currency != "KRW" {
+                notes.push(SyncNote {
+                    code: "shop_skipped".into(),
+                    detail: format!(
+                        "{} (shop_no {}, {})",
+                        shop.name, shop.shop_no, shop.currency
+                    ),
+                });
+                continue;
+            }
+            numbers.push(shop.shop_no);
+        }
+        if numbers.is_empty() {
+            return Err(CommerceError::Platform {
+                platform: "Cafe24",
+                store: store.mall_id.clone(),
+                message: "the mall has no active shop selling in won".into(),
+            });
+        }
+        Ok(numbers)
+    }
+
+    /// The catalog: categories and coupons whole, products changed since a day before the
+    /// products cursor (all the first time) with each one's category from its detail, in one
+    /// transaction with that cursor. A step that fails is noted and skipped: the orders still
+    /// sync, and the products cursor moves only when the products were read.
+    async fn sync_cafe24_catalog(
+        &self,
+        store: &Store,
+        client: &mut Cafe24Client<'_>,
+        today: BusinessDate,
+        notes: &mut Vec<SyncNote>,
+        progress: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), CommerceError> {
+        let mut noted = |step: &str, error: CommerceError| -> Result<(), CommerceError> {
+            match error {
+                CommerceError::MissingScope { scope, .. } => notes.push(SyncNote {
+                    code: "missing_scope".into(),
+                    detail: format!("{scope}: {step}"),
+                }),
+                CommerceError::Store(e) => return Err(CommerceError::Store(e)),
+                other => notes.push(SyncNote {
+                    code: "catalog_failed".into(),
+                    detail: format!("{step}: {other}"),
+                }),
+            }
+            Ok(())
+        };
+        let categories = match client.categories().await {
+            Ok(list) => Some(list),
+            Err(e) => {
+                noted("categories", e)?;
+                None
+            }
+        };
+        let known: Vec<Category> = match &categories {
+            Some(list) => list.clone(),
+            None => self.categories_of(store.id).await?,
+        };
+        let products_since = self
+            .cursor_text(store.id, PRODUCTS)
+            .await?
+            .and_then(|c| c.parse::<BusinessDate>().ok())
+            .map(|c| c.add_days(-1).naive());
+        let products = match client
+            .products(products_since.map(|since| (since, today.naive())))
+            .await
+        {
+            Ok(mut list) => {
+                let mut failed = None;
+                for product in &mut list {
+                    match client.product_categories(&product.product_id).await {
+                        Ok(listed) => {
+                            product.category_id =
+                                crate::cafe24::most_specific_category(&listed, &known);
+                        }
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                match failed {
+                    None => Some(list),
+                    Some(e) => {
+                        noted("products", e)?;
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                noted("products", e)?;
+                None
+            }
+        };
+        let coupons = match client.coupons().await {
+            Ok(list) => Some(list),
+            Err(e) => {
+                noted("coupons", e)?;
+                None
+            }
+        };
+        let now = self.now_millis();
+        let dialect = self.db().dialect();
+        let mut tx = self.db().begin_write().await?;
+        if let Some(list) = &categories {
+            write_categories_in(&mut tx, dialect, store, list, now).await?;
+        }
+        if let Some(list) = &products {
+            write_products_in(&mut tx, dialect, store, list, now).await?;
+            self.set_cursor_in(&mut tx, store.id, PRODUCTS, &today.to_string(), now)
+                .await?;
+        }
+        if let Some(list) = &coupons {
+            write_coupons_in(&mut tx, dialect, store, list, now).await?;
+        }
+        tx.commit().await?;
+        progress(&format!(
+            "{}: {} categories, {} products updated, {} coupons",
+            store.name,
+            categories.as_ref().map_or(0, Vec::len),
+            products.as_ref().map_or(0, Vec::len),
+            coupons.as_ref().map_or(0, Vec::len)
+        ));
+        Ok(())
     }
 
     async fn sync_naver(

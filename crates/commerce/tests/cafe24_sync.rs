@@ -21,21 +21,17 @@ fn fake_orders(days: i64, per_day: usize) -> Vec<FakeOrder> {
     for d in (0..days).rev() {
         let day = today.add_days(-d);
         for n in 0..per_day {
-            out.push(FakeOrder {
-                order_id: format!("{}-{n:07}", day.to_string().replace('-', "")),
-                order_date: format!("{day}T{:02}:{:02}:00+09:00", 9 + n % 12, n % 60),
-                status: if n % 10 == 9 {
-                    "C40".into()
-                } else {
-                    "N40".into()
-                },
-                items: vec![(
+            out.push(FakeOrder::simple(
+                &format!("{}-{n:07}", day.to_string().replace('-', "")),
+                &format!("{day}T{:02}:{:02}:00+09:00", 9 + n % 12, n % 60),
+                if n % 10 == 9 { "C40" } else { "N40" },
+                &[(
                     100 + (n % 5) as i64,
-                    format!("상품 {}", n % 5),
+                    &format!("상품 {}", n % 5),
                     1 + (n % 2) as i64,
                     10_000,
                 )],
-            });
+            ));
         }
     }
     out
@@ -45,11 +41,11 @@ fn fake_orders(days: i64, per_day: usize) -> Vec<FakeOrder> {
 fn reference(orders: &[FakeOrder]) -> (i64, i64) {
     let sales: Vec<&FakeOrder> = orders
         .iter()
-        .filter(|o| !o.status.starts_with('C'))
+        .filter(|o| !o.items[0].timeline[0].1.starts_with('C'))
         .collect();
     let revenue = sales
         .iter()
-        .flat_map(|o| o.items.iter().map(|(_, _, q, p)| q * p))
+        .flat_map(|o| o.items.iter().map(|i| i.quantity * i.product_price))
         .sum();
     (sales.len() as i64, revenue)
 }
@@ -116,7 +112,7 @@ async fn setup(orders: Vec<FakeOrder>, limit: bool) -> Setup {
 async fn sales(shops: &Shops, store: i64) -> (i64, i64) {
     sqlx::query_as(
         "SELECT COUNT(*), COALESCE(CAST(SUM(total) AS BIGINT), 0) FROM shop_orders
-         WHERE store_id = $1 AND status NOT IN ('cancelled', 'returned')",
+         WHERE store_id = $1 AND status NOT IN ('cancelled', 'returned', 'unpaid', 'unknown')",
     )
     .bind(store)
     .fetch_one(shops.db().pool())
@@ -146,17 +142,18 @@ async fn a_first_sync_reads_every_window_and_a_rerun_only_updates() {
     );
     assert_eq!(sales(&s.shops, s.store.id).await, expected);
     assert_eq!(summary.calls.refreshes, 0);
-    // A rerun starts a day before the cursor: the overlap updates, nothing duplicates.
+    // A rerun reads the last 90 days again (statuses settle for weeks): all 70 days of
+    // orders update, nothing duplicates.
     let again = s
         .shops
         .sync_store(s.org, s.store.id, &s.settings, None, &mut |_| {})
         .await
         .unwrap();
-    assert_eq!((again.counts.inserted, again.counts.updated), (0, 80));
+    assert_eq!((again.counts.inserted, again.counts.updated), (0, 2_800));
     assert_eq!(sales(&s.shops, s.store.id).await, expected);
     let runs = s.shops.runs(s.org, s.store.id, 5).await.unwrap();
     assert_eq!(runs[0].state, "succeeded");
-    assert_eq!((runs[0].fetched, runs[0].updated), (80, 80));
+    assert_eq!((runs[0].fetched, runs[0].updated), (2_800, 2_800));
     // Completed orders went to CPC attribution once, in the transactions that wrote them; the
     // rerun changed no status and published nothing.
     let events = order_events(&s.shops).await;
@@ -207,7 +204,9 @@ async fn a_completed_order_cancelled_later_publishes_its_cancellation() {
         .orders
         .get_mut("camphouse")
         .unwrap()[0]
-        .status = "C40".into();
+        .items[0]
+        .timeline[0]
+        .1 = "C40".into();
     s.shops
         .sync_store(s.org, s.store.id, &s.settings, Some(since), &mut |_| {})
         .await
@@ -503,7 +502,7 @@ async fn a_store_connects_through_cafe24_consent_and_then_syncs() {
 #[tokio::test]
 async fn the_catalog_syncs_whole_then_only_updated_products() {
     use adpool_commerce::cafe24::fake::FakeProduct;
-    let s = setup(fake_orders(1, 2), true).await;
+    let s = setup(fake_orders(1, 2), false).await;
     {
         let mut state = s.fake.state.lock().unwrap();
         state.categories.insert(
@@ -521,7 +520,12 @@ async fn the_catalog_syncs_whole_then_only_updated_products() {
                     product_no: no,
                     name: format!("상품 {no}"),
                     price: 10_000 + no,
-                    category_no: Some(24 + no % 3),
+                    // Product 1 is shown in "텐트" and in its child "돔 텐트".
+                    categories: if no == 1 {
+                        vec![24, 26]
+                    } else {
+                        vec![24 + no % 3]
+                    },
                     updated_date: "2026-10-01T10:00:00+09:00".into(),
                 })
                 .collect(),
@@ -568,6 +572,14 @@ async fn the_catalog_syncs_whole_then_only_updated_products() {
             .await
             .unwrap();
     assert_eq!(parent.as_deref(), Some("24"));
+    // The list carries no category: each comes from the product's detail, the most specific.
+    let category: Option<String> =
+        sqlx::query_scalar("SELECT category_id FROM shop_products WHERE product_id = '1'")
+            .fetch_one(s.shops.db().pool())
+            .await
+            .unwrap();
+    assert_eq!(category.as_deref(), Some("26"));
+    assert_eq!(s.fake.state.lock().unwrap().details_served, 250);
     // Later: one product changes, one is added; only they are read again.
     {
         let mut state = s.fake.state.lock().unwrap();
@@ -578,7 +590,7 @@ async fn the_catalog_syncs_whole_then_only_updated_products() {
             product_no: 251,
             name: "새 상품".into(),
             price: 5_000,
-            category_no: None,
+            categories: Vec::new(),
             updated_date: "2026-11-21T08:30:00+09:00".into(),
         });
     }

@@ -166,7 +166,7 @@ async fn status_changes_are_synced_in_windows_pages_and_batches_under_the_rate_l
     .fetch_one(s.shops.db().pool())
     .await
     .unwrap();
-    assert_eq!(order, ("completed".to_owned(), 20_000));
+    assert_eq!(order, ("confirmed".to_owned(), 20_000));
 }
 
 #[tokio::test]

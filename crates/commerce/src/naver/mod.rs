@@ -67,12 +67,15 @@ pub fn client_secret_sign(
 /// A Naver order-status word.
 pub fn status(word: &str) -> OrderStatus {
     match word {
+        "PAYMENT_WAITING" => OrderStatus::Unpaid,
+        "PAYED" => OrderStatus::Paid,
         "DELIVERING" => OrderStatus::Shipping,
-        "DELIVERED" | "PURCHASE_DECIDED" | "EXCHANGED" => OrderStatus::Completed,
+        "DELIVERED" => OrderStatus::Delivered,
+        "PURCHASE_DECIDED" => OrderStatus::Confirmed,
+        "EXCHANGED" => OrderStatus::Exchanged,
         "CANCELED" | "CANCELED_BY_NOPAYMENT" => OrderStatus::Cancelled,
         "RETURNED" => OrderStatus::Returned,
-        "PAYED" => OrderStatus::Preparing,
-        _ => OrderStatus::Paid,
+        _ => OrderStatus::Unknown,
     }
 }
 
@@ -349,7 +352,7 @@ impl<'a> NaverClient<'a> {
 /// with all its lines, settled from their statuses. The details come from outside: a problem
 /// names the order and field.
 pub fn orders_from_product_orders(details: &[Value]) -> Result<Vec<Order>, String> {
-    let mut orders: BTreeMap<String, (Order, Vec<OrderStatus>)> = BTreeMap::new();
+    let mut orders: BTreeMap<String, Order> = BTreeMap::new();
     for detail in details {
         let (order, line) = (&detail["order"], &detail["productOrder"]);
         let order_id = order["orderId"].as_str().unwrap_or_default().to_owned();
@@ -357,18 +360,13 @@ pub fn orders_from_product_orders(details: &[Value]) -> Result<Vec<Order>, Strin
             chrono::DateTime::parse_from_rfc3339(order["orderDate"].as_str().unwrap_or_default())
                 .map_err(|_| format!("order {order_id}: orderDate is not a date"))?
                 .timestamp_millis();
-        let entry = orders.entry(order_id.clone()).or_insert_with(|| {
-            (
-                Order {
-                    order_id: order_id.clone(),
-                    ordered_at,
-                    status: OrderStatus::Paid,
-                    total: 0,
-                    customer_id: order["ordererId"].as_str().map(str::to_owned),
-                    items: Vec::new(),
-                },
-                Vec::new(),
-            )
+        let entry = orders.entry(order_id.clone()).or_insert_with(|| Order {
+            order_id: order_id.clone(),
+            ordered_at,
+            status: OrderStatus::Paid,
+            total: 0,
+            customer_id: order["ordererId"].as_str().map(str::to_owned),
+            items: Vec::new(),
         });
         let quantity = line["quantity"].as_i64().unwrap_or(1).max(1);
         let amount = line["totalPaymentAmount"].as_i64().unwrap_or(0);
@@ -377,7 +375,11 @@ pub fn orders_from_product_orders(details: &[Value]) -> Result<Vec<Order>, Strin
                 "order {order_id}: totalPaymentAmount {amount} is not a real order line's amount"
             ));
         }
-        entry.0.items.push(OrderItem {
+        let status_code = line["productOrderStatus"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        entry.items.push(OrderItem {
             item_id: line["productOrderId"]
                 .as_str()
                 .unwrap_or_default()
@@ -389,15 +391,14 @@ pub fn orders_from_product_orders(details: &[Value]) -> Result<Vec<Order>, Strin
             product_name: line["productName"].as_str().unwrap_or_default().to_owned(),
             quantity,
             amount,
+            status: status(&status_code),
+            status_code,
         });
-        entry.1.push(status(
-            line["productOrderStatus"].as_str().unwrap_or_default(),
-        ));
     }
     orders
         .into_values()
-        .map(|(mut order, statuses)| {
-            settle_order(&mut order, &statuses)?;
+        .map(|mut order| {
+            settle_order(&mut order)?;
             Ok(order)
         })
         .collect()
