@@ -54,6 +54,9 @@ pub struct Config {
     pub shop_settle_days: i64,
     /// Naver Commerce API base URL.
     pub naver_base_url: String,
+    /// The address this server's outbound calls come from, as the operator knows it: shown to
+    /// a seller whose Naver application must list it (`GW.IP_NOT_ALLOWED`).
+    pub outbound_ip_address: Option<String>,
     /// When every store with an API syncs (cron in KST).
     pub shop_sync_cron: String,
     /// Stores synced at once (each also needs a worker slot: see `worker_concurrency`).
@@ -127,6 +130,7 @@ impl Default for Config {
             cafe24_client_secret: String::new(),
             shop_settle_days: 90,
             naver_base_url: "https://api.commerce.naver.com".to_owned(),
+            outbound_ip_address: None,
             shop_sync_cron: "0 8 * * *".to_owned(),
             shop_sync_concurrency: 20,
             llm: adpool_insight::llm::LlmSettings {
@@ -178,6 +182,7 @@ struct ConfigFile {
     cafe24_client_secret: Option<String>,
     shop_settle_days: Option<i64>,
     naver_base_url: Option<String>,
+    outbound_ip_address: Option<String>,
     shop_sync_cron: Option<String>,
     shop_sync_concurrency: Option<usize>,
     llm_base_url: Option<String>,
@@ -285,6 +290,12 @@ impl Config {
         }
         if let Some(v) = file.naver_base_url {
             self.naver_base_url = check_endpoint("key naver_base_url", v)?;
+        }
+        if let Some(v) = file.outbound_ip_address.filter(|v| !v.trim().is_empty()) {
+            let address: std::net::IpAddr = v.trim().parse().map_err(|_| {
+                anyhow::anyhow!("key outbound_ip_address: '{v}' is not an IP address")
+            })?;
+            self.outbound_ip_address = Some(address.to_string());
         }
         if let Some(v) = file.cafe24_api_version {
             if chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").is_err() {

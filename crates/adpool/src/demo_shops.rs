@@ -4,10 +4,7 @@
 
 use std::path::Path;
 
-use adpool_commerce::{
-    Category, NewStore, Order, OrderItem, OrderStatus, Platform, Product, Shops, Store,
-    write_categories_in, write_products_in,
-};
+use adpool_commerce::{NewStore, Order, OrderItem, OrderStatus, Platform, Shops};
 use adpool_core::{BusinessDate, OrgId, UserId, kst};
 use anyhow::Context;
 use chrono::Datelike;
@@ -154,33 +151,6 @@ fn ably_export(orders: &[Order]) -> String {
     out
 }
 
-/// The demo's categories and products in a store (product ids `P-101`).
-async fn write_catalog(shops: &Shops, store: &Store, now: i64) -> anyhow::Result<()> {
-    let db = shops.db();
-    let mut tx = db.begin_write().await?;
-    let categories: Vec<Category> = CATEGORIES
-        .iter()
-        .map(|(id, name)| Category {
-            category_id: (*id).into(),
-            name: (*name).into(),
-            parent_id: None,
-        })
-        .collect();
-    write_categories_in(&mut tx, db.dialect(), store, &categories, now).await?;
-    let products: Vec<Product> = PRODUCTS
-        .iter()
-        .map(|(id, name, category, price)| Product {
-            product_id: (*id).into(),
-            name: (*name).into(),
-            category_id: Some((*category).into()),
-            price: *price,
-        })
-        .collect();
-    write_products_in(&mut tx, db.dialect(), store, &products, now).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
 /// The fake Cafe24's view of generated orders.
 fn fake_orders(orders: &[Order]) -> Vec<FakeOrder> {
     orders
@@ -233,7 +203,18 @@ fn fake_product_orders(orders: &[Order]) -> Vec<FakeProductOrder> {
                     .with_timezone(&kst())
                     .to_rfc3339(),
                 orderer_id: o.customer_id.clone().unwrap_or_default(),
-                product_id: i.product_id.clone(),
+                orderer_no: o
+                    .customer_id
+                    .as_deref()
+                    .map(|c| {
+                        format!(
+                            "{}",
+                            5_100_000 + c.trim_start_matches('c').parse::<i64>().unwrap_or(0)
+                        )
+                    })
+                    .unwrap_or_default(),
+                // Naver numbers channel products.
+                product_id: i.product_id.trim_start_matches("P-").to_owned(),
                 product_name: i.product_name.clone(),
                 quantity: i.quantity,
                 amount: i.amount,
@@ -247,6 +228,7 @@ fn fake_product_orders(orders: &[Order]) -> Vec<FakeProductOrder> {
                 }
                 .into(),
                 last_changed: o.ordered_at,
+                ..FakeProductOrder::default()
             })
         })
         .collect()
@@ -364,6 +346,22 @@ pub async fn seed_shops(
         .clients
         .insert("demo-naver".into(), naver_secret.into());
     fake_naver.product_orders = fake_product_orders(&naver_orders);
+    // The catalog is read by the sync too: categories with their whole names, channel products.
+    fake_naver.categories = CATEGORIES
+        .iter()
+        .map(|(id, name)| ((*id).to_owned(), (*name).to_owned(), format!("캠핑>{name}")))
+        .collect();
+    fake_naver.products = PRODUCTS
+        .iter()
+        .map(|(id, name, category, price)| {
+            (
+                id.trim_start_matches("P-").parse().unwrap_or(0),
+                (*name).to_owned(),
+                *price,
+                (*category).to_owned(),
+            )
+        })
+        .collect();
     let fake_naver = FakeNaver::start(fake_naver)
         .await
         .context("starting the demo's fake Naver Commerce API")?;
@@ -379,10 +377,10 @@ pub async fn seed_shops(
             Some(admin),
         )
         .await?;
-    write_catalog(shops, &naver, now).await?;
     let naver_settings = SyncSettings {
         naver: NaverSettings {
             base_url: fake_naver.base_url(),
+            outbound_ip: None,
         },
         ..Default::default()
     };

@@ -298,6 +298,7 @@ pub fn sync_settings(config: &Config) -> adpool_commerce::sync::SyncSettings {
         },
         naver: adpool_commerce::naver::NaverSettings {
             base_url: config.naver_base_url.clone(),
+            outbound_ip: config.outbound_ip_address.clone(),
         },
         settle_days: config.shop_settle_days,
         ..Default::default()

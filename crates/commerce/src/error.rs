@@ -55,6 +55,14 @@ pub enum CommerceError {
         /// The platform's message.
         message: String,
     },
+    /// Naver refused a call from this server's address (`GW.IP_NOT_ALLOWED`).
+    #[error("Naver SmartStore {store}: Naver refused this server's address (GW.IP_NOT_ALLOWED); register this server's outbound IP address{} in the Commerce API Center (your application, API 호출 IP)", .address.as_deref().map(|a| format!(" {a}")).unwrap_or_default())]
+    IpNotAllowed {
+        /// The store's mall id.
+        store: String,
+        /// The address, when the operator configured it.
+        address: Option<String>,
+    },
     /// Sealed credentials cannot be opened (another key, or altered).
     #[error("the stored credentials cannot be decrypted with this server's key: {0}")]
     Vault(String),

@@ -194,6 +194,29 @@ impl Connector for NaverConnector<'_> {
     }
 }
 
+/// Notes a catalog step that failed (a missing scope, or another refusal) so the orders still
+/// sync; a database failure or a refused address is not a catalog problem and stops the run.
+fn note_catalog_failure(
+    notes: &mut Vec<SyncNote>,
+    step: &str,
+    error: CommerceError,
+) -> Result<(), CommerceError> {
+    match error {
+        CommerceError::MissingScope { scope, .. } => notes.push(SyncNote {
+            code: "missing_scope".into(),
+            detail: format!("{scope}: {step}"),
+        }),
+        error @ (CommerceError::Store(_) | CommerceError::IpNotAllowed { .. }) => {
+            return Err(error);
+        }
+        other => notes.push(SyncNote {
+            code: "catalog_failed".into(),
+            detail: format!("{step}: {other}"),
+        }),
+    }
+    Ok(())
+}
+
 /// What a sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SyncSummary {
@@ -470,20 +493,7 @@ impl Shops {
         notes: &mut Vec<SyncNote>,
         progress: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), CommerceError> {
-        let mut noted = |step: &str, error: CommerceError| -> Result<(), CommerceError> {
-            match error {
-                CommerceError::MissingScope { scope, .. } => notes.push(SyncNote {
-                    code: "missing_scope".into(),
-                    detail: format!("{scope}: {step}"),
-                }),
-                CommerceError::Store(e) => return Err(CommerceError::Store(e)),
-                other => notes.push(SyncNote {
-                    code: "catalog_failed".into(),
-                    detail: format!("{step}: {other}"),
-                }),
-            }
-            Ok(())
-        };
+        let mut noted = |step: &str, error: CommerceError| note_catalog_failure(notes, step, error);
         let categories = match client.categories().await {
             Ok(list) => Some(list),
             Err(e) => {
@@ -573,6 +583,38 @@ impl Shops {
     ) -> Result<SyncSummary, CommerceError> {
         let mut summary = SyncSummary::default();
         let mut client = NaverClient::new(self, store, &settings.naver).await?;
+        // The catalog first, whole (the per-category view covers Naver); a failing step is
+        // noted and the orders still sync.
+        let categories = match client.categories().await {
+            Ok(list) => Some(list),
+            Err(e) => {
+                note_catalog_failure(&mut summary.notes, "categories", e)?;
+                None
+            }
+        };
+        let products = match client.products().await {
+            Ok(list) => Some(list),
+            Err(e) => {
+                note_catalog_failure(&mut summary.notes, "products", e)?;
+                None
+            }
+        };
+        let now = self.now_millis();
+        let dialect = self.db().dialect();
+        let mut tx = self.db().begin_write().await?;
+        if let Some(list) = &categories {
+            write_categories_in(&mut tx, dialect, store, list, now).await?;
+        }
+        if let Some(list) = &products {
+            write_products_in(&mut tx, dialect, store, list, now).await?;
+        }
+        tx.commit().await?;
+        progress(&format!(
+            "{}: {} categories, {} products",
+            store.name,
+            categories.as_ref().map_or(0, Vec::len),
+            products.as_ref().map_or(0, Vec::len)
+        ));
         let mut from = start;
         loop {
             // Windows of at most 24 hours, the API's limit, the last one ending at `end`.

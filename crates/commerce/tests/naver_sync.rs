@@ -34,12 +34,14 @@ fn product_orders(days: i64, per_day: i64) -> Vec<FakeProductOrder> {
                         .with_timezone(&adpool_core::kst())
                         .to_rfc3339(),
                     orderer_id: format!("buyer{}", n % 50),
+                    orderer_no: format!("{}", 7_000_000 + n % 50),
                     product_id: format!("{}", 900 + line),
                     product_name: format!("상품 {line}"),
                     quantity: 1,
                     amount: 20_000 + line * 5_000,
                     status: "PURCHASE_DECIDED".into(),
                     last_changed: at,
+                    ..FakeProductOrder::default()
                 });
             }
         }
@@ -87,6 +89,7 @@ async fn setup(lines: Vec<FakeProductOrder>, secret: &str) -> Setup {
     let settings = SyncSettings {
         naver: NaverSettings {
             base_url: fake.base_url(),
+            outbound_ip: Some("203.0.113.7".into()),
         },
         ..SyncSettings::default()
     };
@@ -103,7 +106,7 @@ async fn totals(shops: &Shops, store: i64) -> (i64, i64, i64) {
     sqlx::query_as(
         "SELECT COUNT(*), COALESCE(CAST(SUM(total) AS BIGINT), 0),
                 (SELECT COUNT(*) FROM shop_order_items WHERE store_id = $1)
-         FROM shop_orders WHERE store_id = $1 AND status NOT IN ('cancelled', 'returned')",
+         FROM shop_orders WHERE store_id = $1 AND status NOT IN ('cancelled', 'returned', 'unpaid', 'unknown')",
     )
     .bind(store)
     .fetch_one(shops.db().pool())
@@ -195,4 +198,144 @@ async fn a_refused_secret_is_a_clear_error_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(cursors, 0);
+}
+
+#[tokio::test]
+async fn partial_claims_count_what_remains_and_the_buyer_is_the_orderer_number() {
+    let mut lines = product_orders(1, 3);
+    // Order 0: one line of 1 (20,000). Order 1: two lines; the first (quantity 3, 60,000) had
+    // one unit cancelled (2 and 40,000 remain); the second (25,000) was returned in full while
+    // its status still says DELIVERED. Order 2: unpaid.
+    lines[1].quantity = 3;
+    lines[1].amount = 60_000;
+    lines[1].remain_quantity = Some(2);
+    lines[1].remain_amount = Some(40_000);
+    lines[1].claim_type = Some("CANCEL".into());
+    lines[2].status = "DELIVERED".into();
+    lines[2].remain_quantity = Some(0);
+    lines[2].remain_amount = Some(0);
+    lines[2].claim_type = Some("RETURN".into());
+    lines[3].status = "PAYMENT_WAITING".into();
+    let s = setup(lines, SECRET).await;
+    s.shops
+        .sync_store(s.org, s.store.id, &s.settings, None, &mut |_| {})
+        .await
+        .unwrap();
+    let orders: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT order_id, status, total, customer_id FROM shop_orders WHERE store_id = $1 ORDER BY order_id",
+    )
+    .bind(s.store.id)
+    .fetch_all(s.shops.db().pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        orders,
+        vec![
+            (
+                "202600000000".into(),
+                "confirmed".into(),
+                20_000,
+                Some("7000000".into())
+            ),
+            (
+                "202600000001".into(),
+                "confirmed".into(),
+                40_000,
+                Some("7000001".into())
+            ),
+            (
+                "202600000002".into(),
+                "unpaid".into(),
+                0,
+                Some("7000002".into())
+            ),
+        ],
+        "the remaining quantity and payment count; the orderer number, never the masked id"
+    );
+    let returned: (String, i64, i64) = sqlx::query_as(
+        "SELECT status, quantity, amount FROM shop_order_items WHERE store_id = $1 AND item_id = '2026000000011'",
+    )
+    .bind(s.store.id)
+    .fetch_one(s.shops.db().pool())
+    .await
+    .unwrap();
+    assert_eq!(returned, ("returned".into(), 1, 0));
+}
+
+#[tokio::test]
+async fn an_unregistered_address_says_which_address_to_register() {
+    let s = setup(product_orders(1, 3), SECRET).await;
+    s.fake.state.lock().unwrap().refuse_ip = true;
+    let error = s
+        .shops
+        .sync_store(s.org, s.store.id, &s.settings, None, &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, adpool_commerce::CommerceError::IpNotAllowed { .. }),
+        "not bad credentials: {error}"
+    );
+    let text = error.to_string();
+    assert!(text.contains("203.0.113.7"), "{text}");
+    assert!(text.contains("Commerce API Center"), "{text}");
+    assert!(!text.contains("credentials"), "{text}");
+}
+
+#[tokio::test]
+async fn categories_and_products_sync_for_the_per_category_view() {
+    let s = setup(product_orders(1, 4), SECRET).await;
+    {
+        let mut state = s.fake.state.lock().unwrap();
+        state.categories = vec![
+            (
+                "50000000".into(),
+                "스포츠/레저".into(),
+                "스포츠/레저".into(),
+            ),
+            ("50000100".into(), "캠핑".into(), "스포츠/레저>캠핑".into()),
+            (
+                "50000101".into(),
+                "텐트".into(),
+                "스포츠/레저>캠핑>텐트".into(),
+            ),
+        ];
+        state.products = (0..150)
+            .map(|n| (900 + n, format!("상품 {n}"), 20_000, "50000101".to_owned()))
+            .collect();
+    }
+    s.shops
+        .sync_store(s.org, s.store.id, &s.settings, None, &mut |_| {})
+        .await
+        .unwrap();
+    let parent: Option<String> = sqlx::query_scalar(
+        "SELECT parent_id FROM shop_categories WHERE store_id = $1 AND category_id = '50000101'",
+    )
+    .bind(s.store.id)
+    .fetch_one(s.shops.db().pool())
+    .await
+    .unwrap();
+    assert_eq!(parent.as_deref(), Some("50000100"));
+    let products: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM shop_products WHERE store_id = $1")
+            .bind(s.store.id)
+            .fetch_one(s.shops.db().pool())
+            .await
+            .unwrap();
+    assert_eq!(products, 150, "two pages of products/search");
+    let day = adpool_core::BusinessDate::from_utc_millis(NOW);
+    let dashboard = adpool_commerce::sales::dashboard(
+        s.shops.db(),
+        s.org,
+        None,
+        adpool_commerce::sales::Period::Day,
+        day,
+        2,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        dashboard.by_category[0].0, "텐트",
+        "{:?}",
+        dashboard.by_category
+    );
 }

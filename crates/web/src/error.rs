@@ -353,9 +353,9 @@ impl From<adpool_commerce::CommerceError> for AppError {
                 message,
             },
             CommerceError::Conflict(message) => AppError::Conflict(message),
-            CommerceError::Platform { .. } | CommerceError::MissingScope { .. } => {
-                AppError::Conflict(error.to_string())
-            }
+            CommerceError::Platform { .. }
+            | CommerceError::MissingScope { .. }
+            | CommerceError::IpNotAllowed { .. } => AppError::Conflict(error.to_string()),
             CommerceError::File(ref table) => AppError::InvalidFile {
                 message: error.to_string(),
                 details: serde_json::json!({ "file": table.file, "errors": [], "total": 0 }),

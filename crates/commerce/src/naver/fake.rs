@@ -1,8 +1,13 @@
-//! A fake Naver Commerce API on 127.0.0.1 for tests and the demo. It checks the bcrypt
-//! `client_secret_sign`, issues 3-hour tokens, answers `last-changed-statuses` for windows of at
-//! most 24 hours in pages of 300 with `moreSequence`, lists an order's product orders, answers
-//! detail queries of at most 300 ids, and refuses calls past its rate with 429
-//! `GW.RATE_LIMIT`. Faults can be injected: 5xx answers.
+//! A fake Naver Commerce API on 127.0.0.1 for tests and the demo, a double of the Commerce API
+//! Center documents (apicenter.commerce.naver.com; docs/shops.md has the table). It checks the
+//! bcrypt `client_secret_sign`, issues 3-hour tokens, answers `last-changed-statuses` for
+//! windows of at most 24 hours in pages of 300 with `moreSequence`, lists an order's product
+//! orders, answers detail queries of at most 300 ids (`initialQuantity` / `remainQuantity` and
+//! `initialPaymentAmount` / `remainPaymentAmount` only with `quantityClaimCompatibility`; the
+//! orderer as `ordererNo` and a masked `ordererId`), lists categories and channel products,
+//! refuses calls past its rate with 429 `GW.RATE_LIMIT`, and every call with 403
+//! `GW.IP_NOT_ALLOWED` when the caller's address is not registered. Faults can be injected:
+//! 5xx answers.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -20,7 +25,7 @@ use serde_json::{Value, json};
 use crate::fake_limit::CallBucket;
 
 /// A product order (one line of an order) the fake serves.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct FakeProductOrder {
     /// Product order id.
     pub product_order_id: String,
@@ -28,8 +33,10 @@ pub struct FakeProductOrder {
     pub order_id: String,
     /// `2026-11-20T10:00:00.000+09:00`.
     pub order_date: String,
-    /// Orderer id.
+    /// Orderer id (answered masked, as Naver does: `cam***`).
     pub orderer_id: String,
+    /// Orderer number: the stable customer id.
+    pub orderer_no: String,
     /// Product id.
     pub product_id: String,
     /// Product name.
@@ -38,6 +45,12 @@ pub struct FakeProductOrder {
     pub quantity: i64,
     /// Paid for the line, in won.
     pub amount: i64,
+    /// What is left after a partial cancellation or return (`None`: all of it).
+    pub remain_quantity: Option<i64>,
+    /// The payment left for it (`None`: all of it).
+    pub remain_amount: Option<i64>,
+    /// `CANCEL`, `RETURN`, `EXCHANGE` when a claim was made.
+    pub claim_type: Option<String>,
     /// `PAYED`, `DELIVERED`, `PURCHASE_DECIDED`, `CANCELED`, ...
     pub status: String,
     /// When its status last changed (UTC ms).
@@ -62,6 +75,12 @@ pub struct FakeNaverState {
     pub fail_next: u32,
     /// Calls refused with 429.
     pub throttled: u64,
+    /// Refuse every call with `GW.IP_NOT_ALLOWED` (the caller's address is not registered).
+    pub refuse_ip: bool,
+    /// Categories: (id, name, whole name `A>B>C`).
+    pub categories: Vec<(String, String, String)>,
+    /// Channel products: (channel product no, name, sale price, leaf category id).
+    pub products: Vec<(i64, String, i64, String)>,
     counter: u64,
 }
 
@@ -76,6 +95,9 @@ impl Default for FakeNaverState {
             bucket: None,
             fail_next: 0,
             throttled: 0,
+            refuse_ip: false,
+            categories: Vec::new(),
+            products: Vec::new(),
             counter: 0,
         }
     }
@@ -108,6 +130,8 @@ impl FakeNaver {
                 "/external/v1/pay-order/seller/product-orders/query",
                 post(details),
             )
+            .route("/external/v1/categories", get(categories))
+            .route("/external/v1/products/search", post(products))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
@@ -149,6 +173,9 @@ struct TokenForm {
 
 async fn token(State(state): State<Shared>, Form(form): Form<TokenForm>) -> Response {
     let mut state = lock(&state);
+    if state.refuse_ip {
+        return ip_refusal();
+    }
     let Some(secret) = state.clients.get(&form.client_id).cloned() else {
         return error(StatusCode::UNAUTHORIZED, "GW.AUTHN", "unknown client_id");
     };
@@ -174,8 +201,20 @@ async fn token(State(state): State<Shared>, Form(form): Form<TokenForm>) -> Resp
     .into_response()
 }
 
-/// Checks the token, the rate and injected faults: the refusal, if any.
+/// The gateway's answer to an address the application does not list.
+fn ip_refusal() -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        "GW.IP_NOT_ALLOWED",
+        "호출이 허용되지 않은 IP입니다.",
+    )
+}
+
+/// Checks the address, the token, the rate and injected faults: the refusal, if any.
 fn refusal(state: &mut FakeNaverState, headers: &HeaderMap) -> Option<Response> {
+    if state.refuse_ip {
+        return Some(ip_refusal());
+    }
     if let Some(rate) = state.limit {
         let bucket = state
             .bucket
@@ -306,6 +345,8 @@ async fn product_order_ids(
 #[serde(rename_all = "camelCase")]
 struct DetailsBody {
     product_order_ids: Vec<String>,
+    #[serde(default)]
+    quantity_claim_compatibility: bool,
 }
 
 async fn details(
@@ -327,17 +368,100 @@ async fn details(
     let data: Vec<Value> = body
         .product_order_ids
         .iter()
-        .filter_map(|id| state.product_orders.iter().find(|p| &p.product_order_id == id))
+        .filter_map(|id| {
+            state
+                .product_orders
+                .iter()
+                .find(|p| &p.product_order_id == id)
+        })
         .map(|p| {
+            let masked: String = p.orderer_id.chars().take(3).chain("***".chars()).collect();
+            let mut line = json!({
+                "productOrderId": p.product_order_id, "productId": p.product_id,
+                "productName": p.product_name, "quantity": p.quantity,
+                "totalPaymentAmount": p.amount, "productOrderStatus": p.status,
+                "claimType": p.claim_type,
+            });
+            // Quantity claims: with the flag, the initial and remaining quantity and payment.
+            if body.quantity_claim_compatibility {
+                line["initialQuantity"] = json!(p.quantity);
+                line["remainQuantity"] = json!(p.remain_quantity.unwrap_or(p.quantity));
+                line["initialPaymentAmount"] = json!(p.amount);
+                line["remainPaymentAmount"] = json!(p.remain_amount.unwrap_or(p.amount));
+            }
             json!({
-                "order": { "orderId": p.order_id, "orderDate": p.order_date, "ordererId": p.orderer_id },
-                "productOrder": {
-                    "productOrderId": p.product_order_id, "productId": p.product_id,
-                    "productName": p.product_name, "quantity": p.quantity,
-                    "totalPaymentAmount": p.amount, "productOrderStatus": p.status,
-                },
+                "order": { "orderId": p.order_id, "orderDate": p.order_date,
+                    "ordererId": masked, "ordererNo": p.orderer_no },
+                "productOrder": line,
             })
         })
         .collect();
     axum::Json(json!({ "data": data })).into_response()
+}
+
+/// `GET /v1/categories`: every category with its whole name.
+async fn categories(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let mut state = lock(&state);
+    if let Some(response) = refusal(&mut state, &headers) {
+        return response;
+    }
+    let list: Vec<Value> = state
+        .categories
+        .iter()
+        .map(|(id, name, whole)| json!({ "id": id, "name": name, "wholeCategoryName": whole, "last": true }))
+        .collect();
+    axum::Json(Value::Array(list)).into_response()
+}
+
+#[derive(Deserialize)]
+struct SearchBody {
+    #[serde(default = "first_page")]
+    page: usize,
+    #[serde(default = "default_size")]
+    size: usize,
+}
+
+fn first_page() -> usize {
+    1
+}
+
+fn default_size() -> usize {
+    50
+}
+
+/// `POST /v1/products/search`: origin products with their channel products, paged.
+async fn products(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<SearchBody>,
+) -> Response {
+    let mut state = lock(&state);
+    if let Some(response) = refusal(&mut state, &headers) {
+        return response;
+    }
+    if body.page < 1 || body.size < 1 || body.size > 500 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "page >= 1, size 1 to 500",
+        );
+    }
+    let total = state.products.len();
+    let contents: Vec<Value> = state
+        .products
+        .iter()
+        .skip((body.page - 1) * body.size)
+        .take(body.size)
+        .map(|(no, name, price, category)| {
+            json!({ "originProductNo": no + 1_000_000, "channelProducts": [{
+                "channelProductNo": no, "name": name, "salePrice": price, "categoryId": category,
+                "statusType": "SALE",
+            }] })
+        })
+        .collect();
+    axum::Json(json!({
+        "contents": contents, "page": body.page, "size": body.size,
+        "totalElements": total, "totalPages": total.div_ceil(body.size).max(1),
+    }))
+    .into_response()
 }

@@ -2,8 +2,12 @@
 //! `client_secret_sign = base64(bcrypt(client_id + "_" + timestamp_ms, salt = client secret))`;
 //! product orders changed in windows of at most 24 hours (`last-changed-statuses` with
 //! `lastChangedFrom`, `lastChangedTo` and `moreSequence` paging); every product order of the
-//! orders that changed, read by id in batches of at most 300; 429 / `GW.RATE_LIMIT` and 5xx
-//! retried with backoff.
+//! orders that changed, read by id in batches of at most 300 with
+//! `quantityClaimCompatibility`, so a partly cancelled or returned line counts its
+//! `remainQuantity` and `remainPaymentAmount`; the buyer as `ordererNo` (the orderer id may be
+//! masked); categories (`GET /v1/categories`) and products (`POST /v1/products/search`) for the
+//! per-category view; a call refused with `GW.IP_NOT_ALLOWED` reported as the server's address
+//! to register; 429 / `GW.RATE_LIMIT` and 5xx retried with backoff.
 
 pub mod fake;
 
@@ -14,7 +18,9 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::cafe24::CallStats;
-use crate::model::{MAX_LINE_AMOUNT, Order, OrderItem, OrderStatus, Store, settle_order};
+use crate::model::{
+    Category, MAX_LINE_AMOUNT, Order, OrderItem, OrderStatus, Product, Store, settle_order,
+};
 use crate::{CommerceError, Shops};
 
 /// Where the Naver Commerce API is.
@@ -22,12 +28,16 @@ use crate::{CommerceError, Shops};
 pub struct NaverSettings {
     /// `https://api.commerce.naver.com` (a fake server's in tests).
     pub base_url: String,
+    /// The address this server calls from, as the operator knows it (configuration
+    /// `outbound_ip_address`): shown when Naver refuses it, so the seller can register it.
+    pub outbound_ip: Option<String>,
 }
 
 impl Default for NaverSettings {
     fn default() -> Self {
         NaverSettings {
             base_url: "https://api.commerce.naver.com".into(),
+            outbound_ip: None,
         }
     }
 }
@@ -87,11 +97,14 @@ pub struct NaverClient<'a> {
     client_id: String,
     client_secret: String,
     token: Option<(String, Instant)>,
+    outbound_ip: Option<String>,
     /// What the calls cost.
     pub stats: CallStats,
 }
 
 const ATTEMPTS: u32 = 6;
+/// The gateway's code for a call from an address the application does not list.
+const IP_NOT_ALLOWED: &str = "GW.IP_NOT_ALLOWED";
 /// Product orders read by id at once (the API's maximum).
 pub const DETAIL_BATCH: usize = 300;
 
@@ -120,12 +133,21 @@ impl<'a> NaverClient<'a> {
             client_id: field("client_id"),
             client_secret: field("client_secret"),
             token: None,
+            outbound_ip: settings.outbound_ip.clone(),
             stats: CallStats::default(),
         })
     }
 
     fn fail(&self, message: String) -> CommerceError {
         platform_error(self.store, message)
+    }
+
+    /// The refusal of a call from an address the application does not allow.
+    fn ip_refused(&self) -> CommerceError {
+        CommerceError::IpNotAllowed {
+            store: self.store.mall_id.clone(),
+            address: self.outbound_ip.clone(),
+        }
     }
 
     async fn token(&mut self) -> Result<String, CommerceError> {
@@ -152,6 +174,9 @@ impl<'a> NaverClient<'a> {
             .map_err(|e| self.fail(format!("token request failed: {e}")))?;
         let status = response.status();
         let body: Value = response.json().await.unwrap_or_default();
+        if body["code"].as_str() == Some(IP_NOT_ALLOWED) {
+            return Err(self.ip_refused());
+        }
         let Some(token) = body["access_token"]
             .as_str()
             .filter(|_| status.is_success())
@@ -212,6 +237,9 @@ impl<'a> NaverClient<'a> {
                 .and_then(|v| v["code"].as_str())
                 .unwrap_or_default()
                 .to_owned();
+            if code == IP_NOT_ALLOWED {
+                return Err(self.ip_refused());
+            }
             match status {
                 200 => {
                     self.stats.calls += 1;
@@ -337,7 +365,7 @@ impl<'a> NaverClient<'a> {
                     reqwest::Method::POST,
                     "/external/v1/pay-order/seller/product-orders/query",
                     &[],
-                    Some(&json!({ "productOrderIds": batch })),
+                    Some(&json!({ "productOrderIds": batch, "quantityClaimCompatibility": true })),
                 )
                 .await?;
             if let Some(Value::Array(list)) = page.get("data") {
@@ -346,7 +374,91 @@ impl<'a> NaverClient<'a> {
         }
         orders_from_product_orders(&details).map_err(|m| self.fail(m))
     }
+
+    /// Every category (`GET /v1/categories`: `id`, `name`, `wholeCategoryName` as
+    /// `패션의류>여성의류>니트`); a category's parent is the one whose whole name is its own
+    /// without the last part.
+    pub async fn categories(&mut self) -> Result<Vec<Category>, CommerceError> {
+        let list = self
+            .call(reqwest::Method::GET, "/external/v1/categories", &[], None)
+            .await?;
+        let list = list
+            .as_array()
+            .ok_or_else(|| self.fail("categories answered without a list".into()))?;
+        let text = |v: &Value| {
+            v.as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| v.as_i64().map(|n| n.to_string()).unwrap_or_default())
+        };
+        let by_whole: BTreeMap<String, String> = list
+            .iter()
+            .map(|c| (text(&c["wholeCategoryName"]), text(&c["id"])))
+            .collect();
+        Ok(list
+            .iter()
+            .filter(|c| !text(&c["id"]).is_empty())
+            .map(|c| {
+                let whole = text(&c["wholeCategoryName"]);
+                Category {
+                    category_id: text(&c["id"]),
+                    name: text(&c["name"]),
+                    parent_id: whole
+                        .rsplit_once('>')
+                        .and_then(|(parent, _)| by_whole.get(parent).cloned()),
+                }
+            })
+            .collect())
+    }
+
+    /// Every channel product (`POST /v1/products/search`, 100 a page): its channel product
+    /// number (what product orders carry as `productId`), name, sale price and leaf category.
+    pub async fn products(&mut self) -> Result<Vec<Product>, CommerceError> {
+        let mut out = Vec::new();
+        for page in 1.. {
+            let answer = self
+                .call(
+                    reqwest::Method::POST,
+                    "/external/v1/products/search",
+                    &[],
+                    Some(&json!({ "page": page, "size": PRODUCT_PAGE })),
+                )
+                .await?;
+            let contents = answer["contents"]
+                .as_array()
+                .ok_or_else(|| self.fail("products/search answered without contents".into()))?;
+            for origin in contents {
+                for channel in origin["channelProducts"].as_array().into_iter().flatten() {
+                    let number = channel["channelProductNo"]
+                        .as_i64()
+                        .map(|n| n.to_string())
+                        .or_else(|| channel["channelProductNo"].as_str().map(str::to_owned))
+                        .ok_or_else(|| {
+                            self.fail(format!(
+                                "a channel product without channelProductNo: {channel}"
+                            ))
+                        })?;
+                    out.push(Product {
+                        product_id: number,
+                        name: channel["name"].as_str().unwrap_or_default().to_owned(),
+                        category_id: channel["categoryId"]
+                            .as_str()
+                            .map(str::to_owned)
+                            .or_else(|| channel["categoryId"].as_i64().map(|n| n.to_string())),
+                        price: channel["salePrice"].as_i64().unwrap_or(0).max(0),
+                    });
+                }
+            }
+            let pages = answer["totalPages"].as_i64().unwrap_or(1);
+            if contents.is_empty() || page >= pages {
+                break;
+            }
+        }
+        Ok(out)
+    }
 }
+
+/// Products read per `products/search` page.
+const PRODUCT_PAGE: usize = 100;
 
 /// Orders from product-order details (`{order, productOrder}` pairs, any order): each order
 /// with all its lines, settled from their statuses. The details come from outside: a problem
@@ -365,11 +477,24 @@ pub fn orders_from_product_orders(details: &[Value]) -> Result<Vec<Order>, Strin
             ordered_at,
             status: OrderStatus::Paid,
             total: 0,
-            customer_id: order["ordererId"].as_str().map(str::to_owned),
+            // ordererNo is stable; the orderer id may come masked (`cam***`).
+            customer_id: order["ordererNo"]
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| order["ordererNo"].as_i64().map(|n| n.to_string()))
+                .or_else(|| order["ordererId"].as_str().map(str::to_owned)),
             items: Vec::new(),
         });
-        let quantity = line["quantity"].as_i64().unwrap_or(1).max(1);
-        let amount = line["totalPaymentAmount"].as_i64().unwrap_or(0);
+        // What is left after partial claims (`quantityClaimCompatibility`); older answers
+        // without the remain fields carry the whole line.
+        let quantity = line["remainQuantity"]
+            .as_i64()
+            .or_else(|| line["quantity"].as_i64())
+            .unwrap_or(1);
+        let amount = line["remainPaymentAmount"]
+            .as_i64()
+            .or_else(|| line["totalPaymentAmount"].as_i64())
+            .unwrap_or(0);
         if !(0..=MAX_LINE_AMOUNT).contains(&amount) {
             return Err(format!(
                 "order {order_id}: totalPaymentAmount {amount} is not a real order line's amount"
@@ -379,6 +504,16 @@ pub fn orders_from_product_orders(details: &[Value]) -> Result<Vec<Order>, Strin
             .as_str()
             .unwrap_or_default()
             .to_owned();
+        // A line whose whole quantity was claimed is cancelled or returned, whatever its
+        // status still says.
+        let mut line_status = status(&status_code);
+        if quantity <= 0 && line_status.counts_as_sale() {
+            line_status = if line["claimType"].as_str() == Some("RETURN") {
+                OrderStatus::Returned
+            } else {
+                OrderStatus::Cancelled
+            };
+        }
         entry.items.push(OrderItem {
             item_id: line["productOrderId"]
                 .as_str()
@@ -389,9 +524,13 @@ pub fn orders_from_product_orders(details: &[Value]) -> Result<Vec<Order>, Strin
                 .map(str::to_owned)
                 .unwrap_or_else(|| line["productId"].to_string()),
             product_name: line["productName"].as_str().unwrap_or_default().to_owned(),
-            quantity,
+            quantity: if quantity > 0 {
+                quantity
+            } else {
+                line["quantity"].as_i64().unwrap_or(1).max(1)
+            },
             amount,
-            status: status(&status_code),
+            status: line_status,
             status_code,
         });
     }
