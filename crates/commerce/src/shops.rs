@@ -473,7 +473,8 @@ impl Shops {
         .bind(store_id)
         .fetch_all(self.db.pool())
         .await?;
-        rows.iter()
+        let mut counts = rows
+            .iter()
             .map(|r| {
                 let status: String = r.try_get("status")?;
                 Ok(LineStatusCount {
@@ -483,8 +484,10 @@ impl Shops {
                     lines: r.try_get("lines")?,
                 })
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(Into::into)
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        // In the order of an order's life.
+        counts.sort_by(|a, b| (a.status, &a.code).cmp(&(b.status, &b.code)));
+        Ok(counts)
     }
 
     /// Marks a run failed (nothing it fetched was kept).

@@ -949,8 +949,8 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("shops.store_name", "이름", "Name"),
     (
         "shops.credentials_help",
-        "Cafe24·네이버는 API client_id / client_secret 이 필요합니다. 저장 시 AES-256-GCM 으로 암호화되며 다시 표시되지 않습니다. 에이블리는 판매자센터 주문 내보내기 파일을 업로드합니다.",
-        "Cafe24 and Naver need the API client_id / client_secret; they are encrypted with AES-256-GCM when saved and never shown again. Ably stores upload the seller centre's order export.",
+        "Cafe24: 쇼핑몰 ID 만 입력하고 등록한 뒤 'Cafe24 연결' 을 누르세요 (직접 등록한 Cafe24 앱이 있을 때만 client_id / client_secret 입력). 네이버는 커머스API센터 애플리케이션의 client_id / client_secret 이 필요합니다. 저장 시 AES-256-GCM 으로 암호화되며 다시 표시되지 않습니다. 에이블리는 판매자센터 주문 내보내기 파일을 업로드합니다.",
+        "Cafe24: enter the mall id only, register, then press 'Connect to Cafe24' (client_id / client_secret only for your own Cafe24 app). Naver needs the client_id / client_secret of your Commerce API Center application. They are encrypted with AES-256-GCM when saved and never shown again. Ably stores upload the seller centre's order export.",
     ),
     (
         "shops.store_sales",
@@ -967,9 +967,112 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("shops.connect", "Cafe24 연결", "Connect to Cafe24"),
     (
         "shops.connect_help",
-        "Cafe24 에서 adpool 앱의 주문·상품·카테고리·쿠폰 읽기 권한을 승인하면 연결됩니다. 발급된 토큰은 암호화되어 저장됩니다.",
-        "Approve adpool's app in Cafe24 (read orders, products, categories, coupons) to connect; the tokens it issues are stored encrypted.",
+        "Cafe24 에서 adpool 앱의 주문·상품·카테고리·쿠폰·쇼핑몰 정보 읽기 권한을 승인하면 연결됩니다. 발급된 토큰은 암호화되어 저장됩니다.",
+        "Approve adpool's app in Cafe24 (read orders, products, categories, coupons and the mall's shops) to connect; the tokens it issues are stored encrypted.",
     ),
+    ("shops.health", "연결 상태", "Connection"),
+    (
+        "shops.optional_for_cafe24",
+        "Cafe24 는 비워 두어도 됩니다",
+        "optional for Cafe24",
+    ),
+    (
+        "shops.health_last_success",
+        "마지막으로 성공한 동기화·가져오기: {when}",
+        "Last successful sync or import: {when}",
+    ),
+    (
+        "shops.health_never",
+        "아직 성공한 동기화가 없습니다.",
+        "No sync has succeeded yet.",
+    ),
+    (
+        "shops.health_scope",
+        "권한 {scope} 이(가) 승인되지 않았습니다. 다시 연결하여 허용하세요.",
+        "The scope {scope} was not granted: connect again and allow it.",
+    ),
+    (
+        "shops.health_expires",
+        "연결 만료: {when} (KST). 매일 동기화되면 자동으로 연장됩니다.",
+        "The connection expires {when} (KST); every daily sync renews it.",
+    ),
+    (
+        "shops.health_own_app",
+        "이 쇼핑몰이 직접 등록한 Cafe24 앱으로 연결되어 있습니다.",
+        "Connected through the store's own Cafe24 app.",
+    ),
+    (
+        "shops.health_deployment_app",
+        "운영자가 등록한 adpool Cafe24 앱으로 연결되어 있습니다.",
+        "Connected through the deployment's adpool Cafe24 app.",
+    ),
+    (
+        "shops.health_ip",
+        "네이버가 이 서버의 주소를 거부했습니다 (GW.IP_NOT_ALLOWED). 커머스API센터의 애플리케이션 설정에서 API 호출 IP 에 {address} 를 등록하세요. 자격 증명 문제가 아닙니다.",
+        "Naver refused this server's address (GW.IP_NOT_ALLOWED): register {address} as an API caller IP in your application in the Commerce API Center. The credentials are fine.",
+    ),
+    (
+        "shops.health_address_unknown",
+        "이 서버의 외부 IP 주소 (운영자에게 문의하거나 outbound_ip_address 설정)",
+        "this server's outbound IP address (ask your operator, or set outbound_ip_address)",
+    ),
+    (
+        "shops.note_missing_scope",
+        "권한 {scope} 이(가) 없어 {step} 을(를) 읽지 못했습니다. 주문은 동기화되었습니다. 다시 연결하여 허용하세요.",
+        "{step} could not be read without the scope {scope}; the orders synced. Connect again and allow it.",
+    ),
+    (
+        "shops.note_shop_skipped",
+        "원화로 판매하지 않는 쇼핑몰은 합산하지 않았습니다: {shop}",
+        "A shop that does not sell in won was not added up: {shop}",
+    ),
+    (
+        "shops.note_catalog_failed",
+        "상품 정보 일부를 읽지 못했습니다 (주문은 동기화됨): {detail}",
+        "Part of the catalog could not be read (the orders synced): {detail}",
+    ),
+    (
+        "shops.line_statuses",
+        "주문 상품 상태",
+        "Order lines by status",
+    ),
+    ("shops.lines", "상품 주문", "Lines"),
+    ("shops.is_sale", "매출 포함", "In sales"),
+    (
+        "shops.unknown_help",
+        "알 수 없는 상태 코드는 매출에 넣지 않고 그대로 보관합니다. 플랫폼 문서에서 의미를 확인해 주세요.",
+        "An unknown status code is kept as it is and left out of sales until its meaning is known.",
+    ),
+    (
+        "shops.net_paid_help",
+        "매출은 실결제 금액입니다: 구매자가 상품에 실제로 지불한 금액 (상품 할인·쿠폰 차감 후, 배송비 제외). 취소·반품 완료, 미입금 주문은 포함하지 않습니다.",
+        "Sales are net paid: what buyers paid for the goods (after item discounts and coupons, without shipping). Completed cancellations and returns and unpaid orders are not included.",
+    ),
+    ("order_status.unpaid", "입금 전", "unpaid"),
+    ("order_status.paid", "결제 완료", "paid"),
+    ("order_status.preparing", "상품 준비 중", "preparing"),
+    ("order_status.shipping", "배송 중", "shipping"),
+    ("order_status.delivered", "배송 완료", "delivered"),
+    ("order_status.confirmed", "구매 확정", "purchase confirmed"),
+    ("order_status.exchanged", "교환", "exchanged"),
+    (
+        "order_status.replacement",
+        "교환 발송 상품",
+        "exchange replacement",
+    ),
+    (
+        "order_status.cancel_requested",
+        "취소 요청",
+        "cancellation requested",
+    ),
+    (
+        "order_status.return_requested",
+        "반품 요청",
+        "return requested",
+    ),
+    ("order_status.cancelled", "취소 완료", "cancelled"),
+    ("order_status.returned", "반품 완료", "returned"),
+    ("order_status.unknown", "알 수 없는 상태", "unknown status"),
     (
         "shops.synced_through",
         "주문 동기화 완료일",
@@ -977,8 +1080,8 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ),
     (
         "shops.sync_help",
-        "매일 08:00 (KST) 자동으로 동기화됩니다. 마지막 동기화일 하루 전부터 다시 읽어 상태 변경을 반영하며, 같은 주문은 중복되지 않습니다.",
-        "Syncs every day at 08:00 KST. Each sync rereads from the day before the last synced day to catch status changes; the same order never counts twice.",
+        "매일 08:00 (KST) 자동으로 동기화됩니다. 주문 상태는 주문 후 몇 주 동안 바뀌므로 (배송 완료, 구매 확정, 취소, 반품) 매번 최근 {days}일의 주문을 다시 읽으며, 같은 주문은 중복되지 않습니다.",
+        "Syncs every day at 08:00 KST. Orders change for weeks after they are placed (delivered, confirmed, cancelled, returned), so every sync rereads the last {days} days of orders; the same order never counts twice.",
     ),
     (
         "shops.ably_help",
@@ -991,6 +1094,8 @@ const CATALOG: &[(&str, &str, &str)] = &[
         "Sync and import history",
     ),
     ("shops.kind", "종류", "Kind"),
+    ("shops.kind.sync", "동기화", "sync"),
+    ("shops.kind.import", "파일 가져오기", "import"),
     ("shops.started", "시작", "Started"),
     ("shops.fetched", "수신", "Fetched"),
     ("shops.inserted", "신규", "New"),
@@ -1197,6 +1302,12 @@ mod tests {
             assert_ne!(
                 translate(Lang::En, &format!("role.{}", role.as_str())),
                 format!("role.{}", role.as_str())
+            );
+        }
+        for status in adpool_commerce::OrderStatus::ALL {
+            assert_ne!(
+                translate(Lang::Ko, &format!("order_status.{}", status.as_str())),
+                format!("order_status.{}", status.as_str())
             );
         }
         for state in adpool_jobs::JobState::ALL {

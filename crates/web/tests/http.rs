@@ -2789,8 +2789,8 @@ async fn a_shop_owner_registers_stores_uploads_an_ably_export_and_reads_the_dash
     assert!(bad.body.contains("row 2, column 수량"), "{}", bad.body);
     assert!(bad.body.contains("row 3, column 주문상태"), "{}", bad.body);
     assert!(
-        bad.body.contains("failed"),
-        "the run history shows the failure"
+        bad.body.contains("실패"),
+        "the run history shows the failure, in Korean"
     );
     let good = t
         .upload(
@@ -2802,6 +2802,17 @@ async fn a_shop_owner_registers_stores_uploads_an_ably_export_and_reads_the_dash
         .await;
     assert_eq!(good.status, StatusCode::SEE_OTHER, "{}", good.body);
     assert!(good.location().contains("flash="), "{}", good.location());
+    // The store page: its health and its order lines per status, in Korean.
+    let imported = t.get(&ably_page, &ops).await;
+    assert!(imported.body.contains("data-testid=\"store-health\""));
+    assert!(
+        imported.body.contains("마지막으로 성공한 동기화"),
+        "{}",
+        imported.body
+    );
+    assert!(imported.body.contains("data-testid=\"line-statuses\""));
+    assert!(imported.body.contains("구매 확정"), "{}", imported.body);
+    assert!(imported.body.contains("결제 완료"));
 
     // The dashboard: November to date (247,000 from 2 orders) against October 1-21 (59,000).
     let board = t.get("/shops?period=month&day=2026-11-21", &analyst).await;
@@ -2811,6 +2822,10 @@ async fn a_shop_owner_registers_stores_uploads_an_ably_export_and_reads_the_dash
     assert!(board.body.contains("▲ 318.6%"), "{}", board.body);
     assert!(board.body.contains("data-testid=\"sales-chart\""));
     assert!(board.body.contains("원터치 텐트"));
+    assert!(
+        board.body.contains("실결제 금액"),
+        "the dashboard says what sales are"
+    );
     let csv = t
         .get(
             &format!("/shops/sales.csv?period=month&day=2026-11-21&store={ably_id}"),

@@ -267,18 +267,131 @@ async fn render_store(
     let store = state.shops.store(caller.org(), id).await?;
     let runs = state.shops.runs(caller.org(), id, 50).await?;
     let cursor = state.shops.orders_cursor(id).await?.map(|c| c.to_string());
-    let needs_connect = store.platform == Platform::Cafe24
-        && !state.shops.cafe24_connected(&store).await.unwrap_or(false);
+    let connection = if store.platform == Platform::Cafe24 {
+        Some(state.shops.cafe24_connection(&store).await?)
+    } else {
+        None
+    };
+    let needs_connect = connection.as_ref().is_some_and(|c| !c.connected);
+    let health = store_health(state, &runs, connection.as_ref(), lang);
+    let lines = state.shops.line_statuses(caller.org(), id).await?;
+    let has_unknown = lines
+        .iter()
+        .any(|s| s.status == adpool_commerce::OrderStatus::Unknown);
+    let statuses: Vec<minijinja::Value> = lines
+        .into_iter()
+        .map(|s| {
+            context! {
+                label => crate::i18n::translate(lang, &format!("order_status.{}", s.status.as_str())),
+                sale => s.status.counts_as_sale(),
+                unknown => s.status == adpool_commerce::OrderStatus::Unknown,
+                code => s.code, orders => s.orders, lines => s.lines,
+            }
+        })
+        .collect();
     let extra = context! { ..extra, ..context! {
         shop => store, platform_label => store.platform.label(), runs => runs,
         is_ably => store.platform == Platform::Ably, can_sync => store.platform != Platform::Ably,
-        cursor => cursor, needs_connect => needs_connect,
+        cursor => cursor, needs_connect => needs_connect, health => health,
+        statuses => statuses, has_unknown => has_unknown,
+        settle_days => state.shop_sync.settle_days,
     } };
     let mut response = page(state, caller, lang, "shop_store.html", "shops", extra)
         .await?
         .into_response();
     *response.status_mut() = status;
     Ok(response)
+}
+
+/// What the store page says about a store's connection: the last successful sync, what the
+/// last run noticed (missing scopes, skipped shops, catalog failures), an address Naver
+/// refused, and for Cafe24 the missing scopes and when the connection expires. Each line is
+/// `(kind, text)`, kind `ok`, `warn` or `error`, in the reader's language.
+fn store_health(
+    state: &AppState,
+    runs: &[adpool_commerce::SyncRun],
+    connection: Option<&adpool_commerce::cafe24::Cafe24Connection>,
+    lang: Lang,
+) -> Vec<(&'static str, String)> {
+    use crate::i18n::translate as t;
+    let mut out = Vec::new();
+    match runs.iter().find(|r| r.state == "succeeded") {
+        Some(run) => out.push((
+            "ok",
+            t(lang, "shops.health_last_success").replace(
+                "{when}",
+                &adpool_core::format_kst_datetime(run.finished_at.unwrap_or(run.started_at)),
+            ),
+        )),
+        None => out.push(("warn", t(lang, "shops.health_never"))),
+    }
+    if let Some(last) = runs.first() {
+        for note in &last.notes {
+            let (scope, step) = note.detail.split_once(": ").unwrap_or(("", &note.detail));
+            let text = match note.code.as_str() {
+                "missing_scope" => t(lang, "shops.note_missing_scope")
+                    .replace("{scope}", scope)
+                    .replace("{step}", step),
+                "shop_skipped" => {
+                    t(lang, "shops.note_shop_skipped").replace("{shop}", &note.detail)
+                }
+                _ => t(lang, "shops.note_catalog_failed").replace("{detail}", &note.detail),
+            };
+            out.push(("warn", text));
+        }
+        if last.state == "failed"
+            && last
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("GW.IP_NOT_ALLOWED"))
+        {
+            let address = state
+                .shop_sync
+                .naver
+                .outbound_ip
+                .clone()
+                .unwrap_or_else(|| t(lang, "shops.health_address_unknown"));
+            out.push((
+                "error",
+                t(lang, "shops.health_ip").replace("{address}", &address),
+            ));
+        }
+    }
+    if let Some(c) = connection {
+        if c.connected {
+            for scope in &c.missing_scopes {
+                out.push((
+                    "warn",
+                    t(lang, "shops.health_scope").replace("{scope}", scope),
+                ));
+            }
+            if let Some(expires) = &c.refresh_token_expires_at {
+                out.push((
+                    "ok",
+                    t(lang, "shops.health_expires").replace(
+                        "{when}",
+                        expires
+                            .get(..16)
+                            .unwrap_or(expires)
+                            .replace('T', " ")
+                            .as_str(),
+                    ),
+                ));
+            }
+            out.push((
+                "ok",
+                t(
+                    lang,
+                    if c.own_app {
+                        "shops.health_own_app"
+                    } else {
+                        "shops.health_deployment_app"
+                    },
+                ),
+            ));
+        }
+    }
+    out
 }
 
 async fn store_page(
