@@ -357,39 +357,39 @@ fn store_health(
             ));
         }
     }
-    if let Some(c) = connection {
-        if c.connected {
-            for scope in &c.missing_scopes {
-                out.push((
-                    "warn",
-                    t(lang, "shops.health_scope").replace("{scope}", scope),
-                ));
-            }
-            if let Some(expires) = &c.refresh_token_expires_at {
-                out.push((
-                    "ok",
-                    t(lang, "shops.health_expires").replace(
-                        "{when}",
-                        expires
-                            .get(..16)
-                            .unwrap_or(expires)
-                            .replace('T', " ")
-                            .as_str(),
-                    ),
-                ));
-            }
+    if let Some(c) = connection
+        && c.connected
+    {
+        for scope in &c.missing_scopes {
+            out.push((
+                "warn",
+                t(lang, "shops.health_scope").replace("{scope}", scope),
+            ));
+        }
+        if let Some(expires) = &c.refresh_token_expires_at {
             out.push((
                 "ok",
-                t(
-                    lang,
-                    if c.own_app {
-                        "shops.health_own_app"
-                    } else {
-                        "shops.health_deployment_app"
-                    },
+                t(lang, "shops.health_expires").replace(
+                    "{when}",
+                    expires
+                        .get(..16)
+                        .unwrap_or(expires)
+                        .replace('T', " ")
+                        .as_str(),
                 ),
             ));
         }
+        out.push((
+            "ok",
+            t(
+                lang,
+                if c.own_app {
+                    "shops.health_own_app"
+                } else {
+                    "shops.health_deployment_app"
+                },
+            ),
+        ));
     }
     out
 }
