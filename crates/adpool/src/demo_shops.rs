@@ -405,7 +405,7 @@ pub async fn seed_shops(
     let export = folder.join("ably-orders.csv");
     std::fs::write(&export, ably_export(&history(&mut dice, "A", today, 5.0)))?;
     shops
-        .import_ably(org, ably.id, &export, "ably-orders.csv")
+        .import_ably(org, ably.id, &export, "ably-orders.csv", false)
         .await
         .context("demo Ably export")?;
     Ok(DemoPlatforms {

@@ -54,6 +54,10 @@ pub struct ImportArgs {
     pub store: i64,
     /// The export file.
     pub file: PathBuf,
+    /// Import even when the file has order statuses adpool does not know: those lines are
+    /// kept as `unknown` and left out of sales (without it, such a file imports nothing).
+    #[arg(long)]
+    pub accept_unknown_statuses: bool,
     #[command(flatten)]
     pub org: OrgArg,
 }
@@ -112,7 +116,16 @@ pub async fn shop(db: Db, config: &Config, command: ShopCommand) -> anyhow::Resu
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            match shops.import_ably(org, args.store, &args.file, &name).await {
+            match shops
+                .import_ably(
+                    org,
+                    args.store,
+                    &args.file,
+                    &name,
+                    args.accept_unknown_statuses,
+                )
+                .await
+            {
                 Ok(counts) => {
                     println!(
                         "{}: {} order lines, {} new orders, {} updated",

@@ -1,12 +1,16 @@
-//! Ably has no public API: sellers download an order export from the seller centre (XLSX or
-//! CSV) and upload it here. One row per order line; the columns are found by their Korean (or
-//! English) headers in any order:
+//! Ably has no public API and its seller-centre export format is not published: sellers
+//! download an order export (XLSX, XLS or CSV in UTF-8, UTF-16 or CP949 / EUC-KR) and upload
+//! it here. Title rows above the header are skipped: the header is the first row (of the
+//! first 30) that names every required column. One row per order line; the columns are found
+//! by their Korean (or English) headers in any order, spaces and line breaks inside a header
+//! ignored; where several names fit, the first listed wins (the line amount is 결제금액, what
+//! the buyer paid, else 판매금액, else 상품금액):
 //!
 //! | field | headers |
 //! |---|---|
 //! | order id (required) | 주문번호, order_id |
 //! | line id | 상품주문번호, item_id (default: the line's position in its order) |
-//! | ordered at (required) | 주문일시, 결제일시, ordered_at: `YYYY-MM-DD HH:MM[:SS]`, `YYYY.MM.DD HH:MM`, `YYYY-MM-DD` (KST) |
+//! | ordered at (required) | 주문일시, 결제일시, ordered_at: `YYYY-MM-DD HH:MM[:SS]`, `YYYY.MM.DD HH:MM`, `YYYY/MM/DD HH:MM`, `YYYY-MM-DD`, or a date-time cell (KST; the time is kept) |
 //! | product id (required) | 상품코드, 상품번호, product_id |
 //! | product name (required) | 상품명, product_name |
 //! | quantity (required) | 수량, quantity |
@@ -18,8 +22,10 @@
 //! 배송준비중 -> preparing; 배송중 -> shipping; 배송완료 -> delivered; 구매확정 -> confirmed;
 //! 교환, 교환요청, 교환완료 -> exchanged; 취소요청 -> cancel requested; 반품요청 -> return
 //! requested; 취소, 주문취소, 취소완료 -> cancelled; 반품, 반품완료 -> returned (or the English
-//! words). A file is all or nothing: every bad row is listed with its
-//! row number, column and value, and nothing is written.
+//! words). A status word not in this list is not guessed: the rows are counted per word
+//! ([`AblyExport::unknown_statuses`]) and the import stops unless the person confirms, and
+//! then those lines are kept as `unknown` (not sales). A file is all or nothing: every bad
+//! row is listed with its row number, column and value, and nothing is written.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,6 +43,10 @@ pub struct AblyExport {
     pub orders: Vec<Order>,
     /// Products seen (name, category, last unit price).
     pub products: Vec<Product>,
+    /// Status words this reader does not know, with how many rows carry each.
+    pub unknown_statuses: BTreeMap<String, u64>,
+    /// The text encoding the file was in (`CP949`, `UTF-8`, `XLSX`, ...).
+    pub encoding: &'static str,
 }
 
 const FIELDS: [(&str, &[&str], bool); 9] = [
@@ -75,7 +85,7 @@ pub fn parse_status(text: &str) -> Option<OrderStatus> {
 
 /// A KST time as UTC milliseconds.
 pub fn parse_kst_time(text: &str) -> Option<i64> {
-    let text = text.trim().replace('.', "-");
+    let text = text.trim().replace(['.', '/'], "-");
     let time = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(&text, f).ok())
@@ -90,39 +100,82 @@ pub fn parse_kst_time(text: &str) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
-/// Reads an Ably order export (CSV or XLSX).
-pub fn read_export(path: &Path) -> Result<AblyExport, CommerceError> {
-    let file = path.display().to_string();
-    let mut source = adpool_tables::open(path)?;
-    let header: Vec<String> = source
-        .header()
-        .iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
-    let mut columns: BTreeMap<&str, usize> = BTreeMap::new();
+/// A header cell as compared with the known names: no spaces or line breaks.
+fn header_key(text: &str) -> String {
+    let key: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    key.strip_suffix("(원)").map(str::to_owned).unwrap_or(key)
+}
+
+/// Where each field's column is in `header`, when every required one is there.
+fn find_columns(header: &[String]) -> Option<BTreeMap<&'static str, usize>> {
+    let keys: Vec<String> = header.iter().map(|h| header_key(h)).collect();
+    let mut columns = BTreeMap::new();
     for (field, names, required) in FIELDS {
-        match header.iter().position(|h| names.contains(&h.as_str())) {
+        match names
+            .iter()
+            .find_map(|name| keys.iter().position(|k| k == name))
+        {
             Some(i) => {
                 columns.insert(field, i);
             }
-            None if required => {
-                return Err(CommerceError::File(adpool_tables::TableError {
-                    file,
-                    message: format!(
-                        "no {} column (found: {}); is this an Ably order export?",
-                        names.join(" / "),
-                        header.join(", ")
-                    ),
-                }));
-            }
+            None if required => return None,
             None => {}
         }
     }
+    Some(columns)
+}
+
+/// Reads an Ably order export (CSV, XLSX or XLS).
+pub fn read_export(path: &Path) -> Result<AblyExport, CommerceError> {
+    // Errors name the file as the person knows it, never by where the server keeps it.
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let file = name.clone();
+    let bytes = std::fs::read(path).map_err(|e| {
+        CommerceError::File(adpool_tables::TableError {
+            file: file.clone(),
+            message: e.to_string(),
+        })
+    })?;
+    let grid = adpool_tables::read_grid(&name, &bytes).map_err(|mut e| {
+        e.file.clone_from(&file);
+        CommerceError::File(e)
+    })?;
+    let Some((header_at, header, columns)) =
+        grid.rows
+            .iter()
+            .take(30)
+            .enumerate()
+            .find_map(|(at, (_, cells))| {
+                find_columns(cells).map(|columns| (at, cells.clone(), columns))
+            })
+    else {
+        let first = grid
+            .rows
+            .first()
+            .map(|(_, cells)| cells.join(", "))
+            .unwrap_or_default();
+        return Err(CommerceError::File(adpool_tables::TableError {
+            file,
+            message: format!(
+                "no header row with the columns {} in the first 30 rows (the first row reads: {first}); is this an Ably order export?",
+                FIELDS
+                    .iter()
+                    .filter(|(_, _, required)| *required)
+                    .map(|(_, names, _)| names[0])
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }));
+    };
     let mut errors = Vec::new();
+    let mut unknown_statuses: BTreeMap<String, u64> = BTreeMap::new();
     let mut orders: BTreeMap<String, Order> = BTreeMap::new();
     let mut products: BTreeMap<String, Product> = BTreeMap::new();
-    while let Some(next) = source.next_row() {
-        let (row, cells) = next?;
+    for (row, cells) in grid.rows.iter().skip(header_at + 1) {
+        let row = *row;
         let cell = |field: &str| -> &str {
             columns
                 .get(field)
@@ -137,13 +190,17 @@ pub fn read_export(path: &Path) -> Result<AblyExport, CommerceError> {
             ));
         };
         let order_id = cell("order_id").to_owned();
+        // A totals line (합계 in the order id column or, without an order id, anywhere) or a
+        // blank one: not an order.
+        let is_total = |c: &str| {
+            let c = c.trim().to_lowercase();
+            c.contains("합계") || c.contains("총계") || c.contains("소계") || c == "total"
+        };
+        if is_total(&order_id) {
+            continue;
+        }
         if order_id.is_empty() {
-            // A totals or blank line at the end of an export.
-            let is_total = |c: &String| {
-                let c = c.trim().to_lowercase();
-                c.contains("합계") || c.contains("총계") || c == "total"
-            };
-            if cells.iter().all(|c| c.trim().is_empty()) || cells.iter().any(is_total) {
+            if cells.iter().all(|c| c.trim().is_empty()) || cells.iter().any(|c| is_total(c)) {
                 continue;
             }
             fail("order_id", "is required");
@@ -168,13 +225,16 @@ pub fn read_export(path: &Path) -> Result<AblyExport, CommerceError> {
         if amount.is_none() {
             fail("amount", "is not an amount in won like 12,300");
         }
-        let status = parse_status(cell("status"));
-        if status.is_none() {
-            fail(
-                "status",
-                "is not an order status (결제완료, 상품준비중, 배송중, 배송완료, 구매확정, 취소, 반품, ...)",
-            );
-        }
+        let word = cell("status");
+        let status = if word.is_empty() {
+            fail("status", "is required");
+            None
+        } else {
+            Some(parse_status(word).unwrap_or_else(|| {
+                *unknown_statuses.entry(word.to_owned()).or_default() += 1;
+                OrderStatus::Unknown
+            }))
+        };
         let product_id = cell("product_id").to_owned();
         if product_id.is_empty() {
             fail("product_id", "is required");
@@ -238,5 +298,7 @@ pub fn read_export(path: &Path) -> Result<AblyExport, CommerceError> {
     Ok(AblyExport {
         orders,
         products: products.into_values().collect(),
+        unknown_statuses,
+        encoding: grid.encoding,
     })
 }

@@ -55,6 +55,16 @@ pub enum CommerceError {
         /// The platform's message.
         message: String,
     },
+    /// An export names order statuses adpool does not know; nothing was imported, because
+    /// guessing what they mean would put wrong figures in the sales. Imported only when the
+    /// person confirms, and then kept as unknown, outside the sales.
+    #[error("{file}: {} row(s) have an order status adpool does not know ({}); nothing was imported. Check the statuses, then import again and confirm: those lines are kept as 'unknown' and left out of sales", .statuses.iter().map(|(_, n)| n).sum::<u64>(), .statuses.iter().map(|(w, n)| format!("'{w}' {n}")).collect::<Vec<_>>().join(", "))]
+    UnknownStatuses {
+        /// The file.
+        file: String,
+        /// Each unknown word with its number of rows.
+        statuses: Vec<(String, u64)>,
+    },
     /// Naver refused a call from this server's address (`GW.IP_NOT_ALLOWED`).
     #[error("Naver SmartStore {store}: Naver refused this server's address (GW.IP_NOT_ALLOWED); register this server's outbound IP address{} in the Commerce API Center (your application, API 호출 IP)", .address.as_deref().map(|a| format!(" {a}")).unwrap_or_default())]
     IpNotAllowed {

@@ -322,6 +322,7 @@ impl Shops {
         store_id: i64,
         path: &std::path::Path,
         name: &str,
+        accept_unknown_statuses: bool,
     ) -> Result<WriteCounts, CommerceError> {
         let store = self.store(org, store_id).await?;
         if store.platform != Platform::Ably {
@@ -337,6 +338,12 @@ impl Shops {
         let run = self.start_run(&store, "import", name).await?;
         let result = async {
             let export = crate::ably::read_export(path)?;
+            if !export.unknown_statuses.is_empty() && !accept_unknown_statuses {
+                return Err(CommerceError::UnknownStatuses {
+                    file: name.to_owned(),
+                    statuses: export.unknown_statuses.into_iter().collect(),
+                });
+            }
             let now = self.clock.now_millis();
             let mut tx = self.db.begin_write().await?;
             let counts = write_orders_in(

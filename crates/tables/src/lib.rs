@@ -181,9 +181,18 @@ fn cell_text(cell: &Data) -> String {
         }
         Data::Float(value) => value.to_string(),
         Data::Bool(value) => value.to_string(),
-        Data::DateTime(value) => value
-            .as_datetime()
-            .map_or_else(|| value.to_string(), |dt| dt.format("%Y-%m-%d").to_string()),
+        // A date cell reads as its day; one with a time of day (an order placed at 14:05) keeps
+        // the time, to the second.
+        Data::DateTime(value) => value.as_datetime().map_or_else(
+            || value.to_string(),
+            |dt| {
+                if dt.time() == chrono::NaiveTime::MIN {
+                    dt.format("%Y-%m-%d").to_string()
+                } else {
+                    dt.format("%Y-%m-%d %H:%M:%S").to_string()
+                }
+            },
+        ),
         Data::DateTimeIso(text) => text.get(..10).unwrap_or(text).to_owned(),
         Data::DurationIso(text) => text.clone(),
         Data::Error(error) => format!("#{error:?}"),

@@ -367,6 +367,19 @@ impl From<adpool_commerce::CommerceError> for AppError {
                 message: error.to_string(),
                 details: serde_json::json!({ "file": file, "errors": errors, "total": errors.len() }),
             },
+            CommerceError::UnknownStatuses {
+                ref file,
+                ref statuses,
+            } => AppError::InvalidFile {
+                message: error.to_string(),
+                details: serde_json::json!({
+                    "file": file, "errors": [], "total": 0,
+                    "unknown_statuses": statuses
+                        .iter()
+                        .map(|(word, rows)| serde_json::json!({ "status": word, "rows": rows }))
+                        .collect::<Vec<_>>(),
+                }),
+            },
             CommerceError::Store(_) | CommerceError::Vault(_) => {
                 AppError::Internal(error.to_string())
             }

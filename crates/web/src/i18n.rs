@@ -1036,6 +1036,16 @@ const CATALOG: &[(&str, &str, &str)] = &[
         "주문 상품 상태",
         "Order lines by status",
     ),
+    (
+        "shops.unknown_statuses",
+        "이 파일에 adpool 이 모르는 주문상태가 있습니다. 의미를 추측하면 매출이 틀려지므로 아무것도 가져오지 않았습니다:",
+        "The file has order statuses adpool does not know; guessing would put wrong figures in sales, so nothing was imported:",
+    ),
+    (
+        "shops.accept_unknown",
+        "확인했습니다. 이 상태의 행은 '알 수 없음' 으로 보관하고 매출에서 빼고 가져오기 (파일을 다시 선택하세요)",
+        "I checked: keep those lines as 'unknown', leave them out of sales, and import (choose the file again)",
+    ),
     ("shops.lines", "상품 주문", "Lines"),
     ("shops.is_sale", "매출 포함", "In sales"),
     (

@@ -2787,10 +2787,48 @@ async fn a_shop_owner_registers_stores_uploads_an_ably_export_and_reads_the_dash
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("row 2, column 수량"), "{}", bad.body);
-    assert!(bad.body.contains("row 3, column 주문상태"), "{}", bad.body);
+    assert!(
+        !bad.body.contains("/tmp/"),
+        "the file is named as uploaded, never by its server path"
+    );
     assert!(
         bad.body.contains("실패"),
         "the run history shows the failure, in Korean"
+    );
+    // Status words adpool does not know: nothing imported until the person confirms.
+    let held = "주문번호,주문일시,상품코드,상품명,수량,결제금액,주문상태\nH-1,2026-09-01 10:00,P-9,모자,1,10000,보류\nH-2,2026-09-01 11:00,P-9,모자,1,10000,구매확정\n";
+    let unknown = t
+        .upload(&format!("{ably_page}/import"), &ops, "held.csv", held)
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unknown.body.contains("data-testid=\"unknown-statuses\""),
+        "{}",
+        unknown.body
+    );
+    assert!(unknown.body.contains("<code>보류</code>"));
+    assert!(unknown.body.contains("data-testid=\"accept-unknown\""));
+    let Auth::Session { csrf, .. } = &ops else {
+        panic!("a session")
+    };
+    let boundary = "adpool-test-boundary";
+    let confirmed = t
+        .send(
+            Method::POST,
+            &format!("{ably_page}/import?csrf_token={csrf}"),
+            &ops,
+            Some(Body::from(format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"accept_unknown_statuses\"\r\n\r\n1\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"held.csv\"\r\nContent-Type: text/csv\r\n\r\n{held}\r\n--{boundary}--\r\n"
+            ))),
+            Some(&format!("multipart/form-data; boundary={boundary}")),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        confirmed.body
     );
     let good = t
         .upload(

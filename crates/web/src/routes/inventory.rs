@@ -91,13 +91,45 @@ pub(crate) fn upload_file_name(field: &axum::extract::multipart::Field<'_>) -> S
 /// Saves an uploaded file under a scratch folder, keeping its extension (which picks the
 /// format); returns the folder (deleted on drop), the path and the original name.
 pub(crate) async fn save_upload(
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<(tempfile::TempDir, std::path::PathBuf, String), AppError> {
+    save_upload_with(multipart, &[])
+        .await
+        .map(|(folder, path, name, _)| (folder, path, name))
+}
+
+/// [`save_upload`], also reading the short text fields named in `wanted` that come before the
+/// file in the form (a checkbox such as "import anyway"), each at most 64 bytes.
+pub(crate) async fn save_upload_with(
+    mut multipart: Multipart,
+    wanted: &[&str],
+) -> Result<
+    (
+        tempfile::TempDir,
+        std::path::PathBuf,
+        String,
+        std::collections::BTreeMap<String, String>,
+    ),
+    AppError,
+> {
+    let mut fields = std::collections::BTreeMap::new();
     while let Some(field) = multipart
         .next_field()
         .await
         .map_err(|e| AppError::unreadable_body(e.status(), e.body_text()))?
     {
+        if let Some(name) = field
+            .name()
+            .filter(|n| wanted.contains(n))
+            .map(str::to_owned)
+        {
+            let text = field
+                .text()
+                .await
+                .map_err(|e| AppError::unreadable_body(e.status(), e.body_text()))?;
+            fields.insert(name, text.chars().take(64).collect());
+            continue;
+        }
         if field.name() != Some("file") {
             continue;
         }
@@ -127,7 +159,7 @@ pub(crate) async fn save_upload(
         tokio::io::AsyncWriteExt::flush(&mut file)
             .await
             .map_err(internal)?;
-        return Ok((folder, path, name));
+        return Ok((folder, path, name, fields));
     }
     Err(AppError::Validation {
         field: "file".into(),

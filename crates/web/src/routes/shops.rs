@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::inventory::{MAX_UPLOAD_BYTES, save_upload};
+use super::inventory::{MAX_UPLOAD_BYTES, save_upload_with};
 use super::{Flash, PageError, back_to, see_other};
 use crate::auth::PageCaller;
 use crate::auth::{Operator, PageOperator, Staff};
@@ -518,11 +518,13 @@ async fn import_export(
     multipart: Multipart,
 ) -> Result<Response, PageError> {
     let result = async {
-        let (_folder, path, name) = save_upload(multipart).await?;
+        let (_folder, path, name, fields) =
+            save_upload_with(multipart, &["accept_unknown_statuses"]).await?;
+        let accept = fields.contains_key("accept_unknown_statuses");
         Ok::<_, AppError>(
             state
                 .shops
-                .import_ably(caller.org(), id, &path, &name)
+                .import_ably(caller.org(), id, &path, &name, accept)
                 .await?,
         )
     }
