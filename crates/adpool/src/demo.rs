@@ -208,6 +208,27 @@ pub async fn seed(
     )
     .await
     .context("demo spending insight")?;
+    // The shop's own customers, segmented from its synced orders.
+    adpool_web::take_shop_purchases(
+        &shops,
+        &insight,
+        media.id,
+        "shop orders (demo)",
+        Some(admin.id),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("demo shop orders into insight: {e:?}"))?;
+    insight
+        .analyze_now_of(
+            media.id,
+            adpool_insight::Source::ShopOrders,
+            None,
+            None,
+            Some(admin.id),
+            &mut |_, _, _| {},
+        )
+        .await
+        .context("demo analysis of the shop's orders")?;
     // Last, so the walkthrough jobs head the jobs page above the shop syncs' order events.
     jobs.enqueue(
         NewJob::new(DEMO_JOB_KIND, json!({ "steps": 40 }))

@@ -79,7 +79,7 @@ fn migrate_creates_the_default_database_and_user_create_adds_people() {
     let output = adpool(dir.path(), &["migrate"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
-        stdout(&output).contains("11 migration(s) applied"),
+        stdout(&output).contains("12 migration(s) applied"),
         "{}",
         stdout(&output)
     );
@@ -1056,7 +1056,7 @@ fn a_backup_taken_while_the_database_is_written_restores_ledger_and_reports() {
     );
     assert!(backup.status.success(), "{}", stderr(&backup));
     assert!(
-        stdout(&backup).contains("schema version 11"),
+        stdout(&backup).contains("schema version 12"),
         "{}",
         stdout(&backup)
     );

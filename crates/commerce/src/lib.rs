@@ -29,6 +29,6 @@ pub use model::{
     Category, Coupon, Order, OrderItem, OrderStatus, Platform, Product, Store, WriteCounts,
 };
 pub use shops::{
-    LineStatusCount, NewStore, ORDER_EVENTS_JOB, Shops, SyncNote, SyncRun, write_categories_in,
-    write_coupons_in, write_orders_in, write_products_in,
+    CustomerPurchase, LineStatusCount, NewStore, ORDER_EVENTS_JOB, Shops, SyncNote, SyncRun,
+    write_categories_in, write_coupons_in, write_orders_in, write_products_in,
 };

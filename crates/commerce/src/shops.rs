@@ -63,6 +63,23 @@ pub struct SyncNote {
     pub detail: String,
 }
 
+/// An order line that is a sale, as spending insight reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomerPurchase {
+    /// `platform:mall:order:item`.
+    pub key: String,
+    /// `platform:customer id` (the same person on two platforms is two customers).
+    pub customer: String,
+    /// KST order day.
+    pub day: BusinessDate,
+    /// The product's name.
+    pub product: String,
+    /// Its category's name, when known.
+    pub category: Option<String>,
+    /// Net paid in won.
+    pub amount: i64,
+}
+
 /// How many order lines of a store are in one status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LineStatusCount {
@@ -430,6 +447,55 @@ impl Shops {
         .execute(self.db.pool())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Every order line of the organization's stores that is a sale and has a customer id, for
+    /// spending insight: (platform:mall:order:item, customer, KST day, product, category name,
+    /// net paid). Lines without a customer (Ably exports) cannot be segmented and are left out.
+    pub async fn customer_purchases(
+        &self,
+        org: OrgId,
+    ) -> Result<Vec<CustomerPurchase>, CommerceError> {
+        let sales: Vec<String> = OrderStatus::ALL
+            .iter()
+            .filter(|s| s.counts_as_sale())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        let sql = format!(
+            "SELECT s.platform, s.mall_id, i.order_id, i.item_id, o.customer_id, o.order_day,
+                    i.product_name, c.name AS category, i.amount
+             FROM shop_order_items i
+             JOIN shop_orders o ON o.store_id = i.store_id AND o.order_id = i.order_id
+             JOIN shop_stores s ON s.id = i.store_id
+             LEFT JOIN shop_products p ON p.store_id = i.store_id AND p.product_id = i.product_id
+             LEFT JOIN shop_categories c ON c.store_id = p.store_id AND c.category_id = p.category_id
+             WHERE s.org_id = $1 AND o.customer_id IS NOT NULL AND o.customer_id <> ''
+               AND i.status IN ({})
+             ORDER BY o.order_day, i.store_id, i.order_id, i.item_id",
+            sales.join(", ")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(org.get())
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let platform: String = r.try_get("platform")?;
+                let mall: String = r.try_get("mall_id")?;
+                let order: String = r.try_get("order_id")?;
+                let item: String = r.try_get("item_id")?;
+                let day: String = r.try_get("order_day")?;
+                Ok(CustomerPurchase {
+                    key: format!("{platform}:{mall}:{order}:{item}"),
+                    customer: format!("{platform}:{}", r.try_get::<String, _>("customer_id")?),
+                    day: day.parse().unwrap_or(BusinessDate::from_utc_millis(0)),
+                    product: r.try_get("product_name")?,
+                    category: r.try_get("category")?,
+                    amount: r.try_get("amount")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
     }
 
     /// A store's saved categories.

@@ -260,6 +260,28 @@ async fn partial_claims_count_what_remains_and_the_buyer_is_the_orderer_number()
     .await
     .unwrap();
     assert_eq!(returned, ("returned".into(), 1, 0));
+    // What spending insight reads: the sale lines with their customer, net paid.
+    let purchases = s.shops.customer_purchases(s.org).await.unwrap();
+    let seen: Vec<(String, String, i64)> = purchases
+        .into_iter()
+        .map(|p| (p.key, p.customer, p.amount))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                "naver:camphouse-naver:202600000000:2026000000000".to_owned(),
+                "naver:7000000".to_owned(),
+                20_000
+            ),
+            (
+                "naver:camphouse-naver:202600000001:2026000000010".to_owned(),
+                "naver:7000001".to_owned(),
+                40_000
+            ),
+        ],
+        "the returned line and the unpaid order are not purchases"
+    );
 }
 
 #[tokio::test]

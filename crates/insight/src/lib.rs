@@ -28,5 +28,5 @@ pub use error::InsightError;
 pub use jobs::AnalyzeHandler;
 pub use service::{
     ANALYZE_JOB, Analysis, ImportSummary, Insight, Message, Rule, SampleLine, SavedMapping,
-    Transaction, Upload,
+    ShopPurchase, Source, Transaction, Upload,
 };

@@ -147,6 +147,8 @@ pub struct Transaction {
 pub struct Analysis {
     /// Id.
     pub id: i64,
+    /// `statement` or `shop` ([`Source`]).
+    pub source: String,
     /// First day.
     pub from: String,
     /// Last day.
@@ -163,6 +165,72 @@ pub struct Analysis {
     pub created_at: i64,
     /// Finished (UTC ms).
     pub finished_at: Option<i64>,
+}
+
+/// What makes a transaction row the same row: its content and occurrence, per organization.
+const TRANSACTION_KEY: [&str; 3] = ["org_id", "content_hash", "occurrence"];
+
+/// The other columns every transaction row is written with, in the order of its cells.
+const TRANSACTION_COLUMNS: [&str; 12] = [
+    "upload_id",
+    "occurred_on",
+    "merchant",
+    "amount",
+    "kind",
+    "installment_months",
+    "industry",
+    "customer_id",
+    "card",
+    "category",
+    "category_source",
+    "source",
+];
+
+/// Where an analysis's transactions come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// Uploaded card statements.
+    Statements,
+    /// The organization's own shop orders (synced or imported stores).
+    ShopOrders,
+}
+
+impl Source {
+    /// The stored word: `statement` or `shop`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Statements => "statement",
+            Source::ShopOrders => "shop",
+        }
+    }
+
+    /// The stored word back.
+    pub fn parse(text: &str) -> Option<Source> {
+        match text {
+            "statement" => Some(Source::Statements),
+            "shop" => Some(Source::ShopOrders),
+            _ => None,
+        }
+    }
+}
+
+/// One line of a shop order, as spending insight reads it: who bought, when, what (the
+/// product and its category) and the net paid amount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopPurchase {
+    /// A key unique to the line: `platform:mall:order:item`.
+    pub key: String,
+    /// The store's customer id.
+    pub customer: String,
+    /// The KST order day.
+    pub day: BusinessDate,
+    /// What was bought (the report's "merchant" column).
+    pub product: String,
+    /// Its category, when known.
+    pub category: Option<String>,
+    /// Net paid in won.
+    pub amount: i64,
 }
 
 /// A written message.
@@ -546,6 +614,7 @@ impl Insight {
                         Cell::OptText(l.card.as_deref()),
                         Cell::Text(category),
                         Cell::Text(source),
+                        Cell::Text(Source::Statements.as_str()),
                     ]
                 })
                 .collect();
@@ -553,20 +622,8 @@ impl Insight {
                 &mut tx,
                 self.db.dialect(),
                 "insight_transactions",
-                &["org_id", "content_hash", "occurrence"],
-                &[
-                    "upload_id",
-                    "occurred_on",
-                    "merchant",
-                    "amount",
-                    "kind",
-                    "installment_months",
-                    "industry",
-                    "customer_id",
-                    "card",
-                    "category",
-                    "category_source",
-                ],
+                &TRANSACTION_KEY,
+                &TRANSACTION_COLUMNS,
                 &rows,
                 // A line imported before is left as it is: a duplicate changes nothing.
                 OnConflict::Ignore,
@@ -596,6 +653,88 @@ impl Insight {
             "transactions imported"
         );
         Ok(summary)
+    }
+
+    /// Takes the organization's shop purchases in as the transactions of source
+    /// [`Source::ShopOrders`], replacing those taken in before (orders settle: statuses and
+    /// amounts change), in one transaction; recorded as an upload named `label`. Statement
+    /// transactions are untouched. Returns how many lines were taken.
+    pub async fn take_shop_purchases(
+        &self,
+        org: OrgId,
+        label: &str,
+        purchases: &[ShopPurchase],
+        user: Option<UserId>,
+    ) -> Result<u64, InsightError> {
+        use sha2::{Digest, Sha256};
+        let now = self.clock.now_millis();
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query("DELETE FROM insight_transactions WHERE org_id = $1 AND source = 'shop'")
+            .bind(org.get())
+            .execute(&mut *tx)
+            .await?;
+        let upload_id: i64 = sqlx::query(
+            "INSERT INTO insight_uploads (org_id, file_name, encoding, layout, header_row, lines, inserted, duplicates, totals_skipped, created_by, created_at)
+             VALUES ($1, $2, 'shop', 'shop orders', 0, $3, $3, 0, 0, $4, $5) RETURNING id",
+        )
+        .bind(org.get())
+        .bind(label)
+        .bind(purchases.len() as i64)
+        .bind(user.map(UserId::get))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        let mut inserted = 0u64;
+        for chunk in purchases.chunks(20_000) {
+            let keys: Vec<(String, String, String)> = chunk
+                .iter()
+                .map(|p| {
+                    (
+                        hex::encode(Sha256::digest(format!("shop\u{1f}{}", p.key).as_bytes())),
+                        p.day.to_string(),
+                        p.category
+                            .clone()
+                            .unwrap_or_else(|| crate::categories::UNCATEGORIZED.to_owned()),
+                    )
+                })
+                .collect();
+            let rows: Vec<Vec<Cell<'_>>> = chunk
+                .iter()
+                .zip(&keys)
+                .map(|(p, (hash, day, category))| {
+                    vec![
+                        Cell::Int(org.get()),
+                        Cell::Text(hash),
+                        Cell::Int(0),
+                        Cell::Int(upload_id),
+                        Cell::Text(day),
+                        Cell::Text(&p.product),
+                        Cell::Int(p.amount),
+                        Cell::Text("purchase"),
+                        Cell::Int(0),
+                        Cell::OptText(None),
+                        Cell::Text(&p.customer),
+                        Cell::OptText(None),
+                        Cell::Text(category),
+                        Cell::Text("shop"),
+                        Cell::Text("shop"),
+                    ]
+                })
+                .collect();
+            inserted += bulk::upsert(
+                &mut tx,
+                self.db.dialect(),
+                "insight_transactions",
+                &TRANSACTION_KEY,
+                &TRANSACTION_COLUMNS,
+                &rows,
+                OnConflict::Ignore,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     /// The imported files, newest first.
@@ -636,7 +775,7 @@ impl Insight {
         let rows = sqlx::query(
             "SELECT id, occurred_on, merchant, amount, kind, installment_months, category, category_source, customer_id
              FROM insight_transactions
-             WHERE org_id = $1 AND occurred_on >= $2 AND occurred_on <= $3 AND ($4 = '' OR category = $4)
+             WHERE org_id = $1 AND source = 'statement' AND occurred_on >= $2 AND occurred_on <= $3 AND ($4 = '' OR category = $4)
              ORDER BY occurred_on DESC, id DESC LIMIT $5",
         )
         .bind(org.get())
@@ -657,7 +796,7 @@ impl Insight {
     ) -> Result<Vec<(String, i64, i64)>, InsightError> {
         let rows = sqlx::query(
             "SELECT merchant, CAST(SUM(amount) AS BIGINT) AS spend, COUNT(*) AS lines FROM insight_transactions
-             WHERE org_id = $1 AND category = 'uncategorized' AND kind <> 'cancelled'
+             WHERE org_id = $1 AND source = 'statement' AND category = 'uncategorized' AND kind <> 'cancelled'
              GROUP BY merchant ORDER BY spend DESC, merchant LIMIT $2",
         )
         .bind(org.get())
@@ -752,7 +891,7 @@ impl Insight {
         loop {
             let rows = sqlx::query(
                 "SELECT id, merchant, industry, category, category_source FROM insight_transactions
-                 WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT 50000",
+                 WHERE org_id = $1 AND source = 'statement' AND id > $2 ORDER BY id LIMIT 50000",
             )
             .bind(org.get())
             .bind(after)
@@ -807,15 +946,25 @@ impl Insight {
 
     // ---- analyses -------------------------------------------------------------------------
 
-    /// The first and last day with transactions.
+    /// The first and last day with statement transactions.
     pub async fn span(
         &self,
         org: OrgId,
     ) -> Result<Option<(BusinessDate, BusinessDate)>, InsightError> {
+        self.span_of(org, Source::Statements).await
+    }
+
+    /// The first and last day with transactions from `source`.
+    pub async fn span_of(
+        &self,
+        org: OrgId,
+        source: Source,
+    ) -> Result<Option<(BusinessDate, BusinessDate)>, InsightError> {
         let row = sqlx::query(
-            "SELECT MIN(occurred_on) AS first, MAX(occurred_on) AS last FROM insight_transactions WHERE org_id = $1",
+            "SELECT MIN(occurred_on) AS first, MAX(occurred_on) AS last FROM insight_transactions WHERE org_id = $1 AND source = $2",
         )
         .bind(org.get())
+        .bind(source.as_str())
         .fetch_one(self.db.pool())
         .await?;
         let (first, last): (Option<String>, Option<String>) =
@@ -830,10 +979,11 @@ impl Insight {
     async fn analysis_days(
         &self,
         org: OrgId,
+        source: Source,
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<(BusinessDate, BusinessDate), InsightError> {
-        let span = self.span(org).await?;
+        let span = self.span_of(org, source).await?;
         let pick = |text: Option<&str>,
                     field,
                     fallback: Option<BusinessDate>|
@@ -842,7 +992,14 @@ impl Insight {
                 Some(text) => day(text, field),
                 None => fallback.ok_or_else(|| InsightError::Invalid {
                     field: "file",
-                    message: "there are no transactions yet: import a statement first".into(),
+                    message: match source {
+                        Source::Statements => {
+                            "there are no transactions yet: import a statement first".into()
+                        }
+                        Source::ShopOrders => {
+                            "there are no shop orders with a customer yet: sync or import a store, then take its orders into insight".into()
+                        }
+                    },
                 }),
             }
         };
@@ -862,18 +1019,20 @@ impl Insight {
         &self,
         tx: &mut adpool_store::DbTx,
         org: OrgId,
+        source: Source,
         (from, to): (BusinessDate, BusinessDate),
         user: Option<UserId>,
     ) -> Result<i64, InsightError> {
         Ok(sqlx::query(
-            "INSERT INTO insight_analyses (org_id, from_day, to_day, state, created_by, created_at)
-             VALUES ($1, $2, $3, 'queued', $4, $5) RETURNING id",
+            "INSERT INTO insight_analyses (org_id, source, from_day, to_day, state, created_by, created_at)
+             VALUES ($1, $6, $2, $3, 'queued', $4, $5) RETURNING id",
         )
         .bind(org.get())
         .bind(from.to_string())
         .bind(to.to_string())
         .bind(user.map(UserId::get))
         .bind(self.clock.now_millis())
+        .bind(source.as_str())
         .fetch_one(&mut **tx)
         .await?
         .try_get("id")?)
@@ -888,9 +1047,25 @@ impl Insight {
         to: Option<&str>,
         user: Option<UserId>,
     ) -> Result<(i64, JobId), InsightError> {
-        let days = self.analysis_days(org, from, to).await?;
+        self.request_analysis_of(org, Source::Statements, from, to, user)
+            .await
+    }
+
+    /// [`Insight::request_analysis`] of the transactions from `source` (statements, or the
+    /// shop orders taken in with [`Insight::take_shop_purchases`]).
+    pub async fn request_analysis_of(
+        &self,
+        org: OrgId,
+        source: Source,
+        from: Option<&str>,
+        to: Option<&str>,
+        user: Option<UserId>,
+    ) -> Result<(i64, JobId), InsightError> {
+        let days = self.analysis_days(org, source, from, to).await?;
         let mut tx = self.db.begin_write().await?;
-        let id = self.record_analysis_in(&mut tx, org, days, user).await?;
+        let id = self
+            .record_analysis_in(&mut tx, org, source, days, user)
+            .await?;
         let job = self
             .jobs
             .enqueue_in(
@@ -922,9 +1097,25 @@ impl Insight {
         user: Option<UserId>,
         progress: &mut (dyn FnMut(i64, Option<i64>, &str) + Send),
     ) -> Result<(i64, Report), InsightError> {
-        let days = self.analysis_days(org, from, to).await?;
+        self.analyze_now_of(org, Source::Statements, from, to, user, progress)
+            .await
+    }
+
+    /// [`Insight::analyze_now`] of the transactions from `source`.
+    pub async fn analyze_now_of(
+        &self,
+        org: OrgId,
+        source: Source,
+        from: Option<&str>,
+        to: Option<&str>,
+        user: Option<UserId>,
+        progress: &mut (dyn FnMut(i64, Option<i64>, &str) + Send),
+    ) -> Result<(i64, Report), InsightError> {
+        let days = self.analysis_days(org, source, from, to).await?;
         let mut tx = self.db.begin_write().await?;
-        let id = self.record_analysis_in(&mut tx, org, days, user).await?;
+        let id = self
+            .record_analysis_in(&mut tx, org, source, days, user)
+            .await?;
         tx.commit().await?;
         match self.run_analysis(id, progress).await {
             Ok((_, _, report)) => Ok((id, report)),
@@ -943,13 +1134,14 @@ impl Insight {
         progress: &mut (dyn FnMut(i64, Option<i64>, &str) + Send),
     ) -> Result<(OrgId, Option<UserId>, Report), InsightError> {
         let row = sqlx::query(
-            "SELECT org_id, from_day, to_day, created_by FROM insight_analyses WHERE id = $1",
+            "SELECT org_id, source, from_day, to_day, created_by FROM insight_analyses WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.db.pool())
         .await?
         .ok_or_else(|| InsightError::NotFound("analysis", id.to_string()))?;
         let org = OrgId(get(&row, "org_id")?);
+        let source: String = get(&row, "source")?;
         let user: Option<i64> = get(&row, "created_by")?;
         let (from, to) = (
             day(&get::<String>(&row, "from_day")?, "from")?,
@@ -960,11 +1152,12 @@ impl Insight {
             .execute(self.db.pool())
             .await?;
         let total: i64 = sqlx::query(
-            "SELECT COUNT(*) AS n FROM insight_transactions WHERE org_id = $1 AND occurred_on >= $2 AND occurred_on <= $3",
+            "SELECT COUNT(*) AS n FROM insight_transactions WHERE org_id = $1 AND source = $4 AND occurred_on >= $2 AND occurred_on <= $3",
         )
         .bind(org.get())
         .bind(from.to_string())
         .bind(to.to_string())
+        .bind(&source)
         .fetch_one(self.db.pool())
         .await?
         .try_get("n")?;
@@ -974,13 +1167,14 @@ impl Insight {
         loop {
             let rows = sqlx::query(
                 "SELECT id, occurred_on, merchant, amount, kind, installment_months, category, customer_id
-                 FROM insight_transactions WHERE org_id = $1 AND occurred_on >= $2 AND occurred_on <= $3 AND id > $4
+                 FROM insight_transactions WHERE org_id = $1 AND source = $5 AND occurred_on >= $2 AND occurred_on <= $3 AND id > $4
                  ORDER BY id LIMIT 20000",
             )
             .bind(org.get())
             .bind(from.to_string())
             .bind(to.to_string())
             .bind(after)
+            .bind(&source)
             .fetch_all(self.db.pool())
             .await?;
             if rows.is_empty() {
@@ -1045,7 +1239,7 @@ impl Insight {
     /// Analysis `id` of `org`.
     pub async fn analysis(&self, org: OrgId, id: i64) -> Result<Analysis, InsightError> {
         let row = sqlx::query(
-            "SELECT id, from_day, to_day, state, job_id, result, error, created_at, finished_at
+            "SELECT id, source, from_day, to_day, state, job_id, result, error, created_at, finished_at
              FROM insight_analyses WHERE org_id = $1 AND id = $2",
         )
         .bind(org.get())
@@ -1059,7 +1253,7 @@ impl Insight {
     /// The organization's analyses, newest first (without their reports).
     pub async fn analyses(&self, org: OrgId) -> Result<Vec<Analysis>, InsightError> {
         let rows = sqlx::query(
-            "SELECT id, from_day, to_day, state, job_id, NULL AS result, error, created_at, finished_at
+            "SELECT id, source, from_day, to_day, state, job_id, NULL AS result, error, created_at, finished_at
              FROM insight_analyses WHERE org_id = $1 ORDER BY id DESC LIMIT 100",
         )
         .bind(org.get())
@@ -1285,6 +1479,7 @@ fn analysis_of(r: &sqlx::any::AnyRow, with_report: bool) -> Result<Analysis, Ins
     let result: Option<String> = if with_report { get(r, "result")? } else { None };
     Ok(Analysis {
         id: get(r, "id")?,
+        source: get(r, "source")?,
         from: get(r, "from_day")?,
         to: get(r, "to_day")?,
         state: get(r, "state")?,

@@ -646,3 +646,87 @@ async fn messages_come_from_the_ai_when_it_answers_and_from_the_built_in_writer_
         .unwrap_err();
     assert!(error.to_string().contains("no segment 'vip'"));
 }
+
+/// A merchant's own shop orders as the source of an analysis: taken in (replacing the last
+/// take, as orders settle), analysed apart from card statements.
+#[tokio::test]
+async fn shop_orders_are_analysed_apart_from_statements_and_a_new_take_replaces_the_last() {
+    use adpool_insight::{ShopPurchase, Source};
+    let s = setup().await;
+    s.insight
+        .import(s.org, "lotte.csv", LOTTE.as_bytes(), None, None)
+        .await
+        .unwrap();
+    let purchase = |n: u32, customer: &str, day: &str, amount: i64| ShopPurchase {
+        key: format!("cafe24:camphouse:2026110{n}-0000001:01"),
+        customer: format!("cafe24:{customer}"),
+        day: day.parse().unwrap(),
+        product: "원터치 텐트".into(),
+        category: Some("텐트".into()),
+        amount,
+    };
+    let first = vec![
+        purchase(1, "kim", "2026-11-01", 129_000),
+        purchase(2, "kim", "2026-11-02", 59_000),
+        purchase(3, "lee", "2026-11-03", 32_000),
+    ];
+    assert_eq!(
+        s.insight
+            .take_shop_purchases(s.org, "shop orders", &first, Some(s.user))
+            .await
+            .unwrap(),
+        3
+    );
+    // Later the orders settled: one was returned (gone), another customer bought.
+    let settled = vec![
+        purchase(1, "kim", "2026-11-01", 129_000),
+        purchase(3, "lee", "2026-11-03", 32_000),
+        purchase(4, "park", "2026-11-04", 45_000),
+    ];
+    s.insight
+        .take_shop_purchases(s.org, "shop orders", &settled, Some(s.user))
+        .await
+        .unwrap();
+    let (id, _) = s
+        .insight
+        .request_analysis_of(s.org, Source::ShopOrders, None, None, Some(s.user))
+        .await
+        .unwrap();
+    s.insight.run_analysis(id, &mut |_, _, _| {}).await.unwrap();
+    let analysis = s.insight.analysis(s.org, id).await.unwrap();
+    assert_eq!(analysis.source, "shop");
+    let report = analysis.report.unwrap();
+    assert_eq!(
+        (report.purchases, report.customers, report.spend),
+        (3, 3, 206_000),
+        "only the settled shop orders, none of the statement's lines"
+    );
+    assert_eq!(report.segments.iter().map(|g| g.customers).sum::<i64>(), 3);
+    assert_eq!(report.by_category[0].key, "텐트");
+    // The statements are untouched and analysed on their own.
+    let (statement, _) = s
+        .insight
+        .request_analysis(s.org, None, None, Some(s.user))
+        .await
+        .unwrap();
+    s.insight
+        .run_analysis(statement, &mut |_, _, _| {})
+        .await
+        .unwrap();
+    let report = s
+        .insight
+        .analysis(s.org, statement)
+        .await
+        .unwrap()
+        .report
+        .unwrap();
+    assert_eq!(report.purchases, 6, "the Lotte statement's lines only");
+    // No shop orders yet in another organization: a clear refusal.
+    let (other, _) = organization(&s.db, "other").await;
+    let error = s
+        .insight
+        .request_analysis_of(other, Source::ShopOrders, None, None, None)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("no shop orders"), "{error}");
+}

@@ -38,6 +38,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(9, "log_s3_credentials", "0009_log_s3_credentials.sql"),
     migration!(10, "cpc_ad_review", "0010_cpc_ad_review.sql"),
     migration!(11, "shop_order_lines", "0011_shop_order_lines.sql"),
+    migration!(12, "insight_sources", "0012_insight_sources.sql"),
 ];
 
 /// How many migrations this binary carries.

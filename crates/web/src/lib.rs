@@ -28,6 +28,7 @@ pub use i18n::{Lang, translate};
 pub use listener::{HttpLimits, serve};
 pub use metrics::Metrics;
 pub use rate_limit::RateLimiter;
+pub use routes::insights::take_shop_purchases;
 pub use routes::openapi::openapi_json;
 pub use security::CONTENT_SECURITY_POLICY;
 pub use state::{AppState, DeploymentRow, DeploymentStatus, WebConfig};

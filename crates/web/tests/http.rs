@@ -2881,6 +2881,21 @@ async fn a_shop_owner_registers_stores_uploads_an_ably_export_and_reads_the_dash
         t.get("/shops?period=fortnight", &analyst).await.status,
         StatusCode::OK
     );
+    // The insights page can analyse the shop's own orders; an Ably export carries no customer,
+    // so there is nothing to segment yet and the page says so.
+    let shop_analysis = t
+        .form("/insights/analyses", &analyst, &[("source", "shop")])
+        .await;
+    assert!(
+        shop_analysis.location().contains("error="),
+        "{}",
+        shop_analysis.location()
+    );
+    let insights = t.get("/insights", &analyst).await;
+    assert!(
+        insights.body.contains("내 쇼핑몰 주문"),
+        "the source is offered"
+    );
     // "Sync now" queues a sync job for a Cafe24 store (operators only); Ably stores upload.
     let cafe24_page = cafe24.location().split('?').next().unwrap().to_owned();
     let queued = t.form(&format!("{cafe24_page}/sync"), &ops, &[]).await;

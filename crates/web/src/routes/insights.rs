@@ -457,6 +457,10 @@ async fn delete_rule(
 
 #[derive(Debug, Deserialize)]
 struct AnalysisForm {
+    /// `statement` (uploaded card statements, the default) or `shop` (the organization's
+    /// own shop orders).
+    #[serde(default)]
+    source: String,
     #[serde(default)]
     from: String,
     #[serde(default)]
@@ -468,22 +472,84 @@ async fn start_analysis(
     PageStaff(caller): PageStaff,
     Form(form): Form<AnalysisForm>,
 ) -> Result<Response, PageError> {
-    match state
-        .insight
-        .request_analysis(
-            caller.org(),
-            Some(&form.from),
-            Some(&form.to),
-            Some(caller.user.id),
+    let result = async {
+        let source = match form.source.as_str() {
+            "" => adpool_insight::Source::Statements,
+            word => adpool_insight::Source::parse(word).ok_or_else(|| AppError::Validation {
+                field: "source".into(),
+                message: format!("'{word}' is not statement or shop"),
+            })?,
+        };
+        if source == adpool_insight::Source::ShopOrders {
+            take_shop_orders(&state, &caller).await?;
+        }
+        Ok::<_, AppError>(
+            state
+                .insight
+                .request_analysis_of(
+                    caller.org(),
+                    source,
+                    Some(&form.from),
+                    Some(&form.to),
+                    Some(caller.user.id),
+                )
+                .await?,
         )
-        .await
-    {
+    }
+    .await;
+    match result {
         Ok((id, _)) => {
             state.worker_wake.notify_one();
             Ok(see_other(&format!("/insights/analyses/{id}")))
         }
         Err(error) => back_to("/insights", Err::<(), _>(error), |()| String::new()),
     }
+}
+
+/// Takes the organization's shop orders (lines that are sales, with a customer) into spending
+/// insight as of now, replacing those taken before: orders settle, so every analysis of shop
+/// orders starts from their current state.
+async fn take_shop_orders(state: &AppState, caller: &Caller) -> Result<u64, AppError> {
+    let label = format!(
+        "shop orders {}",
+        adpool_core::format_kst_datetime(state.clock.now_millis())
+    );
+    take_shop_purchases(
+        &state.shops,
+        &state.insight,
+        caller.org(),
+        &label,
+        Some(caller.user.id),
+    )
+    .await
+}
+
+/// The one bridge from shop data to spending insight: the organization's sale lines with a
+/// customer ([`adpool_commerce::Shops::customer_purchases`]) taken in as insight's shop
+/// purchases under `label`. Used by the insights page and the demo.
+pub async fn take_shop_purchases(
+    shops: &adpool_commerce::Shops,
+    insight: &adpool_insight::Insight,
+    org: adpool_core::OrgId,
+    label: &str,
+    user: Option<adpool_core::UserId>,
+) -> Result<u64, AppError> {
+    let purchases: Vec<adpool_insight::ShopPurchase> = shops
+        .customer_purchases(org)
+        .await?
+        .into_iter()
+        .map(|p| adpool_insight::ShopPurchase {
+            key: p.key,
+            customer: p.customer,
+            day: p.day,
+            product: p.product,
+            category: p.category,
+            amount: p.amount,
+        })
+        .collect();
+    Ok(insight
+        .take_shop_purchases(org, label, &purchases, user)
+        .await?)
 }
 
 /// Horizontal bars: (label, value, width in percent of the largest).

@@ -7,7 +7,7 @@ mod campaigns;
 mod catalog;
 mod cpc;
 mod cpc_api;
-mod insights;
+pub(crate) mod insights;
 mod inventory;
 mod inventory_api;
 pub(crate) mod openapi;
