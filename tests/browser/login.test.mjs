@@ -278,3 +278,33 @@ test("an analyst reads the spending analysis and writes messages; an operator ma
   assert.match(await page.textContent('[data-testid="flash"]'), /2 new transactions/);
   await context.close();
 });
+
+test("a shop owner connects a Cafe24 store with its mall id alone, at 1440 and 390 px", async () => {
+  for (const [width, mall] of [[1440, "newcamp"], [390, "newcamp-m"]]) {
+    const context = await browser.newContext({ locale: "ko-KR", viewport: { width, height: 900 } });
+    const page = watch(await context.newPage());
+    await page.goto(`${baseUrl}/login`);
+    await page.fill('input[name="email"]', "ops@demo.adpool.kr");
+    await page.fill('input[name="password"]', "adpool-demo-2026");
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('[data-testid="dashboard-title"]');
+    await page.goto(`${baseUrl}/shops`);
+    const form = page.locator('[data-testid="add-store"]');
+    if (!(await form.isVisible())) await page.click("details.card > summary");
+    await form.locator('select[name="platform"]').selectOption("cafe24");
+    await form.locator('input[name="name"]').fill(`새 캠핑몰 ${width}`);
+    await form.locator('input[name="mall_id"]').fill(mall);
+    await form.locator("button").click();
+    await page.waitForSelector('[data-testid="cafe24-connect"]');
+    // The consent link leaves for Cafe24 (the fake answers as the real one: consent, then back
+    // with a code) and comes back connected, with no CSP refusal on the way.
+    await page.click('[data-testid="cafe24-connect-link"]');
+    await page.waitForSelector('[data-testid="flash"]');
+    assert.match(await page.textContent('[data-testid="flash"]'), /Cafe24/);
+    assert.ok(await page.isVisible('[data-testid="sync-now"]'), "connected: the store can sync");
+    assert.match(await page.textContent('[data-testid="store-health"]'), /운영자가 등록한 adpool Cafe24 앱/);
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), width, "nothing scrolls sideways");
+    await page.screenshot({ path: path.join(output, `15-cafe24-connected-${width}.png`), fullPage: true });
+    await context.close();
+  }
+});

@@ -700,6 +700,10 @@ pub async fn run(config: Config, no_serve: bool) -> anyhow::Result<()> {
         event_log_folder: DEMO_EVENT_LOGS.into(),
         log_folder_roots: vec![format!("{DEMO_PARTNER_LOGS}/org-{{org}}")],
         cafe24_base_url: seeded.platforms.cafe24.clone(),
+        // The demo deployment's Cafe24 app, registered with the fake Cafe24: a new store
+        // connects with its mall id alone.
+        cafe24_client_id: crate::demo_shops::DEMO_CAFE24_APP.0.into(),
+        cafe24_client_secret: crate::demo_shops::DEMO_CAFE24_APP.1.into(),
         naver_base_url: seeded.platforms.naver.clone(),
         ..config
     };

@@ -234,6 +234,9 @@ fn fake_product_orders(orders: &[Order]) -> Vec<FakeProductOrder> {
         .collect()
 }
 
+/// The demo deployment's Cafe24 app (client id, secret), known to the fake Cafe24.
+pub const DEMO_CAFE24_APP: (&str, &str) = ("demo-adpool-app", "demo-app-secret-not-real");
+
 /// The demo's fake platform servers (in this process), for the server's configuration.
 pub struct DemoPlatforms {
     /// The fake Cafe24's base URL.
@@ -267,6 +270,8 @@ pub async fn seed_shops(
     fake.limit = None;
     fake.clients
         .insert("demo-camphouse".into(), "demo-secret-not-real".into());
+    fake.clients
+        .insert(DEMO_CAFE24_APP.0.into(), DEMO_CAFE24_APP.1.into());
     let (access, refresh) = fake.issue_tokens("demo-camphouse");
     fake.orders
         .insert("camphouse".into(), fake_orders(&cafe24_orders));

@@ -980,6 +980,16 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ),
     ("shops.health", "연결 상태", "Connection"),
     (
+        "shops.connected",
+        "{name} 이(가) Cafe24 에 연결되었습니다.",
+        "{name} is connected to Cafe24.",
+    ),
+    (
+        "shops.registered",
+        "{name} 을(를) 등록했습니다.",
+        "{name} registered.",
+    ),
+    (
         "shops.optional_for_cafe24",
         "Cafe24 는 비워 두어도 됩니다",
         "optional for Cafe24",

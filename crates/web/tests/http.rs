@@ -2724,9 +2724,7 @@ async fn a_shop_owner_registers_stores_uploads_an_ably_export_and_reads_the_dash
     // Not connected yet: the page offers Cafe24's consent, which comes back with a sealed state.
     assert!(store_page.body.contains("data-testid=\"cafe24-connect\""));
     let cafe24_store = cafe24.location().split('?').next().unwrap().to_owned();
-    let consent = t
-        .form(&format!("{cafe24_store}/cafe24/connect"), &ops, &[])
-        .await;
+    let consent = t.get(&format!("{cafe24_store}/cafe24/connect"), &ops).await;
     assert!(
         consent.location().starts_with(
             "https://camphouse.cafe24api.com/api/v2/oauth/authorize?response_type=code&client_id=abc&state="

@@ -30,7 +30,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/shops/stores", post(create_store))
         .route("/shops/stores/{id}", get(store_page))
         .route("/shops/stores/{id}/sync", post(sync_now))
-        .route("/shops/stores/{id}/cafe24/connect", post(cafe24_connect))
+        // A link, not a form: the page's CSP (`form-action 'self'`) would stop a form whose
+        // answer redirects to Cafe24. Following it changes nothing here: it only seals a
+        // state for this person and sends them to Cafe24's consent page.
+        .route("/shops/stores/{id}/cafe24/connect", get(cafe24_connect))
         .route("/shops/oauth/cafe24", get(cafe24_callback))
         .route(
             "/shops/stores/{id}/import",
@@ -220,6 +223,7 @@ struct StoreForm {
 async fn create_store(
     State(state): State<AppState>,
     PageOperator(caller): PageOperator,
+    lang: Lang,
     Form(form): Form<StoreForm>,
 ) -> Result<Response, PageError> {
     let result = async {
@@ -249,7 +253,7 @@ async fn create_store(
         Ok(store) => Ok(see_other(&super::with_flash(
             &format!("/shops/stores/{}", store.id),
             "flash",
-            &format!("{} registered", store.name),
+            &crate::i18n::translate(lang, "shops.registered").replace("{name}", &store.name),
         ))),
         Err(error) => back_to("/shops", Err::<(), _>(error), |()| String::new()),
     }
@@ -446,6 +450,7 @@ struct ConsentQuery {
 async fn cafe24_callback(
     State(state): State<AppState>,
     PageOperator(caller): PageOperator,
+    lang: Lang,
     headers: axum::http::HeaderMap,
     Query(query): Query<ConsentQuery>,
 ) -> Result<Response, PageError> {
@@ -473,7 +478,7 @@ async fn cafe24_callback(
         Ok(store) => Ok(see_other(&super::with_flash(
             &format!("/shops/stores/{}", store.id),
             "flash",
-            &format!("{} is connected to Cafe24", store.name),
+            &crate::i18n::translate(lang, "shops.connected").replace("{name}", &store.name),
         ))),
         Err(error) => back_to("/shops", Err::<(), _>(error), |()| String::new()),
     }
