@@ -227,7 +227,7 @@ const MATRIX: &[(&str, &str, &str, &str)] = &[
     ("GET",    "/shops/sales.csv",                           "-",           "L A A A F A"),
     ("POST",   "/shops/stores",                              "-",           "L A A F F A"),
     ("GET",    "/shops/stores/{id}",                         "store",       "L A A A F N"),
-    ("POST",   "/shops/stores/{id}/cafe24/connect",          "store",       "L A A F F N"),
+    ("GET",    "/shops/stores/{id}/cafe24/connect",          "store",       "L A A F F N"),
     ("POST",   "/shops/stores/{id}/import",                  "store",       "L A A F F A"),
     ("POST",   "/shops/stores/{id}/sync",                    "store",       "L A A F F N"),
 ];
