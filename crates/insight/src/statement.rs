@@ -330,10 +330,14 @@ pub fn recognise(
     })
 }
 
-/// A day as statements write it: `YYYY.MM.DD`, `YYYY-MM-DD`, `YYYY/MM/DD`, `YYYYMMDD` (a time
-/// after it is ignored), or an Excel serial day number. Years 1990 to 2100.
+/// A day as statements write it: `YYYY.MM.DD`, `YYYY-MM-DD`, `YYYY/MM/DD`, `YYYYMMDD`,
+/// `YY.MM.DD` (KB bills), `2025년 08월 14일` (Hyundai bills) (a time after it is ignored), or an
+/// Excel serial day number, with or without a time fraction. Years 1990 to 2100.
 pub fn parse_day(text: &str) -> Option<BusinessDate> {
     let text = text.trim();
+    if let Some(day) = korean_day(text) {
+        return Some(day);
+    }
     let date_part = text.split_whitespace().next().unwrap_or("");
     let date_part = date_part.trim_end_matches('.');
     let bytes = date_part.as_bytes();
@@ -346,6 +350,9 @@ pub fn parse_day(text: &str) -> Option<BusinessDate> {
     };
     let (year, month, day) = if bytes.len() == 8 && bytes.iter().all(u8::is_ascii_digit) {
         (number(0..4)?, number(4..6)?, number(6..8)?)
+    } else if bytes.len() == 8 && matches!(bytes[2], b'.' | b'-' | b'/') && bytes[5] == bytes[2] {
+        // Two-digit years are this century's.
+        (2000 + number(0..2)?, number(3..5)?, number(6..8)?)
     } else if bytes.len() >= 8 && matches!(bytes.get(4), Some(b'.' | b'-' | b'/')) {
         let separator = bytes[4];
         let rest = &date_part[5..];
@@ -375,12 +382,35 @@ pub fn parse_day(text: &str) -> Option<BusinessDate> {
     BusinessDate::from_ymd(year as i32, month, day)
 }
 
+/// `2025년 08월 14일` (spaces optional; a time after it ignored).
+fn korean_day(text: &str) -> Option<BusinessDate> {
+    let (year, rest) = text.split_once('년')?;
+    let (month, rest) = rest.split_once('월')?;
+    let (day, _) = rest.split_once('일')?;
+    let number = |t: &str| -> Option<u32> {
+        let t = t.trim();
+        (!t.is_empty() && t.len() <= 4 && t.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    let year = number(year)?;
+    if !(1990..=2100).contains(&year) {
+        return None;
+    }
+    BusinessDate::from_ymd(year as i32, number(month)?, number(day)?)
+}
+
 /// An amount in whole won: what [`Won`] reads (`12300`, `12,300`, `12,300원`, `₩12,300`,
-/// `-12,300`), and as statements also write it: `(12,300)` (negative) and `12300.00`.
+/// `-12,300`), and as statements also write it: `(12,300)` and `△12,300` / `▲12,300`
+/// (negative) and `12300.00`.
 pub fn parse_amount(text: &str) -> Option<i64> {
     let mut body = text.trim();
     let mut negative = false;
     if let Some(inner) = body.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+        negative = true;
+        body = inner.trim();
+    } else if let Some(inner) = body.strip_prefix(['△', '▲']) {
+        // Korean statements mark a negative amount (a refund, a cancellation) with a triangle.
         negative = true;
         body = inner.trim();
     }
@@ -428,21 +458,35 @@ pub fn parse_cancel(text: &str) -> Option<bool> {
     }
 }
 
+/// A subtotal or total row, wherever its word sits (`합계`, `해외이용소계`, `할부소계`,
+/// `일시불합계`, `합 계 3 건`, `총 합계`, `Total`). Only asked of rows without a readable date,
+/// so a merchant whose name holds such a word is still a purchase.
 fn is_totals_row(cells: &[String]) -> bool {
-    cells.iter().filter(|c| !c.is_empty()).take(2).any(|c| {
-        // Most cells cannot start a totals word: no allocation for them.
-        if !matches!(
-            c.trim_start().chars().next(),
-            Some('합' | '총' | '소' | 'T' | 't')
-        ) {
+    cells.iter().filter(|c| !c.is_empty()).any(|c| {
+        // Cells without one of the words' characters cannot hold one: no allocation for them.
+        if !c.contains(['계', 'T', 't']) {
             return false;
         }
         let c = squash(c);
-        ["합계", "총계", "소계", "총합계", "총이용금액", "합계금액"]
+        ["합계", "총계", "소계", "총이용금액"]
             .iter()
-            .any(|w| c.starts_with(w))
+            .any(|w| c.contains(w))
             || c.eq_ignore_ascii_case("total")
     })
+}
+
+/// A note or footer row (`※ 해외이용금액은 ...`, `■ 유의사항`, `* 결제일 ...`): its first
+/// non-empty cell starts with a mark statements put before notes. Only asked of rows without a
+/// readable date.
+fn is_note_row(cells: &[String]) -> bool {
+    cells
+        .iter()
+        .map(|c| c.trim())
+        .find(|c| !c.is_empty())
+        .is_some_and(|c| {
+            c.starts_with(['※', '■', '□', '*', '☞', '▶', '◆', '●'])
+                || squash(c).starts_with("유의사항")
+        })
 }
 
 /// Reads a statement grid; `mapping` forces a saved mapping (name, columns).
@@ -485,12 +529,14 @@ pub fn read_statement(
         totals_skipped: 0,
     };
     let empty = String::new();
+    let mut last_day: Option<BusinessDate> = None;
     for (row, cells) in &rows[index + 1..] {
-        if is_totals_row(cells) {
+        let cell = |i: usize| cells.get(i).unwrap_or(&empty).trim();
+        let dated = parse_day(cell(date_col));
+        if dated.is_none() && (is_totals_row(cells) || is_note_row(cells)) {
             statement.totals_skipped += 1;
             continue;
         }
-        let cell = |i: usize| cells.get(i).unwrap_or(&empty).trim();
         let optional = |i: Option<usize>| i.map(cell).filter(|c| !c.is_empty()).map(str::to_owned);
         let mut reject = |col: usize, reason: &str| {
             statement.rejected.push(Rejected {
@@ -500,13 +546,19 @@ pub fn read_statement(
                 reason: reason.to_owned(),
             });
         };
-        let Some(day) = parse_day(cell(date_col)) else {
+        // A billing statement's continuation row (another line of the same day) leaves its
+        // date empty: it takes the date of the line above.
+        let continued = cell(date_col).is_empty()
+            && !cell(merchant_col).is_empty()
+            && parse_amount(cell(amount_col)).is_some();
+        let Some(day) = dated.or(if continued { last_day } else { None }) else {
             reject(
                 date_col,
-                "is not a date (YYYY.MM.DD, YYYYMMDD, YYYY-MM-DD or an Excel date)",
+                "is not a date (YYYY.MM.DD, YY.MM.DD, YYYYMMDD, YYYY-MM-DD, 2025년 08월 14일 or an Excel date)",
             );
             continue;
         };
+        last_day = Some(day);
         let merchant = cell(merchant_col);
         if merchant.is_empty() {
             reject(merchant_col, "the merchant is empty");
@@ -622,6 +674,89 @@ mod tests {
         );
         assert_eq!(s.lines[1].day.to_string(), "2026-10-03");
         assert_eq!(s.lines[0].industry.as_deref(), Some("커피전문점"));
+    }
+
+    /// The rows real statements carry between and after their lines: subtotals whose word sits
+    /// in any column (`해외이용소계`, `할부소계`, `일시불합계`, `합 계 3 건`, `총 합계`), notes and
+    /// footers (`※`, `■ 유의사항`), blank rows; billing statements' continuation rows without a
+    /// date; triangle negatives; the day forms of KB and Hyundai bills. A line that cannot be
+    /// read is still named.
+    #[test]
+    fn subtotals_notes_and_continuation_rows_as_issuers_write_them() {
+        let rows = grid(
+            "현대카드 이용대금 명세서\n\
+             이용일,이용가맹점,이용금액\n\
+             2025년 08월 14일,스타벅스 역삼점,\"5,600\"\n\
+             ,GS25 역삼점,\"3,200\"\n\
+             25.08.15,쿠팡,\"129,000\"\n\
+             ,,\"138,000\",일시불합계\n\
+             2025.08.16,환불 가게,△3000\n\
+             ,해외이용소계,\"0\"\n\
+             합 계 4 건,,\"135,000\"\n\
+             총 합계,,\"135,000\"\n\
+             ※ 해외이용금액은 청구 시점의 환율로 계산됩니다.\n\
+             ■ 유의사항\n",
+        );
+        let s = read_statement("hyundai.csv", "UTF-8", &rows, None).unwrap();
+        assert!(s.rejected.is_empty(), "{:?}", s.rejected);
+        assert_eq!(s.totals_skipped, 6, "four totals rows and two notes");
+        let lines: Vec<(String, &str, i64)> = s
+            .lines
+            .iter()
+            .map(|l| (l.day.to_string(), l.merchant.as_str(), l.amount))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("2025-08-14".to_owned(), "스타벅스 역삼점", 5_600),
+                ("2025-08-14".to_owned(), "GS25 역삼점", 3_200),
+                ("2025-08-15".to_owned(), "쿠팡", 129_000),
+                ("2025-08-16".to_owned(), "환불 가게", -3_000),
+            ],
+            "the continuation row takes the date above; the triangle is a minus"
+        );
+        // A row that looks like a line but has no readable date is still refused by name.
+        let broken = grid("이용일,이용가맹점,이용금액\n2025.08.14,가게,1000\n어제,가게,1000\n");
+        let s = read_statement("broken.csv", "UTF-8", &broken, None).unwrap();
+        assert_eq!(s.rejected.len(), 1);
+        assert_eq!(
+            (s.rejected[0].row, s.rejected[0].value.as_str()),
+            (3, "어제")
+        );
+    }
+
+    #[test]
+    fn days_and_amounts_in_every_form_issuers_write() {
+        for (text, day) in [
+            ("2025.08.14", "2025-08-14"),
+            ("2025-08-14", "2025-08-14"),
+            ("2025/08/14", "2025-08-14"),
+            ("20250814", "2025-08-14"),
+            ("25.08.14", "2025-08-14"),
+            ("2025년 08월 14일", "2025-08-14"),
+            ("2025년8월14일 13:05", "2025-08-14"),
+            ("2025-08-14 13:05:00", "2025-08-14"),
+            ("45883", "2025-08-14"),
+            ("45883.54513888889", "2025-08-14"),
+        ] {
+            assert_eq!(
+                parse_day(text).map(|d| d.to_string()).as_deref(),
+                Some(day),
+                "{text}"
+            );
+        }
+        for text in [
+            "25.13.01",
+            "2025년 13월 01일",
+            "1985년 01월 01일",
+            "8월 14일",
+            "",
+        ] {
+            assert_eq!(parse_day(text), None, "{text}");
+        }
+        assert_eq!(parse_amount("△12,300"), Some(-12_300));
+        assert_eq!(parse_amount("▲ 500원"), Some(-500));
+        assert_eq!(parse_amount("△-500"), None);
     }
 
     #[test]

@@ -795,8 +795,8 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("insight.field.card", "카드", "Card"),
     (
         "insight.totals_skipped",
-        "합계 행 제외",
-        "totals rows skipped",
+        "합계·소계·안내 행 제외",
+        "totals, subtotals and notes skipped",
     ),
     ("insight.columns", "읽은 열", "Columns"),
     (
