@@ -169,23 +169,27 @@ fn fake_orders(orders: &[Order]) -> Vec<FakeOrder> {
                 .unwrap_or_default()
                 .with_timezone(&kst())
                 .to_rfc3339();
-            let mut order = FakeOrder::simple(&o.order_id, &date, code, &[]);
-            order.member_id = o.customer_id.clone().unwrap_or_default();
-            order.items = o
-                .items
-                .iter()
-                .map(|i| {
-                    FakeItem::new(
-                        i.product_id.trim_start_matches("P-").parse().unwrap_or(0),
-                        &i.product_name,
-                        i.quantity,
-                        i.amount / i.quantity.max(1),
-                        order.day(),
-                        code,
-                    )
-                })
-                .collect();
-            order
+            let day = BusinessDate::from_utc_millis(o.ordered_at).naive();
+            FakeOrder {
+                shop_no: 1,
+                order_id: o.order_id.clone(),
+                order_date: date,
+                member_id: o.customer_id.clone().unwrap_or_default(),
+                items: o
+                    .items
+                    .iter()
+                    .map(|i| {
+                        FakeItem::new(
+                            i.product_id.trim_start_matches("P-").parse().unwrap_or(0),
+                            &i.product_name,
+                            i.quantity,
+                            i.amount / i.quantity.max(1),
+                            day,
+                            code,
+                        )
+                    })
+                    .collect(),
+            }
         })
         .collect()
 }

@@ -142,6 +142,17 @@ impl OrderStatus {
         )
     }
 
+    /// `'paid', 'preparing', ...`: the stored words of the statuses that are sales, for an SQL
+    /// `IN (...)` (constant words, no user input).
+    pub fn sale_words_sql() -> String {
+        OrderStatus::ALL
+            .iter()
+            .filter(|s| s.counts_as_sale())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Whether the goods reached the buyer (what CPC attribution calls a completed order).
     pub fn is_completed(self) -> bool {
         matches!(

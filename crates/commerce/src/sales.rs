@@ -14,16 +14,6 @@ use sqlx::Row;
 
 use crate::{CommerceError, OrderStatus};
 
-/// `'paid', 'preparing', ...`: the stored words of the statuses that are sales, for SQL.
-fn sale_statuses() -> String {
-    OrderStatus::ALL
-        .iter()
-        .filter(|s| s.counts_as_sale())
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// How the dashboard groups days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -203,7 +193,7 @@ async fn daily(
          WHERE org_id = $1 AND order_day >= $2 AND order_day <= $3
            AND status IN ({}) AND ($4 = 0 OR store_id = $4)
          GROUP BY order_day, platform",
-        sale_statuses()
+        OrderStatus::sale_words_sql()
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(org.get())
@@ -250,7 +240,7 @@ pub async fn product_sales(
            AND i.status IN ({}) AND ($4 = 0 OR o.store_id = $4)
          GROUP BY s.platform, s.name, i.store_id, i.product_id
          ORDER BY revenue DESC, i.product_id LIMIT $5",
-        sale_statuses()
+        OrderStatus::sale_words_sql()
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(org.get())

@@ -456,11 +456,6 @@ impl Shops {
         &self,
         org: OrgId,
     ) -> Result<Vec<CustomerPurchase>, CommerceError> {
-        let sales: Vec<String> = OrderStatus::ALL
-            .iter()
-            .filter(|s| s.counts_as_sale())
-            .map(|s| format!("'{}'", s.as_str()))
-            .collect();
         let sql = format!(
             "SELECT s.platform, s.mall_id, i.order_id, i.item_id, o.customer_id, o.order_day,
                     i.product_name, c.name AS category, i.amount
@@ -472,7 +467,7 @@ impl Shops {
              WHERE s.org_id = $1 AND o.customer_id IS NOT NULL AND o.customer_id <> ''
                AND i.status IN ({})
              ORDER BY o.order_day, i.store_id, i.order_id, i.item_id",
-            sales.join(", ")
+            OrderStatus::sale_words_sql()
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org.get())

@@ -194,27 +194,29 @@ impl Connector for NaverConnector<'_> {
     }
 }
 
-/// Notes a catalog step that failed (a missing scope, or another refusal) so the orders still
-/// sync; a database failure or a refused address is not a catalog problem and stops the run.
-fn note_catalog_failure(
+/// A catalog step's result: what it read, or `None` with the failure noted (a missing scope, or
+/// another refusal) so the orders still sync. A database failure or a refused address is not a
+/// catalog problem and stops the run.
+fn catalog_step<T>(
     notes: &mut Vec<SyncNote>,
     step: &str,
-    error: CommerceError,
-) -> Result<(), CommerceError> {
-    match error {
-        CommerceError::MissingScope { scope, .. } => notes.push(SyncNote {
+    result: Result<T, CommerceError>,
+) -> Result<Option<T>, CommerceError> {
+    match result {
+        Ok(read) => return Ok(Some(read)),
+        Err(CommerceError::MissingScope { scope, .. }) => notes.push(SyncNote {
             code: "missing_scope".into(),
             detail: format!("{scope}: {step}"),
         }),
-        error @ (CommerceError::Store(_) | CommerceError::IpNotAllowed { .. }) => {
+        Err(error @ (CommerceError::Store(_) | CommerceError::IpNotAllowed { .. })) => {
             return Err(error);
         }
-        other => notes.push(SyncNote {
+        Err(other) => notes.push(SyncNote {
             code: "catalog_failed".into(),
             detail: format!("{step}: {other}"),
         }),
     }
-    Ok(())
+    Ok(None)
 }
 
 /// What a sync did.
@@ -493,14 +495,7 @@ impl Shops {
         notes: &mut Vec<SyncNote>,
         progress: &mut (dyn FnMut(&str) + Send),
     ) -> Result<(), CommerceError> {
-        let mut noted = |step: &str, error: CommerceError| note_catalog_failure(notes, step, error);
-        let categories = match client.categories().await {
-            Ok(list) => Some(list),
-            Err(e) => {
-                noted("categories", e)?;
-                None
-            }
-        };
+        let categories = catalog_step(notes, "categories", client.categories().await)?;
         let known: Vec<Category> = match &categories {
             Some(list) => list.clone(),
             None => self.categories_of(store.id).await?,
@@ -510,44 +505,11 @@ impl Shops {
             .await?
             .and_then(|c| c.parse::<BusinessDate>().ok())
             .map(|c| c.add_days(-1).naive());
-        let products = match client
-            .products(products_since.map(|since| (since, today.naive())))
-            .await
-        {
-            Ok(mut list) => {
-                let mut failed = None;
-                for product in &mut list {
-                    match client.product_categories(&product.product_id).await {
-                        Ok(listed) => {
-                            product.category_id =
-                                crate::cafe24::most_specific_category(&listed, &known);
-                        }
-                        Err(e) => {
-                            failed = Some(e);
-                            break;
-                        }
-                    }
-                }
-                match failed {
-                    None => Some(list),
-                    Some(e) => {
-                        noted("products", e)?;
-                        None
-                    }
-                }
-            }
-            Err(e) => {
-                noted("products", e)?;
-                None
-            }
-        };
-        let coupons = match client.coupons().await {
-            Ok(list) => Some(list),
-            Err(e) => {
-                noted("coupons", e)?;
-                None
-            }
-        };
+        let products = client
+            .products_with_categories(products_since.map(|since| (since, today.naive())), &known)
+            .await;
+        let products = catalog_step(notes, "products", products)?;
+        let coupons = catalog_step(notes, "coupons", client.coupons().await)?;
         let now = self.now_millis();
         let dialect = self.db().dialect();
         let mut tx = self.db().begin_write().await?;
@@ -585,20 +547,8 @@ impl Shops {
         let mut client = NaverClient::new(self, store, &settings.naver).await?;
         // The catalog first, whole (the per-category view covers Naver); a failing step is
         // noted and the orders still sync.
-        let categories = match client.categories().await {
-            Ok(list) => Some(list),
-            Err(e) => {
-                note_catalog_failure(&mut summary.notes, "categories", e)?;
-                None
-            }
-        };
-        let products = match client.products().await {
-            Ok(list) => Some(list),
-            Err(e) => {
-                note_catalog_failure(&mut summary.notes, "products", e)?;
-                None
-            }
-        };
+        let categories = catalog_step(&mut summary.notes, "categories", client.categories().await)?;
+        let products = catalog_step(&mut summary.notes, "products", client.products().await)?;
         let now = self.now_millis();
         let dialect = self.db().dialect();
         let mut tx = self.db().begin_write().await?;

@@ -402,7 +402,7 @@ async fn a_store_connects_through_cafe24_consent_and_then_syncs() {
         )
         .await
         .unwrap();
-    assert!(!s.shops.cafe24_connected(&s.store).await.unwrap());
+    assert!(!s.shops.cafe24_connection(&s.store).await.unwrap().connected);
     let error = s
         .shops
         .sync_store(s.org, s.store.id, &s.settings, None, &mut |_| {})
@@ -472,7 +472,7 @@ async fn a_store_connects_through_cafe24_consent_and_then_syncs() {
         .cafe24_connect(s.org, me, &state, &code, redirect, &s.settings.cafe24)
         .await
         .unwrap();
-    assert!(s.shops.cafe24_connected(&s.store).await.unwrap());
+    assert!(s.shops.cafe24_connection(&s.store).await.unwrap().connected);
     // A code works once.
     let again = s
         .shops

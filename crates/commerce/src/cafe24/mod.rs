@@ -111,6 +111,9 @@ pub struct Cafe24Client<'a> {
     base: String,
     api_version: String,
     credentials: Cafe24Credentials,
+    /// Whether the store brought its own app (else the deployment's, which is never saved
+    /// with the store's tokens).
+    own_app: bool,
     /// What the calls cost.
     pub stats: CallStats,
 }
@@ -152,12 +155,10 @@ fn header_number(response: &reqwest::Response, name: &str) -> Option<f64> {
 fn remain_wait(response: &reqwest::Response) -> Option<Duration> {
     let call = header_number(response, "x-cafe24-call-remain");
     let time = header_number(response, "x-cafe24-time-remain");
-    let seconds = call
-        .into_iter()
-        .chain(time)
-        .fold(None, |max: Option<f64>, s| {
-            Some(max.map_or(s, |m| m.max(s)))
-        })?;
+    let seconds = match (call, time) {
+        (Some(call), Some(time)) => call.max(time),
+        (one, other) => one.or(other)?,
+    };
     Some(Duration::from_secs_f64(seconds.max(0.0)).min(LONGEST_WAIT))
 }
 
@@ -175,7 +176,8 @@ impl<'a> Cafe24Client<'a> {
                 .map_err(|e| platform_error(store, format!("credentials: {e}")))?,
             None => Cafe24Credentials::default(),
         };
-        if credentials.client_id.is_empty() {
+        let own_app = !credentials.client_id.is_empty();
+        if !own_app {
             credentials.client_id.clone_from(&settings.client_id);
             credentials
                 .client_secret
@@ -194,6 +196,7 @@ impl<'a> Cafe24Client<'a> {
             base,
             api_version: settings.api_version.clone(),
             credentials,
+            own_app,
             stats: CallStats::default(),
         })
     }
@@ -280,12 +283,7 @@ impl<'a> Cafe24Client<'a> {
         let mut value =
             serde_json::to_value(&self.credentials).map_err(|e| self.fail(e.to_string()))?;
         // The deployment's app stays in the configuration, never in the store's credentials.
-        let own_app = self
-            .shops
-            .credentials(self.store)
-            .await?
-            .is_some_and(|c| c["client_id"].as_str().is_some_and(|id| !id.is_empty()));
-        if !own_app {
+        if !self.own_app {
             value["client_id"] = Value::String(String::new());
             value["client_secret"] = Value::String(String::new());
         }
@@ -574,6 +572,21 @@ impl<'a> Cafe24Client<'a> {
         }
     }
 
+    /// [`Cafe24Client::products`] with each product's category: the most specific of those its
+    /// detail lists ([`most_specific_category`] in `known`).
+    pub async fn products_with_categories(
+        &mut self,
+        updated: Option<(NaiveDate, NaiveDate)>,
+        known: &[Category],
+    ) -> Result<Vec<Product>, CommerceError> {
+        let mut products = self.products(updated).await?;
+        for product in &mut products {
+            let listed = self.product_categories(&product.product_id).await?;
+            product.category_id = most_specific_category(&listed, known);
+        }
+        Ok(products)
+    }
+
     /// The categories a product is displayed in, from its detail (`GET products/{no}`,
     /// `category[].category_no`), in the order Cafe24 lists them.
     pub async fn product_categories(
@@ -860,14 +873,6 @@ impl Shops {
         let mut client = Cafe24Client::new(self, &store, settings).await?;
         client.exchange_code(code, redirect_uri).await?;
         Ok(store)
-    }
-
-    /// Whether a Cafe24 store has tokens (is connected).
-    pub async fn cafe24_connected(&self, store: &Store) -> Result<bool, CommerceError> {
-        Ok(self
-            .credentials(store)
-            .await?
-            .is_some_and(|c| c["refresh_token"].as_str().is_some_and(|t| !t.is_empty())))
     }
 
     /// A Cafe24 store's connection as the store page shows it: connected or not, the scopes
