@@ -7,6 +7,8 @@ use crate::AccountsError;
 
 /// Shortest password accepted.
 pub(crate) const MIN_PASSWORD_CHARS: usize = 10;
+/// The longest password taken (at most 1,024 bytes for the hash to read, in any script).
+pub(crate) const MAX_PASSWORD_CHARS: usize = 256;
 
 /// Checks a new password for `email`: long enough, not absurdly long, and not trivially
 /// guessable (a well-known leaked password, one character repeated, or the email or its name
@@ -18,10 +20,10 @@ pub(crate) fn validate(password: &str, email: &str) -> Result<(), AccountsError>
             format!("must be at least {MIN_PASSWORD_CHARS} characters"),
         ));
     }
-    if password.len() > 1024 {
+    if password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(AccountsError::invalid(
             "password",
-            "must be at most 1024 bytes",
+            format!("must be at most {MAX_PASSWORD_CHARS} characters"),
         ));
     }
     let lower = password.trim().to_lowercase();
@@ -122,6 +124,13 @@ mod tests {
             ("kim.minsu@shop.kr", "Kim.Minsu@shop.kr"),
             ("kim.minsu.", "kim.minsu.@shop.kr"),
             ("short", "kim@shop.kr"),
+        ] {
+            assert!(validate(password, email).is_err(), "{password}");
+        }
+        // At most 256 characters, in any script (1,024 bytes at most for the hash).
+        for (password, email) in [
+            (&*"가나다라마바사아자".repeat(29), "kim@shop.kr"),
+            (&*"correct horse battery ".repeat(12), "kim@shop.kr"),
         ] {
             assert!(validate(password, email).is_err(), "{password}");
         }

@@ -153,6 +153,22 @@ pub struct DemoArgs {
 pub enum UserCommand {
     /// Create a user (and its organization when it does not exist yet).
     Create(CreateUserArgs),
+    /// Create an API token acting as a user and print its secret (shown once).
+    Token(CreateTokenArgs),
+}
+
+/// Options of `user token`.
+#[derive(Debug, Args)]
+pub struct CreateTokenArgs {
+    /// The user's login email.
+    #[arg(long)]
+    pub email: String,
+    /// The user's organization name.
+    #[arg(long)]
+    pub org: String,
+    /// What the token is for (shown on Admin → API tokens).
+    #[arg(long, default_value = "cli")]
+    pub name: String,
 }
 
 /// Options of `user create`.
@@ -318,6 +334,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "created {} user {} (id {}) in organization {} (id {})",
                 user.role, user.email, user.id, org.name, org.id
             );
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Token(args),
+        } => {
+            let db = server::open_database(&config.database_url).await?;
+            let accounts = Accounts::new(db, std::sync::Arc::new(SystemClock));
+            let Some(org) = accounts.organization_by_name(&args.org).await? else {
+                anyhow::bail!("no organization named {:?}", args.org);
+            };
+            let email = args.email.trim().to_lowercase();
+            let Some(user) = accounts
+                .users(org.id)
+                .await?
+                .into_iter()
+                .find(|user| user.email.to_lowercase() == email)
+            else {
+                anyhow::bail!("no user {:?} in organization {:?}", args.email, org.name);
+            };
+            let token = accounts
+                .create_api_token(org.id, user.id, &args.name)
+                .await?;
+            eprintln!(
+                "API token {:?} created for {} in {}; it is shown once:",
+                token.token.name, user.email, org.name
+            );
+            println!("{}", token.secret);
             Ok(())
         }
     }

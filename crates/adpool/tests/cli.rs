@@ -124,6 +124,45 @@ fn migrate_creates_the_default_database_and_user_create_adds_people() {
         ],
     );
     assert!(stderr(&weak).contains("password"), "{}", stderr(&weak));
+
+    // An operator makes an API token for a user (CI's schemathesis run does): only the secret
+    // goes to stdout, so it can be captured; an unknown user changes nothing.
+    let token = adpool(
+        dir.path(),
+        &[
+            "user",
+            "token",
+            "--email",
+            "ADMIN@media.kr",
+            "--org",
+            "Media",
+            "--name",
+            "ci",
+        ],
+    );
+    assert!(token.status.success(), "{}", stderr(&token));
+    let secret = stdout(&token);
+    assert!(
+        secret.trim().starts_with("adp_") && secret.trim().lines().count() == 1,
+        "{secret}"
+    );
+    let stranger = adpool(
+        dir.path(),
+        &[
+            "user",
+            "token",
+            "--email",
+            "nobody@media.kr",
+            "--org",
+            "Media",
+        ],
+    );
+    assert_eq!(stranger.status.code(), Some(1));
+    assert!(
+        stderr(&stranger).contains("no user"),
+        "{}",
+        stderr(&stranger)
+    );
 }
 
 #[test]

@@ -168,10 +168,10 @@ impl Shops {
             _ => new.mall_id.trim().to_owned(),
         };
         let mall_id = mall_id.as_str();
-        if name.is_empty() {
+        if name.is_empty() || name.chars().count() > 100 {
             return Err(CommerceError::Invalid {
                 field: "name",
-                message: "is required".into(),
+                message: "is required, up to 100 characters".into(),
             });
         }
         if mall_id.is_empty()

@@ -10,29 +10,37 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Which header names the columns of a statement have. Required: date, merchant, amount.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnMapping {
     /// The day of the transaction.
+    #[schema(pattern = "[^\\s\\u0085]")]
     pub date: String,
     /// The merchant (가맹점).
+    #[schema(pattern = "[^\\s\\u0085]")]
     pub merchant: String,
     /// The amount in won.
+    #[schema(pattern = "[^\\s\\u0085]")]
     pub amount: String,
     /// The merchant's industry (업종).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "[^\\s\\u0085]")]
     pub industry: Option<String>,
     /// A cancellation mark (취소여부: Y/N, 취소/정상).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "[^\\s\\u0085]")]
     pub cancel: Option<String>,
     /// Installment months (할부개월; 일시불 = none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "[^\\s\\u0085]")]
     pub installment: Option<String>,
     /// A customer id (for RFM segments).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "[^\\s\\u0085]")]
     pub customer: Option<String>,
     /// The card used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "[^\\s\\u0085]")]
     pub card: Option<String>,
 }
 

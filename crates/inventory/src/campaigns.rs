@@ -2,6 +2,7 @@
 //! ads: recomputed in the same transaction whenever an ad changes, and repaired in bulk by
 //! [`Inventory::repair_campaign_statuses`] (a periodic job) should anything drift.
 
+use chrono::Datelike;
 use std::collections::HashMap;
 
 use adpool_core::{BusinessDate, UserId, Won};
@@ -215,11 +216,11 @@ impl Inventory {
         new: NewCampaign,
     ) -> Result<Campaign, InventoryError> {
         let mut problems = Vec::new();
-        if new.advertiser.trim().is_empty() {
-            problems.push("advertiser: must not be empty".to_owned());
-        }
-        if new.name.trim().is_empty() {
-            problems.push("name: must not be empty".to_owned());
+        for (field, text) in [("advertiser", &new.advertiser), ("name", &new.name)] {
+            let length = text.trim().chars().count();
+            if length == 0 || length > 200 {
+                problems.push(format!("{field}: must be 1 to 200 characters"));
+            }
         }
         if new.total_budget < 0 {
             problems.push(format!(
@@ -234,7 +235,14 @@ impl Inventory {
             (Ok(start), Ok(end)) if start > end => {
                 problems.push(format!("end: {} is before start {}", new.end, new.start))
             }
-            (Ok(_), Ok(_)) => {}
+            (Ok(start), Ok(end)) => {
+                // Proposals are workbooks, and a spreadsheet's days begin in 1900.
+                for (field, day) in [("start", start), ("end", end)] {
+                    if !(2000..=2099).contains(&day.naive().year()) {
+                        problems.push(format!("{field}: {day} is outside the years 2000 to 2099"));
+                    }
+                }
+            }
             (start, end) => {
                 if start.is_err() {
                     problems.push(format!("start: '{}' is not a date (YYYY-MM-DD)", new.start));
@@ -245,7 +253,7 @@ impl Inventory {
             }
         }
         if !problems.is_empty() {
-            return Err(InventoryError::PurchaseRefused { problems });
+            return Err(InventoryError::Refused { problems });
         }
         let now = self.now();
         let id: i64 = sqlx::query(
@@ -311,8 +319,9 @@ impl Inventory {
     ) -> Result<Line, InventoryError> {
         let campaign = self.campaign(org, campaign_id).await?;
         let mut problems = Vec::new();
-        if name.trim().is_empty() {
-            problems.push("name: must not be empty".to_owned());
+        let name_length = name.trim().chars().count();
+        if name_length == 0 || name_length > 200 {
+            problems.push("name: must be 1 to 200 characters".to_owned());
         }
         if request.amount <= 0 {
             problems.push(format!(
@@ -320,11 +329,27 @@ impl Inventory {
                 request.amount
             ));
         }
-        if request.start < campaign.start || request.end > campaign.end {
-            problems.push(format!(
-                "start..end: {}..{} is outside the campaign's {}..{}",
-                request.start, request.end, campaign.start, campaign.end
-            ));
+        // Days compared as days: the text of a line is whatever the request said.
+        match (
+            request.start.parse::<BusinessDate>(),
+            request.end.parse::<BusinessDate>(),
+            campaign.start.parse::<BusinessDate>(),
+            campaign.end.parse::<BusinessDate>(),
+        ) {
+            (Ok(start), Ok(end), _, _) if start > end => problems.push(format!(
+                "end: {} is before start {}",
+                request.end, request.start
+            )),
+            (Ok(start), Ok(end), Ok(first), Ok(last)) if start < first || end > last => problems
+                .push(format!(
+                    "start..end: {}..{} is outside the campaign's {}..{}",
+                    request.start, request.end, campaign.start, campaign.end
+                )),
+            (Ok(_), Ok(_), Ok(_), Ok(_)) => {}
+            _ => problems.push(format!(
+                "start..end: '{}'..'{}' are not days (YYYY-MM-DD)",
+                request.start, request.end
+            )),
         }
         if campaign.lines_amount.saturating_add(request.amount) > campaign.total_budget {
             problems.push(format!(
@@ -334,7 +359,7 @@ impl Inventory {
             ));
         }
         if !problems.is_empty() {
-            return Err(InventoryError::PurchaseRefused { problems });
+            return Err(InventoryError::Refused { problems });
         }
         let id: i64 = sqlx::query(
             "INSERT INTO campaign_lines (org_id, campaign_id, name, amount, request, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",

@@ -16,7 +16,7 @@ use crate::catalog::{
 use crate::{Inventory, InventoryError, OrgId, Platform};
 
 /// The whole catalog, or any part of it to add or change.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogDocument {
     /// Content owners (broadcasters).
@@ -40,73 +40,85 @@ pub struct CatalogDocument {
 }
 
 /// A content owner.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContentOwnerEntry {
     /// Code, e.g. `KBS`.
+    #[schema(pattern = "^[^/]*[^/\\s][^/]*$", max_length = 100)]
     pub code: String,
     /// Name, e.g. `한국방송공사`.
     pub name: String,
 }
 
 /// A media.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MediaDoc {
     /// Code used in forecast files.
+    #[schema(pattern = "^[^/]*[^/\\s][^/]*$", max_length = 100)]
     pub code: String,
     /// Display name.
     pub name: String,
 }
 
 /// A meta_id of a media.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetaDoc {
     /// Media code (created when new).
+    #[schema(pattern = "^[^/]*[^/\\s][^/]*$", max_length = 100)]
     pub media: String,
     /// meta_id code.
+    #[schema(pattern = "^[^/]*[^/\\s][^/]*$", max_length = 100)]
     pub code: String,
     /// Display name.
     pub name: String,
     /// Content owner code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[^/]*[^/\\s][^/]*$", max_length = 100)]
     pub content_owner: Option<String>,
     /// `program`, `channel` or `keyword`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(program|channel|keyword)$")]
     pub kind: Option<String>,
 }
 
 /// A product.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductDoc {
     /// Code.
+    #[schema(pattern = "^[^/]*[^/\\s][^/]*$", max_length = 100)]
     pub code: String,
     /// Name.
     pub name: String,
     /// `program`, `channel`, `keyword` or `ron` (run of network).
     #[serde(rename = "type")]
+    #[schema(pattern = "^(program|channel|keyword|ron)$")]
     pub product_type: String,
     /// Ad type, e.g. `pre-roll`.
     pub ad_type: String,
     /// CPM in won per platform (`PC`, `MOBILE`, `APP`, `CTV`); at least one.
     pub cpm: BTreeMap<String, i64>,
     /// Expected CTR in basis points (150 = 1.50%).
+    #[schema(minimum = 0, maximum = 10000)]
     pub ctr_bp: i64,
     /// Expected VTR in basis points.
+    #[schema(minimum = 0, maximum = 10000)]
     pub vtr_bp: i64,
 }
 
 /// A targeting group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetingGroupDoc {
     /// Code.
+    #[schema(pattern = "^[^/]*[^/\\s][^/]*$", max_length = 100)]
     pub code: String,
     /// Name.
     pub name: String,
     /// Weight in basis points (4000 = 40%).
+    #[schema(minimum = 0, maximum = 10000)]
     pub weight_bp: i64,
     /// Members as `MEDIA/META_ID`; replaces the group's members.
     pub members: Vec<String>,
@@ -179,6 +191,12 @@ impl CatalogDocument {
                 push(
                     format!("meta_ids[{i}].code"),
                     "must be 1 to 100 characters without '/'",
+                );
+            }
+            if m.content_owner.as_deref().is_some_and(|co| !code_ok(co)) {
+                push(
+                    format!("meta_ids[{i}].content_owner"),
+                    "must be a content-owner code: 1 to 100 characters without '/'",
                 );
             }
             if let Some(kind) = m.kind.as_deref().filter(|k| !KINDS.contains(k)) {

@@ -9,18 +9,22 @@ use sqlx::Row;
 use crate::{Inventory, InventoryError, OrgId};
 
 /// One line's delivery on one day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryReport {
     /// The campaign line.
     pub line_id: i64,
     /// KST date.
+    #[schema(format = Date)]
     pub date: String,
     /// Impressions served.
+    #[schema(minimum = 0)]
     pub impressions: i64,
-    /// Clicks.
+    /// Clicks (at most the impressions).
+    #[schema(minimum = 0)]
     pub clicks: i64,
-    /// Completed views.
+    /// Completed views (at most the impressions).
+    #[schema(minimum = 0)]
     pub views: i64,
 }
 
@@ -135,7 +139,7 @@ impl Inventory {
             }
         }
         if !problems.is_empty() {
-            return Err(InventoryError::PurchaseRefused { problems });
+            return Err(InventoryError::Refused { problems });
         }
         let now = self.now();
         for report in reports {

@@ -66,6 +66,12 @@ pub enum InventoryError {
         /// `field: problem` lines.
         problems: Vec<String>,
     },
+    /// A campaign, line or delivery batch was refused whole; every problem names its field.
+    #[error("nothing was saved: {}", .problems.join("; "))]
+    Refused {
+        /// `field: problem` lines.
+        problems: Vec<String>,
+    },
     /// The object does not exist in the caller's organization.
     #[error("not found")]
     NotFound,

@@ -22,27 +22,29 @@ use sqlx::Row;
 use crate::{Inventory, InventoryError, OrgId, Platform};
 
 /// A targeting group of a purchase and its weight.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupShare {
     /// Targeting-group code.
     pub code: String,
     /// Weight in basis points; the weights add up to 10000.
+    #[schema(minimum = 1, maximum = 10000)]
     pub weight_bp: i64,
 }
 
 /// A content owner of a purchase and its ratio.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CoShare {
     /// Content-owner code.
     pub code: String,
     /// Ratio in basis points; the ratios add up to 10000.
+    #[schema(minimum = 1, maximum = 10000)]
     pub ratio_bp: i64,
 }
 
 /// What to do when some leaves cannot be booked.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Policy {
     /// Book everything or nothing.
@@ -63,18 +65,22 @@ impl Policy {
 }
 
 /// A purchase as submitted (the JSON of `adpool purchase apply FILE.json`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PurchaseRequest {
     /// Product code.
     pub product: String,
     /// Amount in won.
+    #[schema(minimum = 1)]
     pub amount: i64,
     /// First day, `YYYY-MM-DD` (KST).
+    #[schema(format = Date)]
     pub start: String,
     /// Last day, included.
+    #[schema(format = Date)]
     pub end: String,
-    /// Platforms, split equally.
+    /// Platforms (PC, MOBILE, APP, CTV), split equally.
+    #[schema(min_items = 1)]
     pub platforms: Vec<String>,
     /// Targeting groups and their weights.
     pub targeting_groups: Vec<GroupShare>,

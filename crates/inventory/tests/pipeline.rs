@@ -969,7 +969,7 @@ async fn a_bad_catalog_is_refused_whole_with_every_problem_named() {
     let s = setup().await;
     let bad: adpool_inventory::CatalogDocument = serde_json::from_str(
         r#"{
-          "meta_ids": [{ "media": "WAVVE", "code": "X", "name": "x", "kind": "movie" }],
+          "meta_ids": [{ "media": "WAVVE", "code": "X", "name": "x", "kind": "movie", "content_owner": " " }],
           "part_platforms": { "RADIO": "FM" },
           "products": [{ "code": "P", "name": "p", "type": "banner", "ad_type": "pre-roll", "cpm": { "PC": 0, "TV": 5 }, "ctr_bp": 20000, "vtr_bp": 0 }],
           "targeting_groups": [{ "code": "G", "name": "g", "weight_bp": 4000, "members": ["WAVVE/NOPE", "no-slash"] }]
@@ -982,6 +982,7 @@ async fn a_bad_catalog_is_refused_whole_with_every_problem_named() {
     };
     for expected in [
         "meta_ids[0].kind: 'movie' is not program, channel or keyword",
+        "meta_ids[0].content_owner: must be a content-owner code: 1 to 100 characters without '/'",
         "part_platforms.RADIO: 'FM' is not PC, MOBILE, APP or CTV",
         "products[0].type: 'banner' is not program, channel, keyword or ron",
         "products[0].cpm.PC: 0 must be a positive number of won",

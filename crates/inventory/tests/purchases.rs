@@ -501,11 +501,39 @@ async fn campaigns_book_their_lines_and_follow_their_ads() {
         .unwrap_err()
         .to_string();
     assert!(
-        error.contains("name: must not be empty")
+        error.contains("name: must be 1 to 200 characters")
             && error.contains("end: 2026-11-01 is before start")
             && error.contains("total_budget"),
         "{error}"
     );
+    // A proposal is a workbook, whose days begin in 1900 (schemathesis made one in 1587).
+    let long_ago = NewCampaign {
+        start: "1587-06-29".into(),
+        end: "1587-07-01".into(),
+        ..new.clone()
+    };
+    let error = s
+        .inventory
+        .create_campaign(s.org, long_ago)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("start: 1587-06-29 is outside the years 2000 to 2099"),
+        "{error}"
+    );
+
+    // An end before its start used to pass as text inside the campaign (schemathesis sent
+    // 0628-01-01), and its proposal could not be written.
+    let mut backwards = request(100_000);
+    backwards.end = "0628-01-01".into();
+    let error = s
+        .inventory
+        .add_line(s.org, campaign.id, "L", backwards)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("end: 0628-01-01 is before start"), "{error}");
 
     let mut outside = request(100_000);
     outside.end = "2027-01-02".into();

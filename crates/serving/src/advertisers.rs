@@ -42,17 +42,23 @@ impl AdvertiserState {
 }
 
 /// A sign-up.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct SignUp {
     /// Business (trade) name.
+    #[schema(pattern = "[^\\s\\u0085]", max_length = 100)]
     pub business_name: String,
-    /// Business registration number (사업자등록번호), `123-45-67890` or ten digits.
+    /// Business registration number (사업자등록번호), `123-45-67890` or ten digits, the last a
+    /// check digit.
+    #[schema(pattern = "^[0-9]{3}-?[0-9]{2}-?[0-9]{5}$")]
     pub registration_number: String,
     /// Contact person.
+    #[schema(pattern = "[^\\s\\u0085]", max_length = 60)]
     pub contact_name: String,
     /// Contact email.
+    #[schema(format = Email, max_length = 200)]
     pub contact_email: String,
     /// Contact phone.
+    #[schema(pattern = "^[0-9+][0-9 +-]{0,19}$")]
     pub contact_phone: String,
 }
 
@@ -317,7 +323,7 @@ impl Serving {
         by: UserId,
         reason: &str,
     ) -> Result<Advertiser, ServingError> {
-        let reason = reason.trim();
+        let reason = crate::error::note("reason", reason)?;
         if reason.is_empty() {
             return Err(ServingError::invalid(
                 "reason",

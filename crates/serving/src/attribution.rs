@@ -17,7 +17,7 @@ use crate::{Serving, ServingError};
 pub const ATTRIBUTION_WINDOW_MILLIS: i64 = 24 * 60 * 60 * 1000;
 
 /// An order's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OrderStatus {
     /// Paid: attribute it.
@@ -27,7 +27,7 @@ pub enum OrderStatus {
 }
 
 /// When the order happened: unix seconds, unix milliseconds, or an RFC 3339 text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum OrderTime {
     /// Seconds (below 10^11) or milliseconds since 1970 (UTC).
@@ -69,22 +69,27 @@ impl OrderTime {
 }
 
 /// One line of an order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderItem {
     /// The shop's product id.
+    #[schema(pattern = "[^\\s\\u0085]")]
     pub product_id: String,
     /// Quantity.
+    #[schema(minimum = 1)]
     pub qty: i64,
     /// Amount paid for the line in won.
+    #[schema(minimum = 0)]
     pub amount: i64,
 }
 
 /// An order event (`order.completed` or its cancellation).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderEvent {
     /// The shop's order id.
+    #[schema(pattern = "[^\\s\\u0085]")]
     pub order_id: String,
     /// The shop's user key (as sent to the ad query).
+    #[schema(pattern = "[^\\s\\u0085]")]
     pub user: String,
     /// completed or cancelled.
     pub status: OrderStatus,

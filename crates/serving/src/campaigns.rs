@@ -113,13 +113,16 @@ impl AdReview {
 }
 
 /// What is needed to register a campaign.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct NewCpcCampaign {
     /// Name.
+    #[schema(pattern = "[^\\s\\u0085]", max_length = 200)]
     pub name: String,
     /// Daily budget in won (resets at KST midnight).
+    #[schema(minimum = 1)]
     pub daily_budget: i64,
-    /// Placement codes it targets.
+    /// Placement codes it targets (codes the organization has registered).
+    #[schema(min_items = 1)]
     pub placements: Vec<String>,
 }
 
@@ -149,19 +152,25 @@ pub struct CpcCampaign {
 }
 
 /// A product ad.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct NewProductAd {
     /// The shop's product id.
+    #[schema(pattern = "[^\\s\\u0085]", max_length = 100)]
     pub product_id: String,
     /// Title.
+    #[schema(pattern = "[^\\s\\u0085]", max_length = 200)]
     pub title: String,
     /// Image URL (http or https).
+    #[schema(pattern = "^https?://", max_length = 2000)]
     pub image_url: String,
     /// Landing URL (http or https).
+    #[schema(pattern = "^https?://", max_length = 2000)]
     pub landing_url: String,
     /// Product category.
+    #[schema(pattern = "[^\\s\\u0085]", max_length = 64)]
     pub category: String,
-    /// CPC bid in won (at least the reserve price).
+    /// CPC bid in won: at least the organization's reserve price, at most 1,000,000.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub bid: i64,
 }
 
@@ -266,10 +275,10 @@ fn review_decision<'r>(
             "{what} is {state}, not waiting for review"
         )));
     }
+    let reason = crate::error::note("reason", reason)?;
     if approve {
         return Ok(None);
     }
-    let reason = reason.trim();
     if reason.is_empty() {
         return Err(ServingError::invalid(
             "reason",
@@ -297,7 +306,11 @@ fn valid_code(code: &str) -> bool {
 
 fn check_url(field: &'static str, url: &str) -> Result<String, ServingError> {
     let url = url.trim();
-    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 {
+    let parses = url::Url::parse(url).is_ok_and(|parsed| {
+        matches!(parsed.scheme(), "http" | "https")
+            && parsed.host_str().is_some_and(|h| !h.is_empty())
+    });
+    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 || !parses {
         return Err(ServingError::invalid(
             field,
             format!("'{url}' is not an http(s) URL"),
@@ -360,6 +373,12 @@ impl Serving {
         } else {
             name.trim()
         };
+        if name.chars().count() > 200 {
+            return Err(ServingError::invalid(
+                "name",
+                "is longer than 200 characters",
+            ));
+        }
         let result = sqlx::query_scalar::<_, i64>(
             "INSERT INTO cpc_placements (org_id, code, name) VALUES ($1, $2, $3) RETURNING id",
         )

@@ -37,3 +37,18 @@ impl ServingError {
         }
     }
 }
+
+/// The longest memo or reason kept with a ledger entry or a review.
+pub const MAX_NOTE_CHARS: usize = 500;
+
+/// A memo or reason, trimmed, refused when longer than [`MAX_NOTE_CHARS`].
+pub(crate) fn note<'t>(field: &'static str, text: &'t str) -> Result<&'t str, ServingError> {
+    let text = text.trim();
+    if text.chars().count() > MAX_NOTE_CHARS {
+        return Err(ServingError::invalid(
+            field,
+            format!("is longer than {MAX_NOTE_CHARS} characters"),
+        ));
+    }
+    Ok(text)
+}

@@ -256,6 +256,7 @@ impl Serving {
         memo: &str,
         by: UserId,
     ) -> Result<TopUpOutcome, ServingError> {
+        let memo = crate::error::note("memo", memo)?;
         let key = idempotency_key.trim();
         if key.is_empty() || key.len() > 200 {
             return Err(ServingError::invalid(
@@ -294,7 +295,7 @@ impl Serving {
                 date: &date,
                 click_id: None,
                 idempotency_key: Some(key),
-                memo: memo.trim(),
+                memo,
                 created_by: Some(by.get()),
                 now,
             },
@@ -349,7 +350,8 @@ impl Serving {
                 ),
             ));
         }
-        if memo.trim().is_empty() {
+        let memo = crate::error::note("memo", memo)?;
+        if memo.is_empty() {
             return Err(ServingError::invalid(
                 "memo",
                 "say why the balance is adjusted",
@@ -370,7 +372,7 @@ impl Serving {
                 date: &date,
                 click_id: None,
                 idempotency_key: None,
-                memo: memo.trim(),
+                memo,
                 created_by: Some(by.get()),
                 now,
             },
@@ -390,6 +392,7 @@ impl Serving {
         memo: &str,
         by: UserId,
     ) -> Result<LedgerEntry, ServingError> {
+        let memo = crate::error::note("reason", memo)?;
         let now = self.now();
         let date = BusinessDate::from_utc_millis(now).to_string();
         let mut tx = self.db().begin_write().await?;
@@ -423,7 +426,7 @@ impl Serving {
                 date: &date,
                 click_id: Some(click),
                 idempotency_key: None,
-                memo: memo.trim(),
+                memo,
                 created_by: Some(by.get()),
                 now,
             },

@@ -46,11 +46,13 @@ impl Site {
 }
 
 /// What is needed to add a site.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct NewSite {
     /// Name.
+    #[schema(pattern = "[^\\s\\u0085]")]
     pub name: String,
     /// Media key (letters, digits, `_`, `-`, `.`).
+    #[schema(pattern = "^[A-Za-z0-9_.-]+$")]
     pub media_key: String,
     /// Allowed origins (`https://shop.example.com`), empty for any.
     #[serde(default)]

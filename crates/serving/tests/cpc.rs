@@ -467,6 +467,48 @@ async fn campaigns_need_review_and_valid_bids() {
             ..
         }
     ));
+    // A scheme alone, or a host no URL parser reads (schemathesis sent both), is no address.
+    for image_url in ["http://", "http://[x"] {
+        let error = s
+            .add_ad(
+                t.org,
+                campaign.id,
+                &NewProductAd {
+                    image_url: image_url.into(),
+                    ..ad("p1", "camping", 100)
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ServingError::Invalid {
+                    field: "image_url",
+                    ..
+                }
+            ),
+            "{image_url}: {error}"
+        );
+    }
+    // A review's reason is kept, up to 500 characters, whether it approves or rejects.
+    let essay = "가".repeat(501);
+    for approve in [true, false] {
+        let error = s
+            .review_campaign(t.org, campaign.id, approve, &essay)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ServingError::Invalid {
+                    field: "reason",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+    }
     s.add_ad(t.org, campaign.id, &ad("p1", "camping", 100))
         .await
         .unwrap();

@@ -39,6 +39,13 @@ pub enum AppError {
         /// E.g. `{ "errors": [{ "row", "column", "value", "reason" }], "total": 3 }`.
         details: Value,
     },
+    /// 422: a request body was refused whole; `details.problems` names each field.
+    Refused {
+        /// Summary.
+        message: String,
+        /// `{ "problems": ["field: problem", ...] }`.
+        details: Value,
+    },
     /// 409 with facts attached (e.g. a purchase's result tree).
     ConflictWithDetails {
         /// Summary.
@@ -107,9 +114,9 @@ impl AppError {
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) | AppError::ConflictWithDetails { .. } => StatusCode::CONFLICT,
-            AppError::Validation { .. } | AppError::InvalidFile { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            AppError::Validation { .. }
+            | AppError::InvalidFile { .. }
+            | AppError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Throttled { .. } | AppError::RateLimited { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
@@ -128,7 +135,7 @@ impl AppError {
             AppError::Csrf => "csrf_failed",
             AppError::NotFound => "not_found",
             AppError::Conflict(_) | AppError::ConflictWithDetails { .. } => "conflict",
-            AppError::Validation { .. } => "validation_failed",
+            AppError::Validation { .. } | AppError::Refused { .. } => "validation_failed",
             AppError::InvalidFile { .. } => "invalid_file",
             AppError::TooLarge(_) => "payload_too_large",
             AppError::Throttled { .. } => "too_many_attempts",
@@ -144,6 +151,7 @@ impl AppError {
             | AppError::TooLarge(m)
             | AppError::Conflict(m)
             | AppError::InvalidFile { message: m, .. }
+            | AppError::Refused { message: m, .. }
             | AppError::ConflictWithDetails { message: m, .. } => m.clone(),
             AppError::Unauthorized => "sign in or send a valid API token".into(),
             AppError::InvalidCredentials => "invalid email or password".into(),
@@ -174,6 +182,7 @@ impl AppError {
                 serde_json::json!({ "retry_after_secs": retry_after_secs })
             }
             AppError::InvalidFile { details, .. }
+            | AppError::Refused { details, .. }
             | AppError::ConflictWithDetails { details, .. } => details.clone(),
             _ => serde_json::json!({}),
         }
@@ -287,11 +296,9 @@ impl From<adpool_inventory::InventoryError> for AppError {
                     "errors": errors.iter().map(|e| serde_json::json!({ "row": e.row, "column": e.column, "value": e.value, "reason": e.reason })).collect::<Vec<_>>(),
                 }),
             },
-            InventoryError::Catalog { ref problems } => AppError::InvalidFile {
-                message: error.to_string(),
-                details: serde_json::json!({ "problems": problems }),
-            },
-            InventoryError::PurchaseRefused { ref problems } => AppError::InvalidFile {
+            InventoryError::Catalog { ref problems }
+            | InventoryError::PurchaseRefused { ref problems }
+            | InventoryError::Refused { ref problems } => AppError::Refused {
                 message: error.to_string(),
                 details: serde_json::json!({ "problems": problems }),
             },

@@ -356,3 +356,66 @@ async fn signed_in_answers_are_not_cached() {
         Some("no-store")
     );
 }
+
+/// schemathesis (issue 18, tests/api): a body is one JSON object (serde would fill a struct from
+/// an array, `[null, null]`); a whole number written as a float (`1.0`, as JSON Schema and
+/// Python clients have it) is read as the integer, a fraction is refused naming its field.
+#[tokio::test]
+async fn api_bodies_are_objects_and_whole_floats_are_integers() {
+    let t = TestApp::new().await;
+    let org = t.org("A").await;
+    let admin = t.user(org, "admin@a.kr", Role::Admin).await;
+    let token = t.token(&admin).await;
+
+    let array = t
+        .json(
+            Method::PATCH,
+            "/api/v1/organization",
+            &token,
+            json!([null, null]),
+        )
+        .await;
+    assert_eq!(
+        array.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        array.body
+    );
+    assert_eq!(array.json()["error"]["details"]["field"], "body");
+
+    let report = |line_id: serde_json::Value| json!({ "reports": [{ "line_id": line_id, "date": "2026-12-01", "impressions": 10, "clicks": 1, "views": 2 }] });
+    let whole = t
+        .json(
+            Method::POST,
+            "/api/v1/delivery-reports",
+            &token,
+            report(json!(7.0)),
+        )
+        .await;
+    assert_eq!(
+        whole.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        whole.body
+    );
+    assert!(
+        whole.body.contains("7 is not a campaign line"),
+        "read as the line 7: {}",
+        whole.body
+    );
+    let fraction = t
+        .json(
+            Method::POST,
+            "/api/v1/delivery-reports",
+            &token,
+            report(json!(7.5)),
+        )
+        .await;
+    assert_eq!(fraction.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        fraction.json()["error"]["details"]["field"],
+        "reports[0].line_id",
+        "{}",
+        fraction.body
+    );
+}

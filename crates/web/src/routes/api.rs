@@ -3,7 +3,6 @@
 use adpool_accounts::{ApiToken, NewUser, OrganizationUpdate, Role, User, UserId, UserUpdate};
 use adpool_core::JobId;
 use adpool_jobs::{Job, JobFilter, JobState, Notification, Schedule};
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -61,15 +60,50 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
                 message: "text cannot hold a NUL character (\\u0000)".into(),
             });
         }
-        let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(JsonRejection::JsonDataError(e)) => Err(AppError::Validation {
+        // Every body the API takes is one JSON object; serde would also fill a struct from an
+        // array (`[null, null]`), which no client means.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') && !bytes.is_empty() {
+            return Err(AppError::Validation {
                 field: "body".into(),
-                message: e.body_text(),
-            }),
-            Err(e) => Err(AppError::unreadable_body(e.status(), e.body_text())),
+                message: "the body must be one JSON object".into(),
+            });
         }
+        let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+        let mut value = match Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(Json(value)) => value,
+            Err(e) => return Err(AppError::unreadable_body(e.status(), e.body_text())),
+        };
+        integral_numbers_as_integers(&mut value);
+        serde_path_to_error::deserialize(value)
+            .map(ApiJson)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                AppError::Validation {
+                    field: if path == "." { "body".into() } else { path },
+                    message: e.into_inner().to_string(),
+                }
+            })
+    }
+}
+
+/// JSON has one number type: `1.0` is the integer 1 to JSON Schema and to clients that write
+/// every number as a float (Python's `json.dumps(1.0)`), so such numbers are taken as integers
+/// before the body is read into integer fields. Numbers with a fraction stay as they are.
+fn integral_numbers_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(number) => {
+            if let Some(float) = number.as_f64().filter(|_| number.is_f64())
+                && float.fract() == 0.0
+                && float.abs() < 9.007_199_254_740_992e15
+            {
+                *number = serde_json::Number::from(float as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        serde_json::Value::Object(fields) => {
+            fields.values_mut().for_each(integral_numbers_as_integers)
+        }
+        _ => {}
     }
 }
 
@@ -287,11 +321,14 @@ impl From<Schedule> for ScheduleView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateUserRequest {
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    #[schema(pattern = "[^\\s\\u0085]", max_length = 100)]
     display_name: String,
-    /// admin, operator, advertiser or analyst
+    #[schema(value_type = super::api_words::RoleWord)]
     role: String,
-    /// At least 10 characters.
+    /// At least 10 characters, not one character repeated, not the email, not a common password.
+    #[schema(min_length = 10, max_length = 256)]
     password: String,
 }
 
@@ -299,9 +336,12 @@ pub(crate) struct CreateUserRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateUserRequest {
+    #[schema(pattern = "[^\\s\\u0085]", max_length = 100)]
     display_name: Option<String>,
+    #[schema(value_type = Option<super::api_words::RoleWord>)]
     role: Option<String>,
     disabled: Option<bool>,
+    #[schema(min_length = 10, max_length = 256)]
     password: Option<String>,
 }
 
@@ -309,7 +349,10 @@ pub(crate) struct UpdateUserRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateOrganizationRequest {
+    #[schema(pattern = "[^\\s\\u0085]", max_length = 100)]
     name: Option<String>,
+    /// An `https://` or `http://` URL on a public host; empty clears it.
+    #[schema(pattern = "^[\\s\\u0085]*(https?://[\\s\\S]+)?$", max_length = 2000)]
     webhook_url: Option<String>,
 }
 
@@ -317,16 +360,17 @@ pub(crate) struct UpdateOrganizationRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateTokenRequest {
+    #[schema(pattern = "[^\\s\\u0085]", max_length = 100)]
     name: String,
 }
 
 /// Filters for the job list.
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct JobsQuery {
-    /// queued, running, succeeded, failed or cancelled
+    #[param(schema_with = super::api_words::or_empty::<super::api_words::JobStateWord>)]
     state: Option<String>,
     kind: Option<String>,
-    /// 1 to 500, default 100
+    /// Default 100; taken as 1 to 500.
     limit: Option<i64>,
 }
 
@@ -335,7 +379,7 @@ pub(crate) struct JobsQuery {
 pub(crate) struct NotificationsQuery {
     /// Only unread ones.
     unread: Option<bool>,
-    /// 1 to 500, default 100
+    /// Default 100; taken as 1 to 500.
     limit: Option<i64>,
 }
 

@@ -48,7 +48,6 @@ pub(super) fn api_router() -> Router<AppState> {
 pub(crate) struct DeliveryBatch {
     /// `{ line_id, date, impressions, clicks, views }` per line and day; a day posted again
     /// replaces the earlier figures.
-    #[schema(value_type = Vec<Object>)]
     reports: Vec<adpool_inventory::DeliveryReport>,
 }
 
@@ -146,7 +145,7 @@ fn pacing_chart(pacing: &adpool_inventory::Pacing) -> minijinja::Value {
 /// Filters of the campaign list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub(crate) struct CampaignQuery {
-    /// DRAFT, PENDING_REVIEW, REJECTED, SCHEDULED, PAUSED, LIVE, ERROR or COMPLETED
+    #[param(schema_with = super::api_words::or_empty::<super::api_words::CampaignStatusWord>)]
     status: Option<String>,
     advertiser: Option<String>,
 }
@@ -167,13 +166,18 @@ fn parse_status(text: Option<&str>) -> Result<Option<Status>, AppError> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateCampaign {
+    #[schema(pattern = "[^\\s\\u0085]", max_length = 200)]
     advertiser: String,
+    #[schema(pattern = "[^\\s\\u0085]", max_length = 200)]
     name: String,
-    /// YYYY-MM-DD
+    /// First day (KST), in the years 2000 to 2099.
+    #[schema(format = Date)]
     start: String,
-    /// YYYY-MM-DD
+    /// Last day, on or after `start`.
+    #[schema(format = Date)]
     end: String,
-    /// won
+    /// Won.
+    #[schema(minimum = 0)]
     total_budget: i64,
 }
 
@@ -181,8 +185,8 @@ pub(crate) struct CreateCampaign {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateLine {
+    #[schema(pattern = "[^\\s\\u0085]")]
     name: String,
-    #[schema(value_type = Object)]
     request: PurchaseRequest,
 }
 
@@ -190,6 +194,7 @@ pub(crate) struct CreateLine {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateAd {
+    #[schema(pattern = "[^\\s\\u0085]")]
     name: String,
     creative_url: Option<String>,
 }
@@ -198,7 +203,7 @@ pub(crate) struct CreateAd {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AdStatusChange {
-    /// DRAFT, PENDING_REVIEW, REJECTED, SCHEDULED, PAUSED, LIVE, ERROR or COMPLETED
+    #[schema(value_type = super::api_words::CampaignStatusWord)]
     status: String,
 }
 
@@ -310,7 +315,7 @@ pub(crate) async fn book_line(
     Ok(super::purchases::purchase_response(result, dry_run))
 }
 
-#[utoipa::path(post, path = "/api/v1/lines/{id}/ads", tag = "campaigns", params(("id" = i64, Path)), request_body = CreateAd,
+#[utoipa::path(post, path = "/api/v1/lines/{id}/ads", operation_id = "add_line_ad", tag = "campaigns", params(("id" = i64, Path)), request_body = CreateAd,
     responses((status = 201, body = Object), (status = 404, body = crate::ErrorBody)))]
 pub(crate) async fn add_ad(
     State(state): State<AppState>,

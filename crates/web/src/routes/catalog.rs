@@ -228,7 +228,7 @@ pub(crate) struct CatalogApplied {
 }
 
 #[utoipa::path(get, path = "/api/v1/catalog", tag = "inventory",
-    responses((status = 200, description = "the whole catalog as a document (schema: docs/catalog.md)", body = Object)))]
+    responses((status = 200, description = "the whole catalog as a document (docs/catalog.md)", body = CatalogDocument)))]
 pub(crate) async fn export(
     State(state): State<AppState>,
     Staff(caller): Staff,
@@ -236,8 +236,8 @@ pub(crate) async fn export(
     Ok(Json(state.inventory.catalog(caller.org()).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/catalog", tag = "inventory",
-    request_body(content = Object, description = "a catalog document: entries to add or change, by code (docs/catalog.md)"),
+#[utoipa::path(post, path = "/api/v1/catalog", operation_id = "import_catalog", tag = "inventory",
+    request_body(content = CatalogDocument, description = "entries to add or change, by code (docs/catalog.md)"),
     responses((status = 200, body = CatalogApplied), (status = 403, body = crate::ErrorBody),
               (status = 422, description = "refused whole; error.details.problems names each problem by its path", body = crate::ErrorBody)))]
 pub(crate) async fn import(

@@ -18,7 +18,7 @@ use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::api::ApiJson;
 use crate::auth::{Admin, AdsManager, Operator};
@@ -172,7 +172,7 @@ pub(crate) async fn list_advertisers(
 }
 
 #[utoipa::path(post, path = "/api/v1/ads/advertisers", tag = "ads",
-    request_body(content = Object, description = "business_name, registration_number (사업자등록번호), contact_name, contact_email, contact_phone"),
+    request_body = SignUp,
     responses((status = 201, description = "signed up, waiting for review", body = Object), (status = 409, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn sign_up(
     State(state): State<AppState>,
@@ -221,15 +221,24 @@ pub(crate) async fn approve(
     Ok(Json(advertiser))
 }
 
-#[derive(Debug, Deserialize)]
+/// Why the advertiser is rejected (shown to them).
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct Reason {
+    #[schema(pattern = "[^\\s\\u0085]", max_length = 500)]
+    reason: String,
+}
+
+/// Why a click is given back (kept with the ledger entry).
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct RefundNote {
     #[serde(default)]
+    #[schema(max_length = 500)]
     reason: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/ads/advertisers/{id}/reject", tag = "ads", params(("id" = i64, Path)),
-    request_body(content = Object, description = "{\"reason\": \"...\"} (required)"),
-    responses((status = 200, body = Object), (status = 422, body = crate::ErrorBody)))]
+    request_body = Reason,
+    responses((status = 200, body = Object), (status = 409, description = "the advertiser was already reviewed", body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn reject(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -244,17 +253,42 @@ pub(crate) async fn reject(
     Ok(Json(advertiser))
 }
 
-#[derive(Debug, Deserialize)]
+/// A top-up (positive) or an adjustment (either sign), in won; one entry moves at most
+/// 1,000,000,000,000 won.
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct Money {
+    #[schema(minimum = -1_000_000_000_000_i64, maximum = 1_000_000_000_000_i64)]
     amount: i64,
-    #[serde(default)]
-    memo: String,
+    #[schema(max_length = 500)]
+    memo: Option<String>,
+    /// Instead of the `Idempotency-Key` header.
     #[serde(default)]
     idempotency_key: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/ads/advertisers/{id}/top-ups", tag = "ads", params(("id" = i64, Path), ("Idempotency-Key" = String, Header, description = "required (or idempotency_key in the body): a repeat with the same key is a no-op")),
-    request_body(content = Object, description = "{\"amount\": 100000, \"memo\": \"bank transfer\"}"),
+/// An adjustment in won: positive adds, negative takes (never below zero).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct Adjustment {
+    #[schema(minimum = -1_000_000_000_000_i64, maximum = 1_000_000_000_000_i64)]
+    amount: i64,
+    /// Why the balance is adjusted.
+    #[schema(pattern = "[^\\s\\u0085]", max_length = 500)]
+    memo: String,
+}
+
+/// A top-up in won.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct TopUp {
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
+    amount: i64,
+    #[schema(max_length = 500)]
+    memo: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/ads/advertisers/{id}/top-ups", tag = "ads", params(("id" = i64, Path), ("Idempotency-Key" = String, Header, description = "a repeat with the same key is a no-op (or idempotency_key in the body)", pattern = "[^\\s\\u0085]")),
+    request_body = TopUp,
     responses((status = 201, description = "applied: the ledger entry", body = Object), (status = 200, description = "the key was used before: the earlier entry, nothing changed", body = Object),
               (status = 409, description = "the key was used with another amount, or the advertiser is not approved", body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn top_up(
@@ -277,7 +311,7 @@ pub(crate) async fn top_up(
             id,
             body.amount,
             &key,
-            &body.memo,
+            body.memo.as_deref().unwrap_or_default(),
             caller.user.id,
         )
         .await?;
@@ -290,7 +324,7 @@ pub(crate) async fn top_up(
 }
 
 #[utoipa::path(post, path = "/api/v1/ads/advertisers/{id}/adjustments", tag = "ads", params(("id" = i64, Path)),
-    request_body(content = Object, description = "{\"amount\": -5000, \"memo\": \"why\"}"),
+    request_body = Adjustment,
     responses((status = 201, body = Object), (status = 409, description = "would take the balance below zero", body = crate::ErrorBody)))]
 pub(crate) async fn adjust(
     State(state): State<AppState>,
@@ -300,14 +334,20 @@ pub(crate) async fn adjust(
 ) -> Result<Response, AppError> {
     let entry = state
         .serving
-        .adjust_balance(caller.org(), id, body.amount, &body.memo, caller.user.id)
+        .adjust_balance(
+            caller.org(),
+            id,
+            body.amount,
+            body.memo.as_deref().unwrap_or_default(),
+            caller.user.id,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(entry)).into_response())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct LedgerQuery {
-    /// Most entries (newest first), 100 by default.
+    /// Most entries (newest first): 100 by default, taken as 1 to 10,000.
     limit: Option<i64>,
 }
 
@@ -332,6 +372,7 @@ pub(crate) async fn ledger(
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct DateQuery {
     /// KST day `YYYY-MM-DD` (today by default).
+    #[param(schema_with = super::api_words::optional_day)]
     date: Option<String>,
 }
 
@@ -424,7 +465,8 @@ pub(crate) async fn list_campaigns(
     Ok(Json(json!({ "campaigns": campaigns })))
 }
 
-#[derive(Debug, Deserialize)]
+/// A campaign to register for an advertiser.
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct NewCampaignBody {
     advertiser_id: i64,
     #[serde(flatten)]
@@ -432,8 +474,8 @@ pub(crate) struct NewCampaignBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/ads/campaigns", tag = "ads",
-    request_body(content = Object, description = "{\"advertiser_id\": 1, \"name\": \"...\", \"daily_budget\": 50000, \"placements\": [\"home_top\"]}"),
-    responses((status = 201, description = "registered, waiting for review", body = Object), (status = 422, body = crate::ErrorBody)))]
+    request_body = NewCampaignBody,
+    responses((status = 201, description = "registered, waiting for review", body = Object), (status = 409, description = "the advertiser is not approved", body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn create_campaign(
     State(state): State<AppState>,
     AdsManager(caller): AdsManager,
@@ -459,15 +501,18 @@ pub(crate) async fn get_campaign(
     Ok(Json(json!({ "campaign": campaign, "ads": ads })))
 }
 
-#[derive(Debug, Deserialize)]
+/// A review: approve, or reject with a reason.
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct Review {
     approve: bool,
+    /// Required when rejecting.
     #[serde(default)]
+    #[schema(max_length = 500)]
     reason: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/ads/campaigns/{id}/review", tag = "ads", params(("id" = i64, Path)),
-    request_body(content = Object, description = "{\"approve\": true} or {\"approve\": false, \"reason\": \"...\"}"),
+    request_body = Review,
     responses((status = 200, body = Object), (status = 409, body = crate::ErrorBody)))]
 pub(crate) async fn review_campaign(
     State(state): State<AppState>,
@@ -484,7 +529,7 @@ pub(crate) async fn review_campaign(
 }
 
 #[utoipa::path(post, path = "/api/v1/ads/ads/{id}/review", tag = "ads", params(("id" = i64, Path)),
-    request_body(content = Object, description = "{\"approve\": true} or {\"approve\": false, \"reason\": \"...\"}: an ad added to an approved campaign serves once approved"),
+    request_body(content = Review, description = "an ad added to an approved campaign serves once approved"),
     responses((status = 200, body = Object), (status = 409, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn review_ad(
     State(state): State<AppState>,
@@ -500,13 +545,15 @@ pub(crate) async fn review_ad(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// The state to set.
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct StateBody {
+    #[schema(value_type = super::api_words::CpcStateWord)]
     state: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/ads/campaigns/{id}/state", tag = "ads", params(("id" = i64, Path)),
-    request_body(content = Object, description = "{\"state\": \"paused\"} (active, paused, ended)"),
+    request_body = StateBody,
     responses((status = 200, body = Object), (status = 409, body = crate::ErrorBody)))]
 pub(crate) async fn campaign_state(
     State(state): State<AppState>,
@@ -534,13 +581,15 @@ pub(crate) async fn campaign_state(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// A new daily budget in won.
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct BudgetBody {
+    #[schema(minimum = 1)]
     daily_budget: i64,
 }
 
 #[utoipa::path(post, path = "/api/v1/ads/campaigns/{id}/budget", tag = "ads", params(("id" = i64, Path)),
-    request_body(content = Object, description = "{\"daily_budget\": 50000}"),
+    request_body = BudgetBody,
     responses((status = 200, body = Object), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn campaign_budget(
     State(state): State<AppState>,
@@ -557,8 +606,8 @@ pub(crate) async fn campaign_budget(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/ads/campaigns/{id}/ads", tag = "ads", params(("id" = i64, Path)),
-    request_body(content = Object, description = "product_id, title, image_url, landing_url, category, bid (won, at least the reserve price)"),
+#[utoipa::path(post, path = "/api/v1/ads/campaigns/{id}/ads", operation_id = "add_product_ad", tag = "ads", params(("id" = i64, Path)),
+    request_body = NewProductAd,
     responses((status = 201, body = Object), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn add_ad(
     State(state): State<AppState>,
@@ -571,14 +620,17 @@ pub(crate) async fn add_ad(
     Ok((StatusCode::CREATED, Json(ad)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// A new bid, a new state, or both.
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct AdChange {
+    #[schema(minimum = 1)]
     bid: Option<i64>,
+    #[schema(value_type = Option<super::api_words::AdStateWord>)]
     state: Option<String>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/ads/ads/{id}", tag = "ads", params(("id" = i64, Path)),
-    request_body(content = Object, description = "{\"bid\": 250, \"state\": \"paused\"} (either)"),
+    request_body = AdChange,
     responses((status = 200, body = Object), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn update_ad(
     State(state): State<AppState>,
@@ -604,13 +656,13 @@ pub(crate) async fn update_ad(
 }
 
 #[utoipa::path(post, path = "/api/v1/ads/clicks/{id}/refund", tag = "ads", params(("id" = i64, Path)),
-    request_body(content = Object, description = "{\"reason\": \"bot traffic\"}"),
+    request_body = RefundNote,
     responses((status = 201, description = "the refund's ledger entry", body = Object), (status = 409, body = crate::ErrorBody)))]
 pub(crate) async fn refund(
     State(state): State<AppState>,
     Admin(caller): Admin,
     Path(id): Path<i64>,
-    ApiJson(body): ApiJson<Reason>,
+    ApiJson(body): ApiJson<RefundNote>,
 ) -> Result<Response, AppError> {
     let entry = state
         .serving
@@ -626,8 +678,10 @@ pub(crate) struct MetricsQuery {
     /// One campaign.
     pub(crate) campaign_id: Option<i64>,
     /// First KST day.
+    #[param(schema_with = super::api_words::optional_day)]
     pub(crate) from: Option<String>,
     /// Last KST day.
+    #[param(schema_with = super::api_words::optional_day)]
     pub(crate) to: Option<String>,
 }
 
@@ -683,15 +737,18 @@ pub(crate) async fn list_placements(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// A placement: where ads show on the shop.
+#[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct PlacementBody {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     code: String,
     #[serde(default)]
+    #[schema(max_length = 200)]
     name: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/ads/placements", tag = "ads",
-    request_body(content = Object, description = "{\"code\": \"home_top\", \"name\": \"Home top\"}"),
+    request_body = PlacementBody,
     responses((status = 201, body = Object), (status = 409, body = crate::ErrorBody)))]
 pub(crate) async fn add_placement(
     State(state): State<AppState>,
@@ -716,7 +773,7 @@ pub(crate) async fn list_sites(
 }
 
 #[utoipa::path(post, path = "/api/v1/ads/sites", tag = "ads",
-    request_body(content = Object, description = "{\"name\": \"Shop web\", \"media_key\": \"shop-web\", \"allowed_origins\": [\"https://shop.example.com\"]}"),
+    request_body = NewSite,
     responses((status = 201, description = "the site and its API key (shown this once)", body = Object)))]
 pub(crate) async fn create_site(
     State(state): State<AppState>,
@@ -739,7 +796,7 @@ pub(crate) async fn revoke_site(
 }
 
 #[utoipa::path(post, path = "/api/v1/events/orders", tag = "ads",
-    request_body(content = Object, description = "{\"order_id\", \"user\", \"status\": \"completed\"|\"cancelled\", \"ts\" (unix seconds, ms or RFC 3339), \"items\": [{\"product_id\", \"qty\", \"amount\"}]}"),
+    request_body = OrderEvent,
     responses((status = 200, description = "the order's conversions; repeated = true when nothing changed", body = Object),
         (status = 202, description = "scale-out mode: published to order.completed; a worker attributes it", body = Object),
         (status = 422, body = crate::ErrorBody)))]

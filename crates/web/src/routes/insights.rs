@@ -763,6 +763,7 @@ pub(super) fn api_router() -> Router<AppState> {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct ImportQuery {
     /// The file's name (its extension picks CSV/TXT or XLSX/XLS).
+    #[param(pattern = "[^\\s\\u0085]")]
     file_name: String,
     /// A saved mapping to read it with.
     mapping: Option<String>,
@@ -807,7 +808,7 @@ pub(crate) async fn api_import(
 }
 
 #[utoipa::path(get, path = "/api/v1/insight/uploads", tag = "insight",
-    responses((status = 200, description = "imported files, newest first", body = Object)))]
+    responses((status = 200, description = "imported files, newest first", body = [Object])))]
 pub(crate) async fn api_uploads(
     State(state): State<AppState>,
     Staff(caller): Staff,
@@ -818,17 +819,20 @@ pub(crate) async fn api_uploads(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct TransactionsQuery {
     /// First day (YYYY-MM-DD).
+    #[param(schema_with = super::api_words::optional_day)]
     from: Option<String>,
     /// Last day.
+    #[param(schema_with = super::api_words::optional_day)]
     to: Option<String>,
     /// Only this category id.
+    #[param(schema_with = super::api_words::or_empty::<super::api_words::CategoryWord>)]
     category: Option<String>,
-    /// At most this many (default 500, at most 10,000).
+    /// At most this many: 500 by default, taken as 1 to 10,000.
     limit: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/api/v1/insight/transactions", tag = "insight", params(TransactionsQuery),
-    responses((status = 200, description = "transactions, newest first", body = Object), (status = 422, body = crate::ErrorBody)))]
+    responses((status = 200, description = "transactions, newest first", body = [Object]), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn api_transactions(
     State(state): State<AppState>,
     Staff(caller): Staff,
@@ -840,13 +844,20 @@ pub(crate) async fn api_transactions(
             .map(|t| super::cpc_api::day_or_today(&state, Some(t)))
             .transpose()
     };
+    let category = query.category.as_deref().filter(|c| !c.is_empty());
+    if let Some(category) = category.filter(|c| !adpool_insight::categories::is_category(c)) {
+        return Err(AppError::Validation {
+            field: "category".into(),
+            message: format!("'{category}' is not a category"),
+        });
+    }
     let rows = state
         .insight
         .transactions(
             caller.org(),
             day(query.from.as_deref())?,
             day(query.to.as_deref())?,
-            query.category.as_deref(),
+            category,
             query.limit.unwrap_or(500),
         )
         .await?;
@@ -854,7 +865,7 @@ pub(crate) async fn api_transactions(
 }
 
 #[utoipa::path(get, path = "/api/v1/insight/rules", tag = "insight",
-    responses((status = 200, description = "the organization's categorization rules", body = Object)))]
+    responses((status = 200, description = "the organization's categorization rules", body = [Object])))]
 pub(crate) async fn api_rules(
     State(state): State<AppState>,
     Staff(caller): Staff,
@@ -863,10 +874,12 @@ pub(crate) async fn api_rules(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RuleBody {
     /// A merchant keyword (a whole merchant name overrides that merchant).
+    #[schema(pattern = "[^\\s\\u0085]", max_length = 100)]
     keyword: String,
-    /// A category id (cafe, dining, online_shopping, ...).
+    #[schema(value_type = super::api_words::CategoryWord)]
     category: String,
 }
 
@@ -890,7 +903,7 @@ pub(crate) async fn api_add_rule(
 }
 
 #[utoipa::path(get, path = "/api/v1/insight/mappings", tag = "insight",
-    responses((status = 200, description = "saved column mappings", body = Object)))]
+    responses((status = 200, description = "saved column mappings", body = [Object])))]
 pub(crate) async fn api_mappings(
     State(state): State<AppState>,
     Staff(caller): Staff,
@@ -899,11 +912,12 @@ pub(crate) async fn api_mappings(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct MappingBody {
     /// The mapping's name.
+    #[schema(pattern = "[^\\s\\u0085]", max_length = 80)]
     name: String,
     /// Header names: date, merchant, amount (required); industry, cancel, installment, customer, card.
-    #[schema(value_type = Object)]
     mapping: ColumnMapping,
 }
 
@@ -927,7 +941,7 @@ pub(crate) async fn api_save_mapping(
 }
 
 #[utoipa::path(get, path = "/api/v1/insight/analyses", tag = "insight",
-    responses((status = 200, description = "analyses, newest first (without reports)", body = Object)))]
+    responses((status = 200, description = "analyses, newest first (without reports)", body = [Object])))]
 pub(crate) async fn api_analyses(
     State(state): State<AppState>,
     Staff(caller): Staff,
@@ -936,10 +950,13 @@ pub(crate) async fn api_analyses(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct AnalysisBody {
     /// First day (default: the first transaction's).
+    #[schema(schema_with = super::api_words::optional_day)]
     from: Option<String>,
     /// Last day (default: the last transaction's).
+    #[schema(schema_with = super::api_words::optional_day)]
     to: Option<String>,
 }
 
@@ -978,7 +995,7 @@ pub(crate) async fn api_analysis(
 }
 
 #[utoipa::path(get, path = "/api/v1/insight/analyses/{id}/messages", tag = "insight", params(("id" = i64, Path)),
-    responses((status = 200, description = "messages written for the analysis, newest first", body = Object)))]
+    responses((status = 200, description = "messages written for the analysis, newest first", body = [Object])))]
 pub(crate) async fn api_messages(
     State(state): State<AppState>,
     Staff(caller): Staff,
@@ -989,21 +1006,23 @@ pub(crate) async fn api_messages(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct MessagesBody {
     /// An RFM segment key of the analysis (champions, loyal, ...), or none for everyone.
     segment: Option<String>,
     /// sms (90 bytes EUC-KR), lms (2,000 bytes), kakao (1,000 characters), push (120 characters).
+    #[schema(value_type = super::api_words::ChannelWord)]
     channel: String,
-    /// friendly, formal, playful, urgent.
+    #[schema(value_type = super::api_words::ToneWord)]
     tone: String,
-    /// ko or en.
+    #[schema(value_type = super::api_words::LangWord)]
     lang: String,
-    /// 1 to 10.
+    #[schema(minimum = 1, maximum = 10)]
     count: usize,
 }
 
 #[utoipa::path(post, path = "/api/v1/insight/analyses/{id}/messages", tag = "insight", params(("id" = i64, Path)), request_body = MessagesBody,
-    responses((status = 201, description = "messages written (by the AI when configured, else the built-in writer), fitted to the channel", body = Object), (status = 422, body = crate::ErrorBody)))]
+    responses((status = 201, description = "messages written (by the AI when configured, else the built-in writer), fitted to the channel", body = [Object]), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn api_write_messages(
     State(state): State<AppState>,
     Staff(caller): Staff,
@@ -1025,8 +1044,10 @@ pub(crate) async fn api_write_messages(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct EditBody {
     /// The new text (checked against the channel's limit).
+    #[schema(pattern = "[^\\s\\u0085]")]
     body: String,
 }
 

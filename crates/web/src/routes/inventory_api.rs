@@ -34,6 +34,7 @@ pub(super) fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 pub(crate) struct MonthQuery {
     /// The month, YYYY-MM.
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     month: String,
 }
 
@@ -102,10 +103,21 @@ pub(crate) struct UnitView {
     available: i64,
 }
 
+/// A forecast file upload.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(crate) struct ForecastUpload {
+    /// A .csv or .xlsx forecast with the header media,meta_id,part,date,hour,impressions.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
 /// A correction of one standard row.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CorrectionRequest {
+    #[schema(minimum = 0)]
     qty: i64,
     /// Why (kept in the audit trail).
     note: Option<String>,
@@ -115,7 +127,7 @@ pub(crate) struct CorrectionRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BuildRequest {
-    /// standard or unit
+    #[schema(value_type = super::api_words::BuildLevelWord)]
     level: String,
 }
 
@@ -235,7 +247,7 @@ pub(crate) async fn correct(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/inventory/months/{month}/confirm", tag = "inventory", params(("month" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/inventory/months/{month}/confirm", tag = "inventory", params(("month" = String, Path, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")),
     responses((status = 204), (status = 403, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody)))]
 pub(crate) async fn confirm(
     State(state): State<AppState>,
@@ -249,7 +261,7 @@ pub(crate) async fn confirm(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/inventory/months/{month}/builds", tag = "inventory", params(("month" = String, Path)), request_body = BuildRequest,
+#[utoipa::path(post, path = "/api/v1/inventory/months/{month}/builds", tag = "inventory", params(("month" = String, Path, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")), request_body = BuildRequest,
     responses((status = 202, body = BuildStarted), (status = 403, body = crate::ErrorBody), (status = 409, body = crate::ErrorBody), (status = 422, body = crate::ErrorBody)))]
 pub(crate) async fn build(
     State(state): State<AppState>,
@@ -296,8 +308,8 @@ pub(crate) async fn build(
         .into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/inventory/forecast", tag = "inventory",
-    request_body(content_type = "multipart/form-data", description = "field `file`: a .csv or .xlsx forecast with header media,meta_id,part,date,hour,impressions"),
+#[utoipa::path(post, path = "/api/v1/inventory/forecast", operation_id = "import_forecast", tag = "inventory",
+    request_body(content = ForecastUpload, content_type = "multipart/form-data"),
     responses((status = 200, body = ImportView), (status = 403, body = crate::ErrorBody), (status = 422, description = "the file was refused whole; error.details.errors lists row, column, value and reason", body = crate::ErrorBody)))]
 pub(crate) async fn import(
     State(state): State<AppState>,

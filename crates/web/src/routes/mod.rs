@@ -3,6 +3,7 @@
 mod activity;
 mod admin;
 pub(crate) mod api;
+mod api_words;
 mod campaigns;
 mod catalog;
 mod cpc;

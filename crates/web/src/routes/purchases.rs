@@ -34,12 +34,13 @@ pub(super) fn api_router() -> Router<AppState> {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub(crate) struct ApplyQuery {
     dry_run: Option<bool>,
-    /// Overrides the request's policy: all-or-nothing or partial.
+    /// Overrides the request's policy.
+    #[param(value_type = Option<adpool_inventory::Policy>)]
     policy: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/purchases", tag = "purchases", params(ApplyQuery),
-    request_body(content = Object, description = "a purchase request (docs/purchases.md)"),
+    request_body(content = adpool_inventory::PurchaseRequest, description = "a purchase request (docs/purchases.md)"),
     responses((status = 201, description = "booked: the result tree", body = Object),
               (status = 200, description = "dry run: the result tree, nothing reserved", body = Object),
               (status = 409, description = "not booked (all-or-nothing and some leaf short): the tree is in error.details", body = crate::ErrorBody),

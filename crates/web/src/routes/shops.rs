@@ -51,6 +51,22 @@ pub(crate) struct DashboardQuery {
     flash: Flash,
 }
 
+/// The sales API's query, as documented (the handler reads [`DashboardQuery`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(crate) struct SalesParams {
+    /// day, week, month (default) or year.
+    #[param(schema_with = super::api_words::or_empty::<super::api_words::PeriodWord>)]
+    period: Option<String>,
+    /// The last period contains this KST day (default today).
+    #[param(schema_with = super::api_words::optional_day)]
+    day: Option<String>,
+    /// One store's id.
+    #[param(schema_with = super::api_words::optional_id)]
+    store: Option<i64>,
+}
+
 /// How many periods the chart and the CSV cover.
 fn history(period: Period) -> usize {
     match period {
@@ -590,10 +606,14 @@ pub(crate) async fn api_stores(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct NewStoreBody {
-    /// `cafe24`, `naver` or `ably`.
+    #[schema(value_type = super::api_words::PlatformWord)]
     platform: String,
+    #[schema(pattern = "[^\\s\\u0085]", max_length = 100)]
     name: String,
+    /// Cafe24: the mall id (`[a-z0-9-]`, 1 to 50); Naver: the seller's channel; Ably: a name.
+    #[schema(pattern = "^[^\\s\\x00-\\x1f\\x7f-\\x9f]+$", max_length = 100)]
     mall_id: String,
     /// Cafe24 / Naver: `{"client_id", "client_secret"}` (sealed, never returned).
     #[serde(default)]
@@ -668,9 +688,7 @@ pub(crate) async fn api_sync(
 }
 
 #[utoipa::path(get, path = "/api/v1/shops/sales", tag = "shops",
-    params(("period" = Option<String>, Query, description = "day, week, month (default) or year"),
-           ("day" = Option<String>, Query, description = "the last period contains this KST day (default today)"),
-           ("store" = Option<String>, Query, description = "one store's id")),
+    params(SalesParams),
     responses((status = 200, description = "totals for the period to date and the same days of the previous period, changes, series by platform, top products, categories", body = Object)))]
 pub(crate) async fn api_sales(
     State(state): State<AppState>,
