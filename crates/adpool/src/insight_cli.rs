@@ -73,6 +73,9 @@ pub struct MappingArgs {
     /// Header of the card column.
     #[arg(long)]
     pub card: Option<String>,
+    /// Header of the approval number column (pairs a cancellation with its purchase).
+    #[arg(long)]
+    pub approval: Option<String>,
     #[command(flatten)]
     pub org: OrgArg,
 }
@@ -203,6 +206,7 @@ pub async fn insight(db: Db, config: &Config, command: InsightCommand) -> anyhow
                 installment: args.installment,
                 customer: args.customer,
                 card: args.card,
+                approval: args.approval,
             };
             insight
                 .save_mapping(org, &args.name, &mapping, None)

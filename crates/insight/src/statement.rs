@@ -42,6 +42,10 @@ pub struct ColumnMapping {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(pattern = "[^\\s\\u0085]")]
     pub card: Option<String>,
+    /// The approval number (승인번호): pairs a cancellation row with its purchase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "[^\\s\\u0085]")]
+    pub approval: Option<String>,
 }
 
 impl ColumnMapping {
@@ -58,6 +62,7 @@ impl ColumnMapping {
             ("installment", &self.installment),
             ("customer", &self.customer),
             ("card", &self.card),
+            ("approval", &self.approval),
         ] {
             if let Some(header) = header {
                 out.push((field, header.as_str()));
@@ -94,6 +99,7 @@ const OPTIONAL: &[(&str, &[&str])] = &[
             "취소구분",
             "승인구분",
             "거래구분",
+            "취소상태",
             "상태",
             "cancelled",
         ],
@@ -110,6 +116,7 @@ const OPTIONAL: &[(&str, &[&str])] = &[
         "card",
         &["이용카드명", "이용카드", "카드명", "카드번호", "card"],
     ),
+    ("approval", &["승인번호", "approval_no"]),
 ];
 
 /// How far down a statement its header may be.
@@ -315,6 +322,7 @@ pub fn recognise(
                     installment: optional("installment"),
                     customer: optional("customer"),
                     card: optional("card"),
+                    approval: optional("approval"),
                 },
             ));
         }
@@ -457,7 +465,7 @@ pub fn parse_installment(text: &str) -> Option<i64> {
 /// A cancellation mark: `Some(true)` cancelled, `Some(false)` not, `None` unreadable.
 pub fn parse_cancel(text: &str) -> Option<bool> {
     match squash(text).to_uppercase().as_str() {
-        "" | "N" | "NO" | "정상" | "승인" | "매출" | "아니오" | "FALSE" | "0" => {
+        "" | "-" | "N" | "NO" | "정상" | "승인" | "매출" | "아니오" | "FALSE" | "0" => {
             Some(false)
         }
         "Y" | "YES" | "취소" | "승인취소" | "매출취소" | "전체취소" | "부분취소" | "취소완료"
@@ -525,6 +533,10 @@ pub fn read_statement(
         column(&mapping.customer),
         column(&mapping.card),
     );
+    let approval_col = column(&mapping.approval);
+    // Rows marked cancelled, by their place in `lines`: a negative one cancels its purchase.
+    let mut marked: Vec<bool> = Vec::new();
+    let mut approvals: Vec<Option<String>> = Vec::new();
     let mut statement = Statement {
         file: file.to_owned(),
         encoding,
@@ -601,18 +613,24 @@ pub fn read_statement(
                 continue;
             }
         };
-        let kind = if cancelled {
-            LineKind::Cancelled
-        } else if amount < 0 {
+        let kind = if amount < 0 {
             LineKind::Refund
+        } else if cancelled {
+            LineKind::Cancelled
         } else {
             LineKind::Purchase
         };
+        marked.push(cancelled);
+        approvals.push(optional(approval_col));
         statement.lines.push(StatementLine {
             row: *row,
             day,
             merchant: merchant.to_owned(),
-            amount: if cancelled { amount.abs() } else { amount },
+            amount: if kind == LineKind::Cancelled {
+                amount.abs()
+            } else {
+                amount
+            },
             kind,
             installment_months,
             industry: optional(industry_col),
@@ -620,7 +638,52 @@ pub fn read_statement(
             card: optional(card_col),
         });
     }
+    pair_cancellations(&mut statement.lines, &marked, &approvals);
     Ok(statement)
+}
+
+/// A negative row marked cancelled (`-5,600` with 취소) cancels the purchase it undoes when that
+/// purchase is in the same file: the same card, merchant and amount, and the same approval
+/// number when both rows have one. Both are then cancelled lines (neither is spend). A marked
+/// negative row whose purchase is not in the file (an earlier statement's) stays a refund, so
+/// the two statements together net out. Each purchase is cancelled once; a purchase with the
+/// same approval number is taken before one without, then the latest before the cancellation.
+fn pair_cancellations(lines: &mut [StatementLine], marked: &[bool], approvals: &[Option<String>]) {
+    let mut paired = vec![false; lines.len()];
+    for cancel in 0..lines.len() {
+        if !(marked[cancel] && lines[cancel].amount < 0) {
+            continue;
+        }
+        let undoes = |i: usize| {
+            let (line, undo) = (&lines[i], &lines[cancel]);
+            i != cancel
+                && !paired[i]
+                && line.amount == -undo.amount
+                && line.merchant == undo.merchant
+                && line.card == undo.card
+                && match (&approvals[i], &approvals[cancel]) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                }
+        };
+        let cancel_day = lines[cancel].day.naive();
+        let purchase = (0..lines.len()).filter(|&i| undoes(i)).max_by_key(|&i| {
+            let day = lines[i].day.naive();
+            (
+                approvals[i].is_some() && approvals[i] == approvals[cancel],
+                day <= cancel_day,
+                -(cancel_day - day).num_days().abs(),
+                i < cancel,
+            )
+        });
+        if let Some(purchase) = purchase {
+            paired[purchase] = true;
+            paired[cancel] = true;
+            lines[purchase].kind = LineKind::Cancelled;
+            lines[cancel].kind = LineKind::Cancelled;
+            lines[cancel].amount = lines[cancel].amount.abs();
+        }
+    }
 }
 
 /// (content hash, occurrence) of each line: the n-th identical line of a file is occurrence n.
@@ -682,6 +745,84 @@ mod tests {
         );
         assert_eq!(s.lines[1].day.to_string(), "2026-10-03");
         assert_eq!(s.lines[0].industry.as_deref(), Some("커피전문점"));
+    }
+
+    /// Cancellations as issuers write them: a later negative row marked 취소 undoes its
+    /// purchase (same card, merchant and amount; the approval number decides between equal
+    /// purchases); a marked negative row whose purchase is in an earlier statement is a refund;
+    /// an unmarked negative row is a (partial) refund; `-` and 정상 mean not cancelled; a row
+    /// marked cancelled itself is never spend.
+    #[test]
+    fn a_cancellation_row_undoes_its_purchase() {
+        let rows = grid(
+            "이용일자,이용카드,이용가맹점,이용금액,취소상태,승인번호\n\
+             2026.10.02,본인 1234,스타벅스 강남점,\"5,600\",-,11111111\n\
+             2026.10.02,본인 1234,스타벅스 강남점,\"5,600\",정상,22222222\n\
+             2026.10.03,본인 1234,쿠팡,\"129,000\",정상,33333333\n\
+             2026.10.04,가족 5678,스타벅스 강남점,\"5,600\",정상,44444444\n\
+             2026.10.05,본인 1234,스타벅스 강남점,\"-5,600\",취소,22222222\n\
+             2026.10.06,본인 1234,쿠팡,\"-29,000\",정상,33333333\n\
+             2026.10.07,본인 1234,무신사,\"-59,000\",취소,55555555\n\
+             2026.10.08,본인 1234,올리브영,\"12,000\",Y,66666666\n",
+        );
+        let mapping = ColumnMapping {
+            date: "이용일자".into(),
+            merchant: "이용가맹점".into(),
+            amount: "이용금액".into(),
+            cancel: Some("취소상태".into()),
+            card: Some("이용카드".into()),
+            approval: Some("승인번호".into()),
+            ..Default::default()
+        };
+        let s = read_statement("c.csv", "UTF-8", &rows, Some(("c", &mapping))).unwrap();
+        assert!(s.rejected.is_empty(), "{:?}", s.rejected);
+        let kinds: Vec<(i64, LineKind)> = s.lines.iter().map(|l| (l.amount, l.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (5600, LineKind::Purchase),    // another coffee, approval 11111111
+                (5600, LineKind::Cancelled),   // undone by the row of 10.05 (same approval)
+                (129_000, LineKind::Purchase), // partly refunded below
+                (5600, LineKind::Purchase),    // another card
+                (5600, LineKind::Cancelled),   // the cancellation row itself
+                (-29_000, LineKind::Refund),   // unmarked negative: a partial refund
+                (-59_000, LineKind::Refund),   // its purchase was in an earlier statement
+                (12_000, LineKind::Cancelled), // marked on its own row
+            ]
+        );
+        let spend: i64 = s
+            .lines
+            .iter()
+            .filter(|l| l.kind != LineKind::Cancelled)
+            .map(|l| l.amount)
+            .sum();
+        assert_eq!(spend, 5600 + 129_000 + 5600 - 29_000 - 59_000);
+
+        // Without approval numbers the latest purchase on or before the cancellation is undone.
+        let rows = grid(
+            "이용일자,이용가맹점,이용금액,취소여부\n\
+             2026.10.01,GS25,\"3,000\",N\n\
+             2026.10.03,GS25,\"3,000\",N\n\
+             2026.10.09,GS25,\"3,000\",N\n\
+             2026.10.04,GS25,\"-3,000\",Y\n",
+        );
+        let mapping = ColumnMapping {
+            cancel: Some("취소여부".into()),
+            approval: None,
+            card: None,
+            ..mapping
+        };
+        let s = read_statement("c.csv", "UTF-8", &rows, Some(("c", &mapping))).unwrap();
+        let kinds: Vec<LineKind> = s.lines.iter().map(|l| l.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                LineKind::Purchase,
+                LineKind::Cancelled,
+                LineKind::Purchase,
+                LineKind::Cancelled
+            ]
+        );
     }
 
     /// The rows real statements carry between and after their lines: subtotals whose word sits

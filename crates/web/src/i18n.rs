@@ -793,6 +793,7 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ),
     ("insight.field.customer", "고객 번호", "Customer id"),
     ("insight.field.card", "카드", "Card"),
+    ("insight.field.approval", "승인번호", "Approval no."),
     (
         "insight.totals_skipped",
         "합계·소계·안내 행 제외",

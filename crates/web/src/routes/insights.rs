@@ -239,7 +239,7 @@ async fn render_preview(
         }) => (
             context! { ..base, ..context! {
                 unknown => true, header_row => row, candidates => candidates,
-                fields => ["date", "merchant", "amount", "industry", "cancel", "installment", "customer", "card"],
+                fields => ["date", "merchant", "amount", "industry", "cancel", "installment", "customer", "card", "approval"],
                 required => ["date", "merchant", "amount"],
             } },
             StatusCode::OK,
@@ -327,6 +327,8 @@ struct MapForm {
     customer: String,
     #[serde(default)]
     card: String,
+    #[serde(default)]
+    approval: String,
 }
 
 /// The mapping step: saves the columns under a name and previews the file with them.
@@ -347,6 +349,7 @@ async fn map_columns(
         installment: optional(&form.installment),
         customer: optional(&form.customer),
         card: optional(&form.card),
+        approval: optional(&form.approval),
     };
     state
         .insight
@@ -917,7 +920,7 @@ pub(crate) struct MappingBody {
     /// The mapping's name.
     #[schema(pattern = "[^\\s\\u0085]", max_length = 80)]
     name: String,
-    /// Header names: date, merchant, amount (required); industry, cancel, installment, customer, card.
+    /// Header names: date, merchant, amount (required); industry, cancel, installment, customer, card, approval.
     mapping: ColumnMapping,
 }
 
