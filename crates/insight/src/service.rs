@@ -67,6 +67,8 @@ pub struct ImportSummary {
     pub layout: String,
     /// The header's row.
     pub header_row: u64,
+    /// The worksheets whose lines were read (empty for a text file).
+    pub sheets: Vec<String>,
     /// The header.
     pub header: Vec<String>,
     /// The columns used.
@@ -394,16 +396,55 @@ impl Insight {
         bytes: &[u8],
         mapping: Option<&str>,
     ) -> Result<Statement, InsightError> {
-        let grid = adpool_tables::read_grid(file_name, bytes)?;
+        let (encoding, sheets) = adpool_tables::read_workbook(file_name, bytes)?;
         let named = match mapping.filter(|m| !m.trim().is_empty()) {
             Some(name) => Some((name.trim().to_owned(), self.mapping(org, name).await?)),
             None => None,
         };
+        let saved = self.mappings(org).await?;
+        // Every sheet that holds lines is read (a summary sheet before them is not); when none
+        // does, the first sheet with any rows says why.
+        let mut read: Option<Statement> = None;
+        let mut first_error: Option<InsightError> = None;
+        for sheet in sheets.iter().filter(|s| !s.rows.is_empty()) {
+            match self.read_sheet(file_name, encoding, &sheet.rows, named.as_ref(), &saved) {
+                Ok(statement) => {
+                    let statement = statement.on_sheet(&sheet.name);
+                    match read.as_mut() {
+                        Some(first) => first.absorb(statement),
+                        None => read = Some(statement),
+                    }
+                }
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        match (read, first_error) {
+            (Some(statement), _) => Ok(statement),
+            (None, Some(error)) => Err(error),
+            (None, None) => Err(InsightError::Invalid {
+                field: "file",
+                message: format!("{file_name}: the file has no rows"),
+            }),
+        }
+    }
+
+    /// Reads one sheet: a named mapping when given, else a known layout, else a saved mapping
+    /// whose columns are all in the sheet.
+    fn read_sheet(
+        &self,
+        file_name: &str,
+        encoding: &'static str,
+        rows: &[(u64, Vec<String>)],
+        named: Option<&(String, ColumnMapping)>,
+        saved: &[SavedMapping],
+    ) -> Result<Statement, InsightError> {
         let attempt = read_statement(
             file_name,
-            grid.encoding,
-            &grid.rows,
-            named.as_ref().map(|(n, m)| (n.as_str(), m)),
+            encoding,
+            rows,
+            named.map(|(n, m)| (n.as_str(), m)),
         );
         match attempt {
             Ok(statement) => Ok(statement),
@@ -411,17 +452,17 @@ impl Insight {
                 field: "mapping",
                 message: format!(
                     "{file_name}: the mapping '{}' needs columns the file does not have: {}",
-                    named.map(|(n, _)| n).unwrap_or_default(),
+                    named.map(|(n, _)| n.as_str()).unwrap_or_default(),
                     missing.join(", ")
                 ),
             }),
             Err(LayoutError::Unknown { row, candidates }) => {
                 // A saved mapping that fits is used without asking again.
-                for saved in self.mappings(org).await? {
+                for saved in saved {
                     if let Ok(statement) = read_statement(
                         file_name,
-                        grid.encoding,
-                        &grid.rows,
+                        encoding,
+                        rows,
                         Some((&saved.name, &saved.mapping)),
                     ) {
                         return Ok(statement);
@@ -1449,6 +1490,7 @@ fn summary_of(statement: &Statement, upload_id: Option<i64>) -> ImportSummary {
         encoding: statement.encoding.to_owned(),
         layout: statement.layout.clone(),
         header_row: statement.header_row,
+        sheets: statement.sheets.clone(),
         header: statement.header.clone(),
         mapping: statement.mapping.clone(),
         lines: statement.lines.len(),

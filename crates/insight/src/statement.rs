@@ -106,7 +106,15 @@ const OPTIONAL: &[(&str, &[&str])] = &[
     ),
     (
         "installment",
-        &["할부개월", "할부", "할부기간", "installment_months"],
+        &[
+            "할부개월",
+            "할부",
+            "할부기간",
+            "결제방법",
+            "결제구분",
+            "이용구분",
+            "installment_months",
+        ],
     ),
     (
         "customer",
@@ -197,6 +205,8 @@ impl StatementLine {
 /// A line that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rejected {
+    /// The worksheet it is on (empty for a text file).
+    pub sheet: String,
     /// Its row in the file.
     pub row: u64,
     /// The column's header.
@@ -209,6 +219,9 @@ pub struct Rejected {
 
 impl std::fmt::Display for Rejected {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.sheet.is_empty() {
+            write!(f, "sheet {}, ", self.sheet)?;
+        }
         write!(
             f,
             "row {}, column {}, value '{}': {}",
@@ -238,6 +251,29 @@ pub struct Statement {
     pub rejected: Vec<Rejected>,
     /// Totals rows (합계) skipped.
     pub totals_skipped: usize,
+    /// The worksheets whose lines were read (empty for a text file).
+    pub sheets: Vec<String>,
+}
+
+impl Statement {
+    /// Takes in the lines of another worksheet of the same file.
+    pub fn absorb(&mut self, other: Statement) {
+        self.lines.extend(other.lines);
+        self.rejected.extend(other.rejected);
+        self.totals_skipped += other.totals_skipped;
+        self.sheets.extend(other.sheets);
+    }
+
+    /// Names the worksheet the statement was read from.
+    pub fn on_sheet(mut self, sheet: &str) -> Statement {
+        if !sheet.is_empty() {
+            self.sheets = vec![sheet.to_owned()];
+            for rejected in &mut self.rejected {
+                rejected.sheet = sheet.to_owned();
+            }
+        }
+        self
+    }
 }
 
 /// Why a statement cannot be read at all.
@@ -446,16 +482,25 @@ pub fn parse_amount(text: &str) -> Option<i64> {
     Some(if negative { -won.get() } else { won.get() })
 }
 
-/// Installment months: empty, `일시불`, `0`, `1` -> 0; `3`, `3개월`, `무이자3개월` -> 3.
+/// Installment months: empty, `일시불`, `0`, `1` -> 0; `3`, `3개월`, `무이자3개월` -> 3; a
+/// payment-method column (결제방법) as issuers write it: `할부 3개월`, `할부(3)`, `무이자할부 3개월`,
+/// `일시불`, `신용일시불`, `체크`.
 pub fn parse_installment(text: &str) -> Option<i64> {
-    let squashed = squash(text);
-    if squashed.is_empty() || squashed == "일시불" || squashed == "-" {
+    let squashed: String = squash(text)
+        .chars()
+        .filter(|c| !matches!(c, '(' | ')' | '/' | '-'))
+        .collect();
+    let squashed = squashed
+        .trim_start_matches("신용")
+        .replacen("할부", "", 1)
+        .replacen("무이자", "", 1);
+    if squashed.is_empty() || ["일시불", "체크", "체크카드", "일반"].contains(&squashed.as_str())
+    {
         return Some(0);
     }
     let digits: String = squashed.chars().filter(char::is_ascii_digit).collect();
     let rest: String = squashed.chars().filter(|c| !c.is_ascii_digit()).collect();
-    if digits.is_empty() || !["", "개월", "무이자개월", "개월무이자", "M"].contains(&rest.as_str())
-    {
+    if digits.is_empty() || !["", "개월", "개월무이자", "M"].contains(&rest.as_str()) {
         return None;
     }
     let months: i64 = digits.parse().ok()?;
@@ -547,6 +592,7 @@ pub fn read_statement(
         lines: Vec::new(),
         rejected: Vec::new(),
         totals_skipped: 0,
+        sheets: Vec::new(),
     };
     let empty = String::new();
     let mut last_day: Option<BusinessDate> = None;
@@ -560,6 +606,7 @@ pub fn read_statement(
         let optional = |i: Option<usize>| i.map(cell).filter(|c| !c.is_empty()).map(str::to_owned);
         let mut reject = |col: usize, reason: &str| {
             statement.rejected.push(Rejected {
+                sheet: String::new(),
                 row: *row,
                 column: header.get(col).cloned().unwrap_or_default(),
                 value: cell(col).to_owned(),
@@ -745,6 +792,33 @@ mod tests {
         );
         assert_eq!(s.lines[1].day.to_string(), "2026-10-03");
         assert_eq!(s.lines[0].industry.as_deref(), Some("커피전문점"));
+    }
+
+    /// Installment months from a 할부 column or from a payment-method column (결제방법).
+    #[test]
+    fn installments_as_issuers_write_them() {
+        for (text, months) in [
+            ("", 0),
+            ("-", 0),
+            ("일시불", 0),
+            ("신용일시불", 0),
+            ("체크", 0),
+            ("1", 0),
+            ("3", 3),
+            ("3개월", 3),
+            ("무이자3개월", 3),
+            ("3개월 무이자", 3),
+            ("할부 3개월", 3),
+            ("할부(3개월)", 3),
+            ("무이자할부 6개월", 6),
+            ("할부/12", 12),
+            ("24M", 24),
+        ] {
+            assert_eq!(parse_installment(text), Some(months), "{text:?}");
+        }
+        for text in ["카카오페이", "3년", "할부 72개월"] {
+            assert_eq!(parse_installment(text), None, "{text:?}");
+        }
     }
 
     /// Cancellations as issuers write them: a later negative row marked 취소 undoes its

@@ -730,3 +730,82 @@ async fn shop_orders_are_analysed_apart_from_statements_and_a_new_take_replaces_
         .unwrap_err();
     assert!(error.to_string().contains("no shop orders"), "{error}");
 }
+
+/// A workbook with its lines on later sheets, as Samsung bills are (`청구요약`, then `일시불`
+/// and `할부`): every sheet that holds lines is read, the summary sheet is not, and a line
+/// that cannot be read is named with its sheet.
+#[tokio::test]
+async fn every_sheet_that_holds_lines_is_read() {
+    let s = setup().await;
+    let sheet = |book: &mut rust_xlsxwriter::Workbook, name: &str, rows: &[&[&str]]| {
+        let sheet = book.add_worksheet().set_name(name).unwrap();
+        for (r, cells) in rows.iter().enumerate() {
+            for (c, cell) in cells.iter().enumerate() {
+                sheet.write_string(r as u32, c as u16, *cell).unwrap();
+            }
+        }
+    };
+    let bill = |installment_amount: &str| {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        sheet(
+            &mut book,
+            "청구요약",
+            &[
+                &["삼성카드 이용대금명세서"],
+                &["결제일", "2026.11.14"],
+                &["청구금액", "141,800"],
+            ],
+        );
+        sheet(
+            &mut book,
+            "일시불",
+            &[
+                &["일시불 이용내역"],
+                &["승인일자", "가맹점명", "승인금액(원)"],
+                &["2026.10.02", "스타벅스 강남점", "5,600"],
+                &["2026.10.05", "GS25 역삼점", "7,200"],
+                &["", "일시불합계", "12,800"],
+            ],
+        );
+        sheet(
+            &mut book,
+            "할부",
+            &[
+                &["승인일자", "가맹점명", "승인금액(원)", "할부개월"],
+                &["2026.10.03", "쿠팡", installment_amount, "3"],
+                &["※ 할부 수수료는 별도입니다"],
+            ],
+        );
+        book.save_to_buffer().unwrap()
+    };
+    let preview = s
+        .insight
+        .preview(s.org, "samsung-bill.xlsx", &bill("129,000"), None)
+        .await
+        .unwrap();
+    assert!(preview.rejected.is_empty(), "{:?}", preview.rejected);
+    assert_eq!(
+        (
+            preview.layout.as_str(),
+            preview.lines,
+            preview.totals_skipped
+        ),
+        ("삼성카드", 3, 2)
+    );
+    let error = s
+        .insight
+        .import(s.org, "samsung-bill.xlsx", &bill("십이만원"), None, None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("sheet 할부, row 2, column 승인금액(원), value '십이만원'"),
+        "{error}"
+    );
+    let summary = s
+        .insight
+        .import(s.org, "samsung-bill.xlsx", &bill("129,000"), None, None)
+        .await
+        .unwrap();
+    assert_eq!(summary.new_lines, 3);
+}

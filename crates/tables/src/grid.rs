@@ -19,6 +19,68 @@ pub struct Grid {
     pub rows: Vec<(u64, Vec<String>)>,
 }
 
+/// One worksheet of a workbook (a text file is one sheet with no name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sheet {
+    /// The sheet's name as the workbook has it (`일시불`, `■ 국내이용내역`); empty for text.
+    pub name: String,
+    /// (spreadsheet row number from 1, cells); blank rows are kept out.
+    pub rows: Vec<(u64, Vec<String>)>,
+}
+
+/// Every sheet of the file `name`, in the workbook's order, with the encoding its text was in:
+/// card companies put a summary on the first sheet and the lines on later ones (`청구요약`,
+/// then `일시불` and `할부`). Text files are one sheet.
+pub fn read_workbook(name: &str, bytes: &[u8]) -> Result<(&'static str, Vec<Sheet>), TableError> {
+    let fail = |message: String| TableError {
+        file: name.to_owned(),
+        message,
+    };
+    let lower = name.to_ascii_lowercase();
+    let (encoding, sheets) = if lower.ends_with(".xlsx") || bytes.starts_with(b"PK\x03\x04") {
+        let sheets = crate::xlsx::all_sheets_rows(Cursor::new(bytes))
+            .map_err(fail)?
+            .into_iter()
+            .map(|(name, rows)| Sheet { name, rows })
+            .collect();
+        ("XLSX", sheets)
+    } else if lower.ends_with(".xls") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        let sheets = crate::xlsx::survive_panics(|| {
+            let mut book = Xls::new(Cursor::new(bytes))
+                .map_err(|e| format!("not a readable .xls workbook: {e}"))?;
+            let names = book.sheet_names();
+            let mut sheets = Vec::with_capacity(names.len());
+            for (i, sheet) in names.into_iter().enumerate() {
+                let range = book
+                    .worksheet_range_at(i)
+                    .ok_or("the workbook has no worksheet")?
+                    .map_err(|e| format!("cannot read the worksheet {sheet}: {e}"))?;
+                sheets.push(Sheet {
+                    name: sheet,
+                    rows: sheet_rows(&range),
+                });
+            }
+            Ok(sheets)
+        })
+        .map_err(fail)?;
+        ("XLS", sheets)
+    } else {
+        let grid = read_any_grid(name, bytes)?;
+        crate::refuse_nul_rows(name, &grid.rows)?;
+        return Ok((
+            grid.encoding,
+            vec![Sheet {
+                name: String::new(),
+                rows: grid.rows,
+            }],
+        ));
+    };
+    for sheet in &sheets {
+        crate::refuse_nul_rows(name, &sheet.rows)?;
+    }
+    Ok((encoding, sheets))
+}
+
 /// Text in an unknown encoding, decoded; the name says which encoding it was.
 pub fn decode_text(bytes: &[u8]) -> Result<(Cow<'_, str>, &'static str), String> {
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {

@@ -12,7 +12,7 @@ mod xlsx;
 
 use std::path::Path;
 
-pub use grid::{Grid, decode_text, read_grid};
+pub use grid::{Grid, Sheet, decode_text, read_grid, read_workbook};
 pub use xlsx::{MAX_PART_BYTES, MAX_PART_RATIO, MAX_SHEET_CELLS};
 
 use calamine::Data;

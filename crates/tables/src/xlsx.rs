@@ -1,4 +1,4 @@
-//! The first worksheet of an XLSX workbook, read cell by cell.
+//! The worksheets of an XLSX workbook, read cell by cell.
 //!
 //! calamine's `worksheet_range` builds a dense grid spanning the sheet's first to last used
 //! cell, so a two-cell workbook with cells at `A1` and `XFD1048576` asks for 17 billion cells.
@@ -30,15 +30,48 @@ pub(crate) fn first_sheet_rows<R: Read + Seek>(
     mut reader: R,
 ) -> Result<Vec<(u64, Vec<String>)>, String> {
     survive_panics(|| {
-        check_parts(&mut reader)?;
-        reader
-            .seek(SeekFrom::Start(0))
-            .map_err(|e| format!("cannot read the workbook: {e}"))?;
-        let mut workbook =
-            Xlsx::new(reader).map_err(|e| format!("not a readable .xlsx workbook: {e}"))?;
-        read_first_sheet(&mut workbook)
+        let mut workbook = open_workbook(&mut reader)?;
+        let name = workbook
+            .sheet_names()
+            .first()
+            .cloned()
+            .ok_or("the workbook has no worksheet")?;
+        read_sheet(&mut workbook, &name, MAX_SHEET_CELLS)
     })
 }
+
+/// Every worksheet of the XLSX workbook `reader` holds, by name, as [`first_sheet_rows`] reads
+/// one; together they may span at most [`MAX_SHEET_CELLS`].
+pub(crate) fn all_sheets_rows<R: Read + Seek>(mut reader: R) -> Result<Vec<SheetRows>, String> {
+    survive_panics(|| {
+        let mut workbook = open_workbook(&mut reader)?;
+        let names = workbook.sheet_names();
+        if names.is_empty() {
+            return Err("the workbook has no worksheet".into());
+        }
+        let mut budget = MAX_SHEET_CELLS;
+        let mut sheets = Vec::with_capacity(names.len());
+        for name in names {
+            let rows = read_sheet(&mut workbook, &name, budget)?;
+            let width = rows.first().map_or(0, |(_, cells)| cells.len()) as u64;
+            budget = budget.saturating_sub(width * rows.len() as u64);
+            sheets.push((name, rows));
+        }
+        Ok(sheets)
+    })
+}
+
+/// The workbook, once its parts passed [`check_parts`].
+fn open_workbook<R: Read + Seek>(reader: &mut R) -> Result<Xlsx<&mut R>, String> {
+    check_parts(reader)?;
+    reader
+        .seek(SeekFrom::Start(0))
+        .map_err(|e| format!("cannot read the workbook: {e}"))?;
+    Xlsx::new(reader).map_err(|e| format!("not a readable .xlsx workbook: {e}"))
+}
+
+/// A worksheet's name and its rows.
+pub(crate) type SheetRows = (String, Vec<(u64, Vec<String>)>);
 
 /// The most strings a workbook's shared-string table may declare: one per cell of the largest
 /// sheet an import takes.
@@ -139,23 +172,21 @@ pub(crate) fn survive_panics<T>(read: impl FnOnce() -> Result<T, String>) -> Res
         .unwrap_or_else(|_| Err("the workbook is damaged and cannot be read".to_owned()))
 }
 
-fn read_first_sheet<R: Read + Seek>(
+/// The sheet `name`, refused when it spans more than `budget` cells.
+fn read_sheet<R: Read + Seek>(
     workbook: &mut Xlsx<R>,
+    name: &str,
+    budget: u64,
 ) -> Result<Vec<(u64, Vec<String>)>, String> {
-    let name = workbook
-        .sheet_names()
-        .first()
-        .cloned()
-        .ok_or("the workbook has no worksheet")?;
     let mut reader = workbook
-        .worksheet_cells_reader(&name)
-        .map_err(|e| format!("cannot read the first worksheet: {e}"))?;
+        .worksheet_cells_reader(name)
+        .map_err(|e| format!("cannot read the worksheet {name}: {e}"))?;
     let mut rows: BTreeMap<u32, BTreeMap<u32, String>> = BTreeMap::new();
     let (mut first_col, mut last_col) = (u32::MAX, 0u32);
     loop {
         let cell = reader
             .next_cell()
-            .map_err(|e| format!("cannot read the first worksheet: {e}"))?;
+            .map_err(|e| format!("cannot read the worksheet {name}: {e}"))?;
         let Some(cell) = cell else { break };
         let (row, col) = cell.get_position();
         if row >= MAX_ROWS || col >= MAX_COLUMNS {
@@ -178,9 +209,9 @@ fn read_first_sheet<R: Read + Seek>(
             continue;
         };
         let span = u64::from(bottom - top + 1) * u64::from(last_col - first_col + 1);
-        if span > MAX_SHEET_CELLS {
+        if span > budget {
             return Err(format!(
-                "the first worksheet spans {span} cells (rows {} to {}, {} columns), more than \
+                "the worksheet {name} spans {span} cells (rows {} to {}, {} columns), more than \
                  the {MAX_SHEET_CELLS} an import takes",
                 top + 1,
                 bottom + 1,
@@ -230,7 +261,7 @@ mod tests {
         assert!(
             error
                 .as_deref()
-                .is_some_and(|e| e.starts_with("bomb.xlsx: the first worksheet spans")),
+                .is_some_and(|e| e.starts_with("bomb.xlsx: the worksheet Sheet1 spans")),
             "{error:?}"
         );
     }

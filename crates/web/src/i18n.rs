@@ -775,6 +775,7 @@ const CATALOG: &[(&str, &str, &str)] = &[
         "This is not a known card layout. Choose the column of each field; the mapping is saved under its name and used for files like this from now on.",
     ),
     ("insight.header_row", "머리글 행", "header row"),
+    ("insight.sheets", "시트", "sheets"),
     ("insight.mapping_name", "매핑 이름", "Mapping name"),
     (
         "insight.save_mapping",
