@@ -311,6 +311,55 @@ fn find_header<'a>(
         })
 }
 
+/// A header split over two rows, as merged cells leave it: a cell spanning both rows has its
+/// name in the top row only; a group name (`해외이용`) spans the columns whose own names sit
+/// below it (`현지금액`, `원화`). Each pair of rows near the top is tried as one header, read
+/// both ways a layout may name such a column: the name below alone, or the group's name and
+/// the name below together (`해외이용원화`). Returns the layout, columns, the header (at the top
+/// row's number) and where the lines start.
+#[allow(clippy::type_complexity)]
+fn two_row_header(
+    rows: &[(u64, Vec<String>)],
+    mapping: Option<(&str, &ColumnMapping)>,
+) -> Option<(String, ColumnMapping, (u64, Vec<String>), usize)> {
+    let merge = |top: &[String], bottom: &[String], with_group: bool| {
+        let width = top.len().max(bottom.len());
+        let mut group = "";
+        (0..width)
+            .map(|c| {
+                let t = top.get(c).map_or("", |t| t.trim());
+                let b = bottom.get(c).map_or("", |b| b.trim());
+                if !t.is_empty() {
+                    group = t;
+                } else if b.is_empty() {
+                    group = "";
+                }
+                match (t.is_empty(), b.is_empty()) {
+                    (_, true) => t.to_owned(),
+                    (true, false) if !with_group || group.is_empty() => b.to_owned(),
+                    (false, false) if !with_group => b.to_owned(),
+                    _ => format!("{group}{b}"),
+                }
+            })
+            .collect::<Vec<String>>()
+    };
+    let pairs = rows.len().min(HEADER_SEARCH_ROWS).saturating_sub(1);
+    for i in 0..pairs {
+        let (top, bottom) = (&rows[i], &rows[i + 1]);
+        // A line of the statement is no header: the lower row must hold no day.
+        if bottom.1.iter().any(|c| parse_day(c).is_some()) {
+            continue;
+        }
+        for with_group in [false, true] {
+            let header = (top.0, merge(&top.1, &bottom.1, with_group));
+            if let Ok((0, layout, found)) = recognise(std::slice::from_ref(&header), mapping) {
+                return Some((layout, found, header, i + 2));
+            }
+        }
+    }
+    None
+}
+
 /// Finds the header and the columns: with `mapping` when given, else a known layout.
 pub fn recognise(
     rows: &[(u64, Vec<String>)],
@@ -557,8 +606,10 @@ pub fn read_statement(
     rows: &[(u64, Vec<String>)],
     mapping: Option<(&str, &ColumnMapping)>,
 ) -> Result<Statement, LayoutError> {
-    let (index, layout, mapping) = recognise(rows, mapping)?;
-    let (header_row, header) = rows[index].clone();
+    let (layout, mapping, (header_row, header), first_line) = match recognise(rows, mapping) {
+        Ok((index, layout, found)) => (layout, found, rows[index].clone(), index + 1),
+        Err(error) => two_row_header(rows, mapping).ok_or(error)?,
+    };
     let position: HashMap<String, usize> = header
         .iter()
         .enumerate()
@@ -596,7 +647,7 @@ pub fn read_statement(
     };
     let empty = String::new();
     let mut last_day: Option<BusinessDate> = None;
-    for (row, cells) in &rows[index + 1..] {
+    for (row, cells) in &rows[first_line..] {
         let cell = |i: usize| cells.get(i).unwrap_or(&empty).trim();
         let dated = parse_day(cell(date_col));
         if dated.is_none() && (is_totals_row(cells) || is_note_row(cells)) {
@@ -792,6 +843,54 @@ mod tests {
         );
         assert_eq!(s.lines[1].day.to_string(), "2026-10-03");
         assert_eq!(s.lines[0].industry.as_deref(), Some("커피전문점"));
+    }
+
+    /// A header over two rows, as merged cells leave it: group names above (승인정보, 금액),
+    /// the columns' own names below, a name spanning both rows in the top row only.
+    #[test]
+    fn a_header_split_over_two_rows() {
+        let rows = grid(
+            "삼성카드 이용내역\n\
+             승인정보,,가맹점명,금액,\n\
+             승인일자,승인번호,,승인금액(원),할부개월\n\
+             2026.10.02,11111111,스타벅스 강남점,\"5,600\",\n\
+             2026.10.03,22222222,쿠팡,\"129,000\",3\n",
+        );
+        let s = read_statement("s.csv", "UTF-8", &rows, None).unwrap();
+        assert_eq!((s.layout.as_str(), s.header_row), ("삼성카드", 2));
+        assert_eq!(
+            s.header,
+            [
+                "승인일자",
+                "승인번호",
+                "가맹점명",
+                "승인금액(원)",
+                "할부개월"
+            ]
+        );
+        assert_eq!(s.mapping.installment.as_deref(), Some("할부개월"));
+        assert_eq!(s.mapping.approval.as_deref(), Some("승인번호"));
+        let lines: Vec<(&str, i64, i64)> = s
+            .lines
+            .iter()
+            .map(|l| (l.merchant.as_str(), l.amount, l.installment_months))
+            .collect();
+        assert_eq!(lines, [("스타벅스 강남점", 5600, 0), ("쿠팡", 129_000, 3)]);
+
+        // A mapping may name a grouped column by its group and its own name together.
+        let rows = grid(
+            "이용일,가맹점,해외이용,\n\
+             ,,현지금액,원화\n\
+             2026.10.04,AMAZON.COM,12.50,\"17,300\"\n",
+        );
+        let mapping = ColumnMapping {
+            date: "이용일".into(),
+            merchant: "가맹점".into(),
+            amount: "해외이용원화".into(),
+            ..Default::default()
+        };
+        let s = read_statement("o.csv", "UTF-8", &rows, Some(("o", &mapping))).unwrap();
+        assert_eq!(s.lines[0].amount, 17_300);
     }
 
     /// Installment months from a 할부 column or from a payment-method column (결제방법).
