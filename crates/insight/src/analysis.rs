@@ -45,6 +45,10 @@ pub struct Spend {
     /// The merchant's category (merchants only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// For a month the range covers only in part: how many of its days it covers. Such a month
+    /// has no change against its neighbours (a statement cut on the 14th is no 55% drop).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covered_days: Option<u32>,
 }
 
 /// A category's change between the last two months.
@@ -133,6 +137,9 @@ pub struct Report {
     pub top_merchants: Vec<Spend>,
     /// Category changes between the last two months, biggest rise first.
     pub month_over_month: Vec<CategoryChange>,
+    /// Whether either of the last two months is covered only in part (no changes then).
+    #[serde(default)]
+    pub last_months_partial: bool,
     /// RFM segments, when lines carry customer ids.
     pub segments: Vec<Segment>,
 }
@@ -182,6 +189,19 @@ pub fn segment_of(r: u8, f: u8, m: u8) -> &'static str {
         (1..=2, _, _) => "hibernating",
         _ => "need_attention",
     }
+}
+
+/// How many days of the month `key` (`YYYY-MM`) the range `from..=to` covers, when it does not
+/// cover all of them.
+fn partial_month(key: &str, from: BusinessDate, to: BusinessDate) -> Option<u32> {
+    use chrono::{Datelike, NaiveDate};
+    let first = NaiveDate::parse_from_str(&format!("{key}-01"), "%Y-%m-%d").ok()?;
+    let next = first.checked_add_months(chrono::Months::new(1))?;
+    let last = next.pred_opt()?;
+    let start = first.max(from.naive());
+    let end = last.min(to.naive());
+    let covered = u32::try_from((end - start).num_days() + 1).ok()?;
+    (covered < last.day()).then_some(covered)
 }
 
 /// Analyses `txns` between `from` and `to` (inclusive; recency is counted from `to`).
@@ -270,17 +290,22 @@ pub fn analyze(from: BusinessDate, to: BusinessDate, txns: &[Txn]) -> Report {
     report
         .by_category
         .sort_by(|a, b| b.spend.cmp(&a.spend).then(a.key.cmp(&b.key)));
+    // The previous month's spend, when that month was whole.
     let mut previous: Option<i64> = None;
     for (key, (spend, count)) in months {
+        let covered_days = partial_month(&key, from, to);
         report.by_month.push(Spend {
+            change_pct: previous
+                .filter(|_| covered_days.is_none())
+                .and_then(|p| change(p, spend)),
             key,
             spend,
             count,
             share: pct(spend, total),
-            change_pct: previous.and_then(|p| change(p, spend)),
             category: None,
+            covered_days,
         });
-        previous = Some(spend);
+        previous = Some(spend).filter(|_| covered_days.is_none());
     }
     let mut top: Vec<Spend> = merchants
         .into_iter()
@@ -291,6 +316,7 @@ pub fn analyze(from: BusinessDate, to: BusinessDate, txns: &[Txn]) -> Report {
             share: pct(spend, total),
             change_pct: None,
             category: Some(category.to_owned()),
+            covered_days: None,
         })
         .collect();
     top.sort_by(|a, b| b.spend.cmp(&a.spend).then(a.key.cmp(&b.key)));
@@ -298,6 +324,10 @@ pub fn analyze(from: BusinessDate, to: BusinessDate, txns: &[Txn]) -> Report {
     report.top_merchants = top;
     let last_two: Vec<&String> = report.month_category.keys().rev().take(2).collect();
     if let [last, before] = last_two[..] {
+        // Either month taken in part: the amounts stand, a change would mislead.
+        let whole =
+            partial_month(last, from, to).is_none() && partial_month(before, from, to).is_none();
+        report.last_months_partial = !whole;
         let (last, before) = (&report.month_category[last], &report.month_category[before]);
         let mut keys: Vec<&String> = last.keys().chain(before.keys()).collect();
         keys.sort();
@@ -313,7 +343,7 @@ pub fn analyze(from: BusinessDate, to: BusinessDate, txns: &[Txn]) -> Report {
                     category: k.clone(),
                     previous: p,
                     last: l,
-                    change_pct: change(p, l),
+                    change_pct: change(p, l).filter(|_| whole),
                 }
             })
             .collect();
@@ -450,6 +480,25 @@ mod tests {
         assert_eq!(r.top_merchants[0].key, "쿠팡");
         assert_eq!(r.month_over_month[0].category, "online_shopping");
         assert!(r.segments.is_empty());
+        assert!(!r.last_months_partial);
+        assert_eq!(r.by_month[1].covered_days, None);
+
+        // A statement cut on the 7th: October is 7 of 31 days, not a drop against September.
+        let r = analyze(from, "2026-10-07".parse().unwrap(), &txns);
+        assert_eq!(r.by_month[1].covered_days, Some(7));
+        assert_eq!(r.by_month[1].change_pct, None);
+        assert!(r.last_months_partial);
+        assert!(r.month_over_month.iter().all(|c| c.change_pct.is_none()));
+        // Nor is the month after a partial one compared with it.
+        let r = analyze(
+            "2026-09-03".parse().unwrap(),
+            "2026-10-31".parse().unwrap(),
+            &txns,
+        );
+        assert_eq!(
+            (r.by_month[0].covered_days, r.by_month[1].change_pct),
+            (Some(28), None)
+        );
     }
 
     #[test]

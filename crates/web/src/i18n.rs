@@ -743,6 +743,13 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("insight.day", "일자", "Day"),
     ("insight.amount", "금액", "Amount"),
     ("insight.months", "개월", "-month installments"),
+    ("insight.partial_month", "일부 기간", "part of the month:"),
+    ("insight.day_count", "일", " days"),
+    (
+        "insight.partial_month_help",
+        "분석 기간이 달의 일부만 담은 달은 전월 대비 증감을 계산하지 않습니다.",
+        "A month the range covers only in part gets no change against the month before.",
+    ),
     (
         "insight.mappings",
         "저장된 열 매핑",

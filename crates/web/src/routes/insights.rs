@@ -575,7 +575,8 @@ fn report_context(lang: Lang, report: &Report) -> minijinja::Value {
         by_category => report.by_category.iter().map(|c| context! { label => label(&c.key, k), spend => c.spend, count => c.count, share => pct(c.share) }).collect::<Vec<_>>(),
         category_bars => bars(report.by_category.iter().map(|c| (label(&c.key, k).to_owned(), c.spend))),
         month_bars => bars(report.by_month.iter().map(|m| (m.key.clone(), m.spend))),
-        months => report.by_month.iter().map(|m| context! { month => m.key, spend => m.spend, count => m.count, change => m.change_pct.map(|p| format!("{p:+.1}%")) }).collect::<Vec<_>>(),
+        months => report.by_month.iter().map(|m| context! { month => m.key, spend => m.spend, count => m.count, change => m.change_pct.map(|p| format!("{p:+.1}%")), covered_days => m.covered_days }).collect::<Vec<_>>(),
+        last_months_partial => report.last_months_partial,
         merchants => report.top_merchants.iter().map(|m| context! { merchant => m.key, spend => m.spend, count => m.count, category => m.category.as_deref().map(|c| label(c, k)) }).collect::<Vec<_>>(),
         mom => report.month_over_month.iter().take(8).map(|c| context! { label => label(&c.category, k), previous => c.previous, last => c.last, change => c.change_pct.map(|p| format!("{p:+.1}%")), up => c.last >= c.previous }).collect::<Vec<_>>(),
         segments => report.segments.iter().map(|s| context! {
