@@ -32,25 +32,40 @@ pub struct Sheet {
 /// card companies put a summary on the first sheet and the lines on later ones (`청구요약`,
 /// then `일시불` and `할부`). Text files are one sheet.
 pub fn read_workbook(name: &str, bytes: &[u8]) -> Result<(&'static str, Vec<Sheet>), TableError> {
+    read_sheets(name, bytes, true)
+}
+
+/// The first sheet of `name` (`every` false) or all of them: `.xlsx` / `.xls` workbooks by
+/// their sheets, anything else as delimited text, one sheet without a name.
+fn read_sheets(
+    name: &str,
+    bytes: &[u8],
+    every: bool,
+) -> Result<(&'static str, Vec<Sheet>), TableError> {
     let fail = |message: String| TableError {
         file: name.to_owned(),
         message,
     };
     let lower = name.to_ascii_lowercase();
     let (encoding, sheets) = if lower.ends_with(".xlsx") || bytes.starts_with(b"PK\x03\x04") {
-        let sheets = crate::xlsx::all_sheets_rows(Cursor::new(bytes))
+        let sheets = crate::xlsx::sheets_rows(Cursor::new(bytes), every)
             .map_err(fail)?
             .into_iter()
             .map(|(name, rows)| Sheet { name, rows })
             .collect();
         ("XLSX", sheets)
     } else if lower.ends_with(".xls") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        // BIFF8 bounds a sheet at 65,536 rows by 256 columns, so each dense range is bounded.
         let sheets = crate::xlsx::survive_panics(|| {
             let mut book = Xls::new(Cursor::new(bytes))
                 .map_err(|e| format!("not a readable .xls workbook: {e}"))?;
             let names = book.sheet_names();
-            let mut sheets = Vec::with_capacity(names.len());
-            for (i, sheet) in names.into_iter().enumerate() {
+            if names.is_empty() {
+                return Err("the workbook has no worksheet".into());
+            }
+            let wanted = if every { names.len() } else { 1 };
+            let mut sheets = Vec::with_capacity(wanted);
+            for (i, sheet) in names.into_iter().take(wanted).enumerate() {
                 let range = book
                     .worksheet_range_at(i)
                     .ok_or("the workbook has no worksheet")?
@@ -65,15 +80,14 @@ pub fn read_workbook(name: &str, bytes: &[u8]) -> Result<(&'static str, Vec<Shee
         .map_err(fail)?;
         ("XLS", sheets)
     } else {
-        let grid = read_any_grid(name, bytes)?;
-        crate::refuse_nul_rows(name, &grid.rows)?;
-        return Ok((
+        let grid = read_text_grid(name, bytes)?;
+        (
             grid.encoding,
             vec![Sheet {
                 name: String::new(),
                 rows: grid.rows,
             }],
-        ));
+        )
     };
     for sheet in &sheets {
         crate::refuse_nul_rows(name, &sheet.rows)?;
@@ -137,42 +151,23 @@ pub fn decode_text(bytes: &[u8]) -> Result<(Cow<'_, str>, &'static str), String>
 /// Reads `bytes` of the file `name`: `.xlsx` / `.xls` by their first sheet, anything else as
 /// delimited text (comma, or tab when the first lines have more tabs than commas).
 pub fn read_grid(name: &str, bytes: &[u8]) -> Result<Grid, TableError> {
-    let grid = read_any_grid(name, bytes)?;
-    crate::refuse_nul_rows(name, &grid.rows)?;
-    Ok(grid)
+    let (encoding, sheets) = read_sheets(name, bytes, false)?;
+    Ok(Grid {
+        encoding,
+        rows: sheets
+            .into_iter()
+            .next()
+            .map(|sheet| sheet.rows)
+            .unwrap_or_default(),
+    })
 }
 
-fn read_any_grid(name: &str, bytes: &[u8]) -> Result<Grid, TableError> {
+/// Delimited text in any of the encodings [`decode_text`] knows.
+fn read_text_grid(name: &str, bytes: &[u8]) -> Result<Grid, TableError> {
     let fail = |message: String| TableError {
         file: name.to_owned(),
         message,
     };
-    let lower = name.to_ascii_lowercase();
-    let is_zip = bytes.starts_with(b"PK\x03\x04");
-    let is_ole = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
-    if lower.ends_with(".xlsx") || is_zip {
-        return Ok(Grid {
-            encoding: "XLSX",
-            rows: crate::xlsx::first_sheet_rows(Cursor::new(bytes)).map_err(fail)?,
-        });
-    }
-    if lower.ends_with(".xls") || is_ole {
-        // BIFF8 bounds a sheet at 65,536 rows by 256 columns, so the dense range is bounded.
-        let rows = crate::xlsx::survive_panics(|| {
-            let mut book = Xls::new(Cursor::new(bytes))
-                .map_err(|e| format!("not a readable .xls workbook: {e}"))?;
-            let range = book
-                .worksheet_range_at(0)
-                .ok_or("the workbook has no worksheet")?
-                .map_err(|e| format!("cannot read the first worksheet: {e}"))?;
-            Ok(sheet_rows(&range))
-        })
-        .map_err(fail)?;
-        return Ok(Grid {
-            encoding: "XLS",
-            rows,
-        });
-    }
     let (text, encoding) = decode_text(bytes).map_err(|e| fail(format!("the file {e}")))?;
     let head: String = text.lines().take(20).collect();
     let delimiter = if head.matches('\t').count() > head.matches(',').count() {

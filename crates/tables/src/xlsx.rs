@@ -27,31 +27,29 @@ pub const MAX_SHEET_CELLS: u64 = 10_000_000;
 /// 1, cells), every row as wide as the sheet's used columns, starting at its first used row and
 /// column (calamine's `Range` view); rows with no text are left out.
 pub(crate) fn first_sheet_rows<R: Read + Seek>(
-    mut reader: R,
+    reader: R,
 ) -> Result<Vec<(u64, Vec<String>)>, String> {
-    survive_panics(|| {
-        let mut workbook = open_workbook(&mut reader)?;
-        let name = workbook
-            .sheet_names()
-            .first()
-            .cloned()
-            .ok_or("the workbook has no worksheet")?;
-        read_sheet(&mut workbook, &name, MAX_SHEET_CELLS)
-    })
+    let mut sheets = sheets_rows(reader, false)?;
+    Ok(sheets.pop().map(|(_, rows)| rows).unwrap_or_default())
 }
 
-/// Every worksheet of the XLSX workbook `reader` holds, by name, as [`first_sheet_rows`] reads
-/// one; together they may span at most [`MAX_SHEET_CELLS`].
-pub(crate) fn all_sheets_rows<R: Read + Seek>(mut reader: R) -> Result<Vec<SheetRows>, String> {
+/// The first worksheet (`every` false) or every worksheet of the XLSX workbook `reader`
+/// holds, by name, each read as [`first_sheet_rows`] reads one; together they may span at most
+/// [`MAX_SHEET_CELLS`].
+pub(crate) fn sheets_rows<R: Read + Seek>(
+    mut reader: R,
+    every: bool,
+) -> Result<Vec<SheetRows>, String> {
     survive_panics(|| {
         let mut workbook = open_workbook(&mut reader)?;
         let names = workbook.sheet_names();
         if names.is_empty() {
             return Err("the workbook has no worksheet".into());
         }
+        let wanted = if every { names.len() } else { 1 };
         let mut budget = MAX_SHEET_CELLS;
-        let mut sheets = Vec::with_capacity(names.len());
-        for name in names {
+        let mut sheets = Vec::with_capacity(wanted);
+        for name in names.into_iter().take(wanted) {
             let rows = read_sheet(&mut workbook, &name, budget)?;
             let width = rows.first().map_or(0, |(_, cells)| cells.len()) as u64;
             budget = budget.saturating_sub(width * rows.len() as u64);

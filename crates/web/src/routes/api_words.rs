@@ -1,149 +1,92 @@
 //! The words the API's text fields take, as OpenAPI enums, so a client (and schemathesis in
-//! CI) knows the valid values without reading the handlers. The handlers still parse with the
-//! domain's own `parse`; the test below holds each list to it. Besides these, the request
+//! CI) knows the valid values without reading the handlers. The lists come from the domain's
+//! own `ALL` where it has one; the handlers still parse with the domain's `parse`, and the test
+//! below holds every list to it. Besides these, the request
 //! types say `pattern = "[^\\s\\u0085]"` for a text that must not be blank (Rust's `trim` also
 //! takes U+0085 for a space, JSON Schema's `\s` does not), `pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$"`
 //! for a month and `format = Date` for a KST day (the attributes take literals only).
 
 use utoipa::ToSchema;
 
-/// A user's role.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub(crate) enum RoleWord {
-    Admin,
-    Operator,
-    Advertiser,
-    Analyst,
-}
-
-/// Where a background job stands.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub(crate) enum JobStateWord {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-}
-
-/// A forecast-pool campaign's or ad's status (any letter case).
-#[derive(ToSchema)]
-#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
-#[allow(dead_code)]
-pub(crate) enum CampaignStatusWord {
-    Draft,
-    PendingReview,
-    Rejected,
-    Scheduled,
-    Paused,
-    Live,
-    Error,
-    Completed,
-}
-
-/// A CPC campaign state an advertiser or operator may set.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub(crate) enum CpcStateWord {
-    Active,
-    Paused,
-    Ended,
-}
-
-/// A CPC ad's serving state.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub(crate) enum AdStateWord {
-    Active,
-    Paused,
-}
-
-/// A shop order event's status.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub(crate) enum OrderEventWord {
-    Completed,
-    Cancelled,
-}
-
-/// Which inventory a build makes.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub(crate) enum BuildLevelWord {
-    Standard,
-    Unit,
-}
-
-/// A shop platform.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub(crate) enum PlatformWord {
-    Cafe24,
-    Naver,
-    Ably,
-}
-
-/// The period of the sales dashboard.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub(crate) enum PeriodWord {
-    Day,
-    Week,
-    Month,
-    Year,
-}
-
-/// A marketing message's channel.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub(crate) enum ChannelWord {
-    Sms,
-    Lms,
-    Kakao,
-    Push,
-}
-
-/// A marketing message's tone.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub(crate) enum ToneWord {
-    Friendly,
-    Formal,
-    Playful,
-    Urgent,
-}
-
-/// The language messages are written in.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub(crate) enum LangWord {
-    Ko,
-    En,
-}
-
-/// What a spending analysis reads.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-pub(crate) enum AnalysisSourceWord {
-    Statement,
-    Shop,
-}
-
 type SchemaRef = utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>;
+
+/// A text schema taking exactly `words`.
+fn word_schema<'w>(words: impl IntoIterator<Item = &'w str>) -> SchemaRef {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(words))
+        .into()
+}
+
+/// A named schema (a component) for the words a field takes, listed from the domain's own
+/// `ALL` where it has one.
+macro_rules! words {
+    ($(#[doc = $doc:literal])* $name:ident = $words:expr;) => {
+        $(#[doc = $doc])*
+        pub(crate) struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> SchemaRef {
+                word_schema($words)
+            }
+        }
+
+        impl ToSchema for $name {}
+    };
+}
+
+words! {
+    /// A user's role.
+    RoleWord = adpool_accounts::Role::ALL.map(adpool_accounts::Role::as_str);
+}
+words! {
+    /// Where a background job stands.
+    JobStateWord = adpool_jobs::JobState::ALL.map(adpool_jobs::JobState::as_str);
+}
+words! {
+    /// A forecast-pool campaign's or ad's status (any letter case).
+    CampaignStatusWord = adpool_inventory::Status::ALL.map(adpool_inventory::Status::as_str);
+}
+words! {
+    /// A CPC campaign state an advertiser or operator may set (review states are the
+    /// reviewer's).
+    CpcStateWord = ["active", "paused", "ended"];
+}
+words! {
+    /// A CPC ad's serving state.
+    AdStateWord = ["active", "paused"];
+}
+words! {
+    /// Which inventory a build makes.
+    BuildLevelWord = ["standard", "unit"];
+}
+words! {
+    /// A shop platform.
+    PlatformWord = adpool_commerce::Platform::ALL.map(adpool_commerce::Platform::as_str);
+}
+words! {
+    /// The period of the sales dashboard.
+    PeriodWord = ["day", "week", "month", "year"];
+}
+words! {
+    /// A marketing message's channel.
+    ChannelWord = adpool_insight::messages::Channel::ALL.map(adpool_insight::messages::Channel::as_str);
+}
+words! {
+    /// A marketing message's tone.
+    ToneWord = adpool_insight::messages::Tone::ALL.map(adpool_insight::messages::Tone::as_str);
+}
+words! {
+    /// The language messages are written in.
+    LangWord = ["ko", "en"];
+}
+words! {
+    /// A spending category id (`cafe`, `dining`, `online_shopping`, ...).
+    CategoryWord = adpool_insight::categories::CATEGORIES
+        .iter()
+        .map(|(id, _, _)| *id)
+        .chain([adpool_insight::categories::UNCATEGORIZED]);
+}
 
 /// `value`, or an empty text (and, in a JSON body, null): empty means "not given", as a form
 /// sends a field left blank.
@@ -191,25 +134,6 @@ pub(crate) fn or_empty<W: ToSchema>() -> SchemaRef {
     or_blank(utoipa::openapi::Ref::from_schema_name(W::name()))
 }
 
-/// A spending category id (`cafe`, `dining`, `online_shopping`, ...).
-pub(crate) struct CategoryWord;
-
-impl utoipa::PartialSchema for CategoryWord {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .enum_values(Some(
-                adpool_insight::categories::CATEGORIES
-                    .iter()
-                    .map(|(id, _, _)| *id)
-                    .chain([adpool_insight::categories::UNCATEGORIZED]),
-            ))
-            .into()
-    }
-}
-
-impl ToSchema for CategoryWord {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,11 +179,6 @@ mod tests {
                 2,
             ),
             (
-                words::<OrderEventWord>(),
-                |w| ["completed", "cancelled"].contains(&w),
-                2,
-            ),
-            (
                 words::<BuildLevelWord>(),
                 |w| adpool_inventory::ExportLevel::parse(w).is_ok(),
                 2,
@@ -289,11 +208,6 @@ mod tests {
                 words::<CategoryWord>(),
                 adpool_insight::categories::is_category,
                 adpool_insight::categories::CATEGORIES.len() + 1,
-            ),
-            (
-                words::<AnalysisSourceWord>(),
-                |w| adpool_insight::Source::parse(w).is_some(),
-                2,
             ),
         ];
         for (words, takes, all) in checks {

@@ -253,13 +253,11 @@ pub(crate) async fn reject(
     Ok(Json(advertiser))
 }
 
-/// A top-up (positive) or an adjustment (either sign), in won; one entry moves at most
-/// 1,000,000,000,000 won.
-#[derive(Debug, Deserialize, ToSchema)]
+/// A top-up or an adjustment as the handlers read it; the API documents the two apart
+/// ([`TopUp`], [`Adjustment`]), as their rules differ.
+#[derive(Debug, Deserialize)]
 pub(crate) struct Money {
-    #[schema(minimum = -1_000_000_000_000_i64, maximum = 1_000_000_000_000_i64)]
     amount: i64,
-    #[schema(max_length = 500)]
     memo: Option<String>,
     /// Instead of the `Idempotency-Key` header.
     #[serde(default)]
