@@ -275,7 +275,7 @@ test("an analyst reads the spending analysis and writes messages; an operator ma
   await page.screenshot({ path: path.join(output, "14-insight-preview.png"), fullPage: true });
   await page.click('[data-testid="confirm-import"] button');
   await page.waitForSelector('[data-testid="flash"]');
-  assert.match(await page.textContent('[data-testid="flash"]'), /2 new transactions/);
+  assert.match(await page.textContent('[data-testid="flash"]'), /새 거래 2건/);
   await context.close();
 });
 

@@ -393,10 +393,11 @@ async fn import_pending(
             Ok(see_other(&with_flash(
                 "/insights",
                 "flash",
-                &format!(
-                    "{name}: {} new transactions, {} already imported, {} totals rows skipped",
-                    summary.new_lines, summary.duplicates, summary.totals_skipped
-                ),
+                &crate::i18n::translate(lang, "insight.imported")
+                    .replace("{name}", &name)
+                    .replace("{new}", &summary.new_lines.to_string())
+                    .replace("{duplicates}", &summary.duplicates.to_string())
+                    .replace("{skipped}", &summary.totals_skipped.to_string()),
             )))
         }
         Err(error) => {
