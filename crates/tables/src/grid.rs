@@ -55,7 +55,9 @@ fn read_sheets(
             .collect();
         ("XLSX", sheets)
     } else if lower.ends_with(".xls") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        // BIFF8 bounds a sheet at 65,536 rows by 256 columns, so each dense range is bounded.
+        // BIFF8 bounds a sheet at 65,536 rows by 256 columns, so each dense range is bounded;
+        // the sheets together get the cell budget of one XLSX sheet, so that many sheets do not
+        // multiply it.
         let sheets = crate::xlsx::survive_panics(|| {
             let mut book = Xls::new(Cursor::new(bytes))
                 .map_err(|e| format!("not a readable .xls workbook: {e}"))?;
@@ -65,11 +67,21 @@ fn read_sheets(
             }
             let wanted = if every { names.len() } else { 1 };
             let mut sheets = Vec::with_capacity(wanted);
+            let mut cells: u64 = 0;
             for (i, sheet) in names.into_iter().take(wanted).enumerate() {
                 let range = book
                     .worksheet_range_at(i)
                     .ok_or("the workbook has no worksheet")?
                     .map_err(|e| format!("cannot read the worksheet {sheet}: {e}"))?;
+                let (height, width) = range.get_size();
+                cells += (height * width) as u64;
+                if cells > crate::MAX_SHEET_CELLS {
+                    return Err(format!(
+                        "the worksheets up to {sheet} span {cells} cells, more than the {} an \
+                         import takes",
+                        crate::MAX_SHEET_CELLS
+                    ));
+                }
                 sheets.push(Sheet {
                     name: sheet,
                     rows: sheet_rows(&range),
